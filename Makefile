@@ -1,0 +1,51 @@
+# tapewatch: the two README commands are `make demo` and `make test`.
+# Every target creates or updates .venv as needed and is safe to re-run.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.installed
+DURATION ?= 150
+# Debian packages the test suite needs (installed by `make test` when run as root).
+DEB_PACKAGES :=
+
+.PHONY: install demo test lint format bench system-deps clean
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first and pinned, so no dependency pulls a CUDA build; then everything at locked versions.
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c requirements.lock -e ".[dev]"
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/tapewatch demo --duration $(DURATION)
+
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "warning: not root, cannot install Debian packages:$$missing (tests that need them will fail)"; fi; \
+	fi
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tapewatch

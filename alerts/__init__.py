@@ -1,0 +1,1 @@
+"""tapewatch alerts: spike detection, Prometheus rule rendering, Alertmanager receiver."""

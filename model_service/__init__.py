@@ -1,0 +1,1 @@
+"""tapewatch model_service: the attention classifier for topic and sentiment."""

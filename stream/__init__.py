@@ -1,0 +1,1 @@
+"""tapewatch stream: records, sources, agents, windows, archive, CLI and the embedded broker."""

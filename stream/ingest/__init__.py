@@ -1,0 +1,1 @@
+"""Sources that produce Documents to the raw-documents topic."""

@@ -1,0 +1,129 @@
+"""The records that travel between tapewatch components, as JSON on the wire.
+
+Every record carries ``schema_version``; a consumer that meets a version it cannot read
+sends the payload to the dead-letter topic instead of guessing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import faust
+
+SCHEMA_VERSION = 1
+
+
+class WireRecord(faust.Record, abstract=True, include_metadata=False, isodates=True, serializer="json"):
+    """Base of all wire records: plain JSON (no Faust metadata) with ISO-8601 datetimes."""
+
+
+class Document(WireRecord):
+    """A news article or social post as it enters the pipeline."""
+
+    id: str
+    source: str
+    kind: str  # "news" | "post"
+    title: str
+    body: str
+    url: str
+    author: str
+    lang: str
+    tickers: list[str]
+    published_at: datetime  # event time, UTC
+    received_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def text(self) -> str:
+        """The text the classifier reads: title and body."""
+        return f"{self.title}\n{self.body}".strip()
+
+
+class TokenWeight(WireRecord):
+    token: str
+    weight: float
+
+
+class ScoredDocument(WireRecord):
+    """A document with the classifier's labels."""
+
+    document: Document
+    topic: str
+    topic_confidence: float
+    sentiment: str  # "negative" | "neutral" | "positive"
+    sentiment_score: float  # p_pos - p_neg, in [-1, 1]
+    probs: dict[str, float]
+    model_version: str
+    scored_at: datetime
+    explanation: list[TokenWeight] | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+class TrendPoint(WireRecord):
+    """One closed window for one key (a topic name or ``$TICKER``)."""
+
+    key: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    negative: int
+    neutral: int
+    positive: int
+    mean_score: float
+    negative_ratio: float
+    schema_version: int = SCHEMA_VERSION
+
+
+class Evidence(WireRecord):
+    """A document that explains an alert."""
+
+    id: str
+    title: str
+    score: float
+    explanation: list[TokenWeight] | None = None
+
+
+class Alert(WireRecord):
+    """A negative-sentiment spike, firing or resolved."""
+
+    id: str
+    key: str
+    kind: str  # "negative_spike"
+    state: str  # "firing" | "resolved"
+    severity: str  # "warning" | "critical"
+    window_start: datetime
+    window_end: datetime
+    negative_ratio: float
+    baseline: float
+    zscore: float
+    count: int
+    evidence: list[Evidence]
+    fired_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+
+class RejectReason(StrEnum):
+    """Why an input record went to the dead-letter topic; also a bounded metric label."""
+
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+
+
+class Rejected(WireRecord):
+    """An input that could not be processed, with enough context to find and replay it."""
+
+    reason: str  # a RejectReason value
+    detail: str
+    source_topic: str
+    partition: int
+    offset: int
+    payload: str  # the start of the original bytes, undecodable bytes backslash-escaped
+    payload_size: int
+    at: datetime
+    schema_version: int = SCHEMA_VERSION

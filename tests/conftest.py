@@ -1,0 +1,38 @@
+"""Shared fixtures: one real embedded broker per test session, isolated settings per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stream.broker import EmbeddedBroker, free_port
+from stream.settings import StreamSettings
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """The real Tansu broker on a free loopback port."""
+    with EmbeddedBroker() as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., StreamSettings]:
+    """Settings on the session broker with a topic namespace and consumer group of the test's own."""
+
+    def make(**overrides: object) -> StreamSettings:
+        unique = uuid.uuid4().hex[:8]
+        values: dict[str, object] = {
+            "broker_url": broker.bootstrap,
+            "app_id": f"test-{unique}",
+            "topic_prefix": f"t{unique}",
+            "data_dir": tmp_path / f"data-{unique}",
+            "web_port": free_port(),
+            **overrides,
+        }
+        return StreamSettings(**values)  # type: ignore[arg-type]
+
+    return make
