@@ -1,15 +1,28 @@
-"""``python -m bench``: run every benchmark and update docs/benchmarks.md."""
+"""``python -m bench`` (``make bench``): run every benchmark and update docs/benchmarks.md."""
 
 from __future__ import annotations
 
-from bench import broker_throughput
-from bench.report import BENCHMARKS_MD, write_section
+from pathlib import Path
+
+from bench import broker_throughput, pipeline_throughput
+from model_service.benchmark import markdown as model_markdown
+from model_service.benchmark import run_model_benchmark
+from model_service.settings import ModelSettings
+from stream.bench_report import BENCHMARKS_MD, write_section
+
+DATA = Path("../shared/data")
 
 
 def main() -> None:
-    result = broker_throughput.run()
-    write_section("broker", "Embedded broker throughput", broker_throughput.markdown(result))
-    print(broker_throughput.markdown(result))
+    broker = broker_throughput.markdown(broker_throughput.run())
+    write_section("broker", "Embedded broker throughput", broker)
+    print(broker)
+    pipeline = pipeline_throughput.markdown(pipeline_throughput.run())
+    write_section("pipeline", "Pipeline throughput and latency", pipeline)
+    print(pipeline)
+    model = model_markdown(run_model_benchmark(DATA, ModelSettings()))
+    write_section("model", "Model throughput", model)
+    print(model)
     print(f"written to {BENCHMARKS_MD}")
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
 
+from stream.agents.aggregate import add_aggregate_agent
+from stream.agents.archive import add_archive_agent
 from stream.agents.classify import add_classify_agent
+from stream.dedupe import DuplicateDetector
+from stream.ingest.http_endpoint import add_ingest_page
+from stream.kafka_transport import tuned_transport
 from stream.metrics import exposition
+from stream.preparation import DocumentPreparer
+from stream.scoring import HttpScorer, InProcessScorer, Scorer
 from stream.settings import StreamSettings
+from stream.tickers import TickerExtractor, load_watchlist
 from stream.topics import declare_topics
 
 
@@ -25,12 +36,21 @@ def faust_config(settings: StreamSettings) -> dict[str, Any]:
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,
         "consumer_auto_offset_reset": "earliest",
+        # Agents ack only what is durable (aggregate holds acks until its windows close), so a
+        # stopping worker must not wait for every event to be acked: the rest is redelivered.
+        "stream_wait_empty": False,
         "producer_max_request_size": settings.max_message_bytes,
         "web_enabled": True,
         "web_bind": settings.web_host,
         "web_host": settings.web_host,
         "web_port": settings.web_port,
     }
+
+
+def use_tuned_transport(app: faust.App, settings: StreamSettings) -> None:
+    """Consumers with our fetch wait instead of Faust's fixed 1.5 s (see stream.kafka_transport)."""
+    transport = tuned_transport(settings.fetch_max_wait_ms)
+    app.transport = transport(app.conf.broker_consumer, app)
 
 
 def add_metrics_page(app: faust.App) -> None:
@@ -41,14 +61,53 @@ def add_metrics_page(app: faust.App) -> None:
         return self.bytes(body, headers={"Content-Type": content_type})
 
 
+def pseudonym_key(settings: StreamSettings) -> bytes:
+    """The configured key, or one generated once per data directory (so pseudonyms are stable)."""
+    if settings.pseudonym_key is not None:
+        return settings.pseudonym_key.get_secret_value().encode()
+    path = settings.data_dir / "pseudonym.key"
+    if not path.exists():
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def scorer_factory(settings: StreamSettings) -> Callable[[], Awaitable[Scorer]]:
+    """In-process engine by default; the model service when TAPEWATCH_MODEL_URL is set."""
+
+    async def make() -> Scorer:
+        if settings.model_url:
+            token = settings.model_token.get_secret_value() if settings.model_token else None
+            return HttpScorer(settings.model_url, token)
+        from model_service.engine import InferenceEngine
+
+        return InProcessScorer(await asyncio.to_thread(InferenceEngine.load))
+
+    return make
+
+
 def create_app(settings: StreamSettings | None = None) -> faust.App:
     """A worker app with every agent of the pipeline registered."""
     settings = settings or StreamSettings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **faust_config(settings))
+    use_tuned_transport(app, settings)
     topics = declare_topics(app, settings)
     add_metrics_page(app)
-    add_classify_agent(app, topics, settings)
+    add_ingest_page(app, topics, settings)
+    watchlist = load_watchlist(settings.watchlist_path)
+    preparer = DocumentPreparer(
+        tickers=TickerExtractor(watchlist),
+        duplicates=DuplicateDetector(
+            settings.dedupe_ttl_s, settings.dedupe_max_entries, settings.dedupe_max_distance
+        ),
+        pseudonym_key=pseudonym_key(settings),
+        max_document_bytes=settings.max_document_bytes,
+        max_text_chars=settings.max_text_chars,
+    )
+    add_classify_agent(app, topics, settings, preparer, scorer_factory(settings))
+    add_aggregate_agent(app, topics, settings, frozenset(watchlist))
+    add_archive_agent(app, topics, settings)
     return app
 
 

@@ -6,13 +6,19 @@ import logging
 import signal
 import sys
 import time
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from stream.settings import StreamSettings
+
+if TYPE_CHECKING:
+    from stream.producer import DocumentProducer
 
 
 def load_settings() -> StreamSettings:
@@ -25,6 +31,23 @@ def load_settings() -> StreamSettings:
         raise click.UsageError(f"invalid settings: {problems}") from None
 
 
+def open_producer(settings: StreamSettings) -> DocumentProducer:
+    from stream.producer import DocumentProducer
+    from stream.topics import BrokerUnreachable
+
+    try:
+        return DocumentProducer(settings)
+    except BrokerUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def parse_clock(value: str) -> dt_time:
+    try:
+        return dt_time.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time of day (HH:MM)") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tapewatch")
 def cli() -> None:
@@ -34,7 +57,8 @@ def cli() -> None:
     (default 127.0.0.1:9092, where `tapewatch broker` listens).
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("stream").setLevel(logging.INFO)
+    for ours in ("stream", "model_service"):
+        logging.getLogger(ours).setLevel(logging.INFO)
 
 
 @cli.command()
@@ -77,7 +101,11 @@ def broker(host: str, port: int) -> None:
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
 )
 def worker(loglevel: str) -> None:
-    """Run the stream worker (Faust) against TAPEWATCH_BROKER_URL until Ctrl-C."""
+    """Run the stream worker (Faust) against TAPEWATCH_BROKER_URL until Ctrl-C.
+
+    Agents: classify (raw -> scored, in-process model unless TAPEWATCH_MODEL_URL is set), aggregate
+    (windows -> trends), archive (Parquet under TAPEWATCH_DATA_DIR). Metrics on /metrics.
+    """
     from stream.app import create_app, run_worker
 
     settings = load_settings()
@@ -103,37 +131,20 @@ def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
     Columns/fields: source, published_at (ISO-8601), title and/or body; optional id, kind (news|post),
     url, author, lang, tickers. Exits 1 when some rows were invalid (the valid ones are still sent).
     """
-    from tqdm import tqdm
-
-    from stream.ingest.document_file import RowError, count_lines, detect_format, read_documents
-    from stream.producer import DocumentProducer
-    from stream.topics import BrokerUnreachable
+    from stream.ingest.document_file import RowError, detect_format, read_documents
+    from stream.ingest.pacing import at_rate, send_paced
 
     settings = load_settings()
     try:
         fmt = file_format or detect_format(path)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    errors: list[RowError] = []
-    try:
-        producer = DocumentProducer(settings)
-    except BrokerUnreachable as exc:
-        raise click.ClickException(str(exc)) from None
+    documents, errors = [], []
+    for item in read_documents(path, fmt):  # type: ignore[arg-type]
+        (errors if isinstance(item, RowError) else documents).append(item)
     started = time.monotonic()
-    sent = 0
-    header_lines = 1 if fmt == "csv" else 0
-    with producer, tqdm(total=count_lines(path) - header_lines, unit="row", desc=path.name) as bar:
-        for item in read_documents(path, fmt):  # type: ignore[arg-type]
-            bar.update(1)
-            if isinstance(item, RowError):
-                errors.append(item)
-                continue
-            producer.send(item)
-            sent += 1
-            if rate:
-                delay = started + sent / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+    with open_producer(settings) as producer:
+        send_paced(producer, documents, at_rate(rate), total=len(documents), description=path.name)
     click.echo(
         f"sent {producer.acknowledged} documents to {producer.topic} in {time.monotonic() - started:.1f} s"
     )
@@ -150,15 +161,162 @@ def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
         sys.exit(1)
 
 
+@ingest.command("synthetic")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same documents.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default="2026-11-20", show_default=True)
+@click.option("--start", default="09:30", show_default=True, help="First minute (UTC), HH:MM.")
+@click.option("--end", default="16:00", show_default=True, help="End (UTC), HH:MM.")
+@click.option(
+    "--per-minute",
+    type=click.FloatRange(min=0),
+    default=30,
+    show_default=True,
+    help="Documents per minute over all topics, before incidents.",
+)
+@click.option(
+    "--incident",
+    "incidents",
+    multiple=True,
+    metavar="SPEC",
+    help="TOPIC@HH:MM/MINUTESm/FACTORx/PERCENT%, e.g. 'Energy | Oil@14:00/20m/5x/70%'. Repeatable.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="How many times faster than real time; 0 = as fast as possible. Event time is unchanged.",
+)
+def ingest_synthetic(
+    seed: int,
+    day: datetime,
+    start: str,
+    end: str,
+    per_minute: float,
+    incidents: tuple[str, ...],
+    speed: float,
+) -> None:
+    """Send a synthetic market day: topics, tickers, authors, syndicated copies and incidents."""
+    from stream.ingest.pacing import compressed, send_paced
+    from stream.synthetic import Incident, MarketDay
+
+    try:
+        scenario = MarketDay(
+            day=day.date(),
+            start=parse_clock(start),
+            end=parse_clock(end),
+            per_minute=per_minute,
+            incidents=[Incident.parse(spec) for spec in incidents],
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--incident") from None
+    documents = list(scenario.documents())
+    with open_producer(load_settings()) as producer:
+        send_paced(
+            producer,
+            documents,
+            compressed(scenario.begins, speed),
+            total=len(documents),
+            description="synthetic day",
+        )
+    click.echo(
+        f"sent {producer.acknowledged} documents ({scenario.begins:%H:%M}-{scenario.ends:%H:%M} UTC "
+        f"on {scenario.day}) to {producer.topic}"
+    )
+    if producer.failed:
+        raise click.ClickException(
+            f"{producer.failed} documents were not acknowledged: {producer.last_error}"
+        )
+
+
+@ingest.command("rss")
+@click.argument("urls", nargs=-1, required=True)
+@click.option(
+    "--interval", type=click.FloatRange(min=1), default=60, show_default=True, help="Seconds between polls."
+)
+@click.option("--once", is_flag=True, help="Poll every feed once and exit.")
+def ingest_rss(urls: tuple[str, ...], interval: float, once: bool) -> None:
+    """Poll RSS/Atom feeds and send each new entry once (state in TAPEWATCH_DATA_DIR/rss-state.json)."""
+    import threading
+
+    from stream.ingest.rss import FeedPoller
+
+    settings = load_settings()
+    poller = FeedPoller(list(urls), settings.data_dir / "rss-state.json", interval_s=interval)
+    with open_producer(settings) as producer:
+        if once:
+            click.echo(
+                f"sent {poller.poll_once(producer.send, producer.flush)} new entries to {producer.topic}"
+            )
+            return
+        click.echo(f"polling {len(urls)} feed(s) every {interval:.0f} s; Ctrl-C stops")
+        try:
+            poller.run(producer.send, producer.flush, threading.Event())
+        except KeyboardInterrupt:
+            click.echo(f"stopped; {producer.acknowledged} entries sent")
+
+
 @cli.command()
 @click.option(
-    "--duration", type=click.FloatRange(min=1), default=90, show_default=True, help="Seconds to run."
+    "--duration", type=click.FloatRange(min=1), default=150, show_default=True, help="Seconds to run."
 )
 def demo(duration: float) -> None:
-    """Run the embedded stack (broker, worker, a feed) with a live view; stops by itself."""
+    """The embedded stack with a live view: broker, worker, model, a synthetic day with a negative spike."""
     from stream.demo import run_demo
 
     run_demo(duration=duration)
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks; results are printed and written to docs/benchmarks.md."""
+
+
+@bench.command("model")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="Labeled CSVs (the dev split is measured).",
+)
+@click.option(
+    "--texts", type=click.IntRange(32), default=512, show_default=True, help="Texts per measurement."
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("docs/benchmarks.md"),
+    show_default=True,
+    help="Markdown file to update (skipped when its folder does not exist).",
+)
+def bench_model(as_json: bool, data_dir: Path, texts: int, report: Path) -> None:
+    """Texts/s of the engine (batch 1-128), a per-message loop, an HF pipeline, each backend, and HTTP."""
+    import json
+
+    from model_service.benchmark import as_json as to_json
+    from model_service.benchmark import markdown, run_model_benchmark
+    from model_service.cli import load_model_settings
+    from stream.bench_report import write_section
+
+    result = run_model_benchmark(data_dir, load_model_settings(), n_texts=texts)
+    text = markdown(result)
+    click.echo(json.dumps(to_json(result), indent=2) if as_json else text)
+    if report.parent.is_dir():
+        write_section("model", "Model throughput", text, report)
+        click.echo(f"written to {report}", err=True)
+
+
+def _add_model_commands() -> None:
+    from model_service.cli import classify, serve_model, train
+
+    for command in (train, classify, serve_model):
+        cli.add_command(command)
+
+
+_add_model_commands()
 
 
 def main() -> None:

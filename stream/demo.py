@@ -1,106 +1,180 @@
 """``tapewatch demo``: the embedded stack in one command, with a live terminal view.
 
-Starts the broker and a worker, feeds documents (with an occasional malformed record, to show
-the dead-letter path), shows what the worker reports on /metrics, and stops everything on
-exit, after ``duration`` seconds or on Ctrl-C.
+Starts the broker and a worker (in-process model), feeds a synthetic market day with one injected
+negative spike, compressed to fit ``duration``, and shows per-topic volume, mean sentiment and
+negative ratio as windows close. Stops everything on exit: after ``duration`` or on Ctrl-C.
 """
 
 from __future__ import annotations
 
-import itertools
 import tempfile
+import threading
 import time
-from collections import Counter
+from collections import deque
 from dataclasses import dataclass, field
-from importlib import resources
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
 
+from kafka import KafkaConsumer
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
 from stream.broker import EmbeddedBroker, free_port
-from stream.ingest.document_file import RowError, read_documents
+from stream.ingest.pacing import compressed, send_paced
 from stream.producer import DocumentProducer
-from stream.records import Document
+from stream.records import TrendPoint
 from stream.settings import StreamSettings
+from stream.synthetic import Incident, MarketDay
+from stream.topics import TopicNames, ensure_topics
 from stream.worker_process import WorkerProcess
 
-FEED_RATE = 20.0  # documents per second
-MALFORMED_EVERY = 100  # one malformed record per this many documents
+SPIKE = "Energy | Oil@14:00/15m/5x/75%"
+NEGATIVE_WINDOW = 0.5  # a closed window at or above this negative share is shown as an event
 
 
-def example_documents() -> list[Document]:
-    """The example documents shipped with the package (invalid example rows are skipped)."""
-    with resources.as_file(resources.files("stream").joinpath("examples/documents.jsonl")) as path:
-        return [doc for doc in read_documents(Path(path)) if not isinstance(doc, RowError)]
+@dataclass
+class TopicRow:
+    documents: int = 0
+    last: TrendPoint | None = None
+    history: deque[float] = field(default_factory=lambda: deque(maxlen=12))
 
 
 @dataclass
 class DemoState:
-    sent: int = 0
-    malformed_sent: int = 0
-    worker: dict[str, Counter[str]] = field(default_factory=dict)
+    topics: dict[str, TopicRow] = field(default_factory=dict)
+    events: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+    event_time: datetime | None = None
+
+    def add(self, point: TrendPoint) -> None:
+        if point.key.startswith("$") or (point.window_end - point.window_start).total_seconds() != 60:
+            return
+        row = self.topics.setdefault(point.key, TopicRow())
+        row.documents += point.count
+        row.last = point
+        row.history.append(point.negative_ratio)
+        if self.event_time is None or point.window_end > self.event_time:
+            self.event_time = point.window_end
+        if point.count >= 5 and point.negative_ratio >= NEGATIVE_WINDOW:
+            self.events.appendleft(
+                f"{point.window_start:%H:%M} [bold red]{point.key}[/]: {point.negative_ratio:.0%} negative "
+                f"of {point.count} documents, mean sentiment {point.mean_score:+.2f}"
+            )
 
 
-def _view(state: DemoState, started: float, duration: float, bootstrap: str, metrics_url: str) -> Group:
-    elapsed = time.monotonic() - started
-    header = (
-        f"broker [bold]{bootstrap}[/]   worker metrics [bold]{metrics_url}[/]   "
-        f"{elapsed:4.0f}/{duration:.0f} s   Ctrl-C stops"
+SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def _spark(values: deque[float]) -> str:
+    return "".join(SPARK[min(8, int(v * 8.999))] for v in values)
+
+
+def render(state: DemoState, header: str, sent: int) -> Group:
+    table = Table(expand=True, title="topics (1-minute windows, event time)")
+    for column, justify in (
+        ("topic", "left"),
+        ("docs", "right"),
+        ("last window", "right"),
+        ("mean sentiment", "right"),
+        ("negative", "right"),
+        ("negative, last 12 min", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    ranked = sorted(
+        state.topics.items(), key=lambda item: -(item[1].last.negative_ratio if item[1].last else 0)
     )
-    table = Table(title="pipeline", expand=True)
-    table.add_column("stage")
-    table.add_column("what", style="dim")
-    table.add_column("count", justify="right")
-    table.add_row("feed", "documents sent", str(state.sent))
-    table.add_row("feed", "malformed records sent", str(state.malformed_sent))
-    for source, count in sorted(state.worker.get("tapewatch_documents_received_total", Counter()).items()):
-        table.add_row("worker", f"accepted from {source}", f"{count:.0f}")
-    for reason, count in sorted(state.worker.get("tapewatch_deadletters_total", Counter()).items()):
-        table.add_row("dead letters", reason, f"[red]{count:.0f}[/]")
-    return Group(Panel(header, title="tapewatch demo"), table)
-
-
-def _worker_counters(worker: WorkerProcess) -> dict[str, Counter[str]]:
-    counters: dict[str, Counter[str]] = {}
-    for (name, labels), value in worker.metrics().items():
-        if name in ("tapewatch_documents_received_total", "tapewatch_deadletters_total"):
-            label = next(iter(dict(labels).values()), "")
-            counters.setdefault(name, Counter())[label] += value  # type: ignore[assignment]
-    return counters
+    for topic, row in ranked:
+        last = row.last
+        assert last is not None
+        style = "bold red" if last.negative_ratio >= NEGATIVE_WINDOW and last.count >= 5 else ""
+        table.add_row(
+            topic,
+            str(row.documents),
+            str(last.count),
+            f"{last.mean_score:+.2f}",
+            f"{last.negative_ratio:.0%}",
+            _spark(row.history),
+            style=style,
+        )
+    events = "\n".join(state.events) or "[dim]none yet[/]"
+    clock = f"{state.event_time:%H:%M} UTC" if state.event_time else "--:--"
+    return Group(
+        Panel(f"{header}\nevent time {clock}, documents sent {sent}", title="tapewatch demo"),
+        table,
+        Panel(events, title=f"negative windows (>= {NEGATIVE_WINDOW:.0%} negative, >= 5 documents)"),
+    )
 
 
 def run_demo(duration: float, console: Console | None = None) -> None:
     console = console or Console()
-    documents = example_documents()
     with tempfile.TemporaryDirectory(prefix="tapewatch-demo-") as tmp, EmbeddedBroker() as broker:
         settings = StreamSettings(
-            broker_url=broker.bootstrap, data_dir=Path(tmp), web_port=free_port(), app_id="tapewatch-demo"
+            broker_url=broker.bootstrap,
+            data_dir=Path(tmp),
+            web_port=free_port(),
+            app_id="tapewatch-demo",
+            idle_close_s=3,
         )
+        ensure_topics(settings)
         worker = WorkerProcess(settings, Path(tmp) / "worker.log", loglevel="warn")
+        stop = threading.Event()
         with worker, DocumentProducer(settings) as producer:
-            console.print(f"[dim]broker on {broker.bootstrap}; starting the worker...[/]")
-            worker.wait_ready()
-            state = DemoState()
+            console.print(
+                f"[dim]broker on {broker.bootstrap}; starting the worker and loading the model...[/]"
+            )
+            worker.wait_ready(180)
             started = time.monotonic()
-            feed = itertools.cycle(documents)
+            feed_seconds = max(10.0, duration - 25)  # leave time for the last windows to close
+            scenario = MarketDay(
+                start=dt_time(13, 40),
+                end=dt_time(14, 30),
+                per_minute=60,
+                incidents=[Incident.parse(SPIKE)],
+                seed=7,
+            )
+            documents = list(scenario.documents())
+            speed = (scenario.ends - scenario.begins).total_seconds() / feed_seconds
+            state = DemoState()
+
+            def feed() -> None:
+                schedule = compressed(scenario.begins, speed)
+                send_paced(producer, documents, schedule, progress=False, stop=stop)
+
+            feeder = threading.Thread(target=feed, name="demo-feed", daemon=True)
+            feeder.start()
+            consumer = KafkaConsumer(
+                TopicNames(settings.topic_prefix).trends,
+                bootstrap_servers=broker.bootstrap,
+                auto_offset_reset="earliest",
+                group_id=None,
+            )
+            header = (
+                f"broker [bold]{broker.bootstrap}[/]  worker metrics [bold]{worker.metrics_url}[/]\n"
+                f"synthetic day {scenario.begins:%H:%M}-{scenario.ends:%H:%M} UTC at {speed:.0f}x, "
+                f"injected spike: {SPIKE}"
+            )
             try:
                 with Live(console=console, refresh_per_second=4) as live:
-                    while (now := time.monotonic()) - started < duration:
-                        while state.sent < (now - started) * FEED_RATE:
-                            doc = next(feed)
-                            producer.send(doc.derive(id=f"{doc.id}-{state.sent}"))
-                            state.sent += 1
-                            if state.sent % MALFORMED_EVERY == 0:
-                                producer.send_raw(None, b'{"title": "a record without source or time"')
-                                state.malformed_sent += 1
+                    while time.monotonic() - started < duration:
+                        for records in consumer.poll(timeout_ms=250).values():
+                            for record in records:
+                                state.add(TrendPoint.loads(record.value))
                         if not worker.alive():
                             raise RuntimeError(f"the worker stopped:\n{worker.log_tail()}")
-                        state.worker = _worker_counters(worker)
-                        live.update(_view(state, started, duration, broker.bootstrap, worker.metrics_url))
-                        time.sleep(0.25)
+                        remaining = duration - (time.monotonic() - started)
+                        live.update(
+                            render(
+                                state,
+                                f"{header}\n{remaining:.0f} s left, Ctrl-C stops",
+                                producer.acknowledged,
+                            )
+                        )
             except KeyboardInterrupt:
                 console.print("[yellow]stopping...[/]")
+            finally:
+                stop.set()
+                feeder.join(5)
+                consumer.close()
     console.print("\ndemo finished; broker and worker stopped.")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import threading
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 OTHER = "other"
 
@@ -38,7 +45,35 @@ DOCUMENTS_RECEIVED = Counter(
 )
 DEADLETTERS = Counter("tapewatch_deadletters_total", "Inputs sent to the dead-letter topic", ["reason"])
 
+DOCUMENTS_SCORED = Counter(
+    "tapewatch_documents_scored_total", "Documents classified", ["source", "topic", "sentiment"]
+)
+DUPLICATES = Counter(
+    "tapewatch_duplicates_total", "Documents recognized as repeats, not scored again", ["kind"]
+)
+INGEST_TO_SCORED = Histogram(
+    "tapewatch_ingest_to_scored_seconds",
+    "From received_at to the scored document being produced",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+MODEL_UP = Gauge("tapewatch_model_up", "1 when the last call to the model service succeeded")
+MODEL_RETRIES = Counter(
+    "tapewatch_model_retries_total", "Model service calls retried because it was unavailable"
+)
+
+TOPIC_VOLUME = Gauge("tapewatch_topic_volume", "Documents in the last closed window", ["key"])
+TOPIC_MEAN_SENTIMENT = Gauge(
+    "tapewatch_topic_mean_sentiment", "Mean sentiment score of the last closed window", ["key"]
+)
+TOPIC_NEGATIVE_RATIO = Gauge(
+    "tapewatch_topic_negative_ratio", "Negative share of the last closed window", ["key"]
+)
+WINDOWS_CLOSED = Counter("tapewatch_windows_closed_total", "Trend points emitted", ["window"])
+LATE_DOCUMENTS = Counter("tapewatch_late_documents_total", "Documents whose window had already closed")
+ARCHIVED = Counter("tapewatch_archived_documents_total", "Scored documents written to the Parquet archive")
+
 source_label = BoundedLabel(limit=32)
+key_label = BoundedLabel(limit=64)  # topics (20) plus watched tickers
 
 
 def exposition() -> tuple[bytes, str]:

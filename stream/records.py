@@ -113,6 +113,8 @@ class RejectReason(StrEnum):
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     MISSING_FIELD = "missing_field"
     INVALID_FIELD = "invalid_field"
+    EMPTY_TEXT = "empty_text"
+    PROCESSING_ERROR = "processing_error"
 
 
 class Rejected(WireRecord):

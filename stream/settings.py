@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,7 @@ class StreamSettings(BaseSettings):
 
     # Group membership: Faust's defaults (60 s session and rebalance) make a lone worker wait
     # many seconds to join on the embedded broker; these values let it consume within ~5 s.
+    fetch_max_wait_ms: int = Field(100, ge=1, description="Longest a consumer fetch waits for records")
     session_timeout_s: float = Field(6.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
     rebalance_timeout_s: float = Field(6.0, gt=0)
@@ -36,6 +37,45 @@ class StreamSettings(BaseSettings):
     max_message_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest record producers may send (so oversize input is seen)"
     )
+
+    # HTTP ingest (POST /ingest on the worker)
+    ingest_token: SecretStr | None = Field(None, description="Bearer token required by POST /ingest when set")
+    max_ingest_bytes: int = Field(1_000_000, gt=0, description="Largest POST /ingest body")
+
+    # classify
+    model_url: str | None = Field(None, description="Model service URL; unset = the model runs in-process")
+    model_token: SecretStr | None = Field(None, description="Bearer token for the model service")
+    max_batch: int = Field(32, ge=1, description="Documents per classification batch")
+    max_wait_s: float = Field(0.1, gt=0, description="How long a batch waits to fill")
+    max_text_chars: int = Field(2000, ge=16, description="Text is cut to this length before classification")
+    dedupe_ttl_s: float = Field(
+        6 * 3600, gt=0, description="How long a document is remembered for duplicates"
+    )
+    dedupe_max_entries: int = Field(200_000, ge=1)
+    dedupe_max_distance: int = Field(
+        3, ge=0, le=16, description="SimHash bits two near-duplicates may differ by"
+    )
+    watchlist_path: Path | None = Field(None, description="JSON ticker->names; default: the packaged one")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key for author pseudonyms; default: per data dir"
+    )
+
+    # aggregate
+    window_s: int = Field(60, ge=1, description="Tumbling window per topic and ticker")
+    baseline_window_s: int = Field(900, ge=1, description="Longer window for baselines")
+    grace_s: int = Field(30, ge=0, description="How late (event time) a document may arrive and still count")
+    idle_close_s: float = Field(
+        5.0, gt=0, description="Quiet input for this long closes windows before the newest"
+    )
+
+    # archive
+    archive_dir: Path | None = Field(None, description="Parquet archive; default: <data_dir>/archive")
+    archive_flush_s: float = Field(5.0, gt=0)
+    archive_batch: int = Field(2000, ge=1)
+
+    @property
+    def archive_root(self) -> Path:
+        return self.archive_dir or self.data_dir / "archive"
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -11,7 +11,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from stream.broker import accepts_connections
-from stream.records import Rejected
+from stream.records import Alert, Rejected, TrendPoint
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,13 @@ class PipelineTopics:
 
     names: TopicNames
     raw: faust.TopicT
+    scored: faust.TopicT
+    trends: faust.TopicT
+    alerts: faust.TopicT
     deadletter: faust.TopicT
+
+
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
 def declare_topics(app: faust.App, settings: StreamSettings) -> PipelineTopics:
@@ -61,9 +67,11 @@ def declare_topics(app: faust.App, settings: StreamSettings) -> PipelineTopics:
     return PipelineTopics(
         names=names,
         # Raw bytes, so the worker itself decides what is malformed instead of Faust's deserializer.
-        raw=app.topic(
-            names.raw, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        ),
+        raw=app.topic(names.raw, **RAW),
+        # Scored documents also arrive as bytes: consumers decode them and dead-letter what they cannot.
+        scored=app.topic(names.scored, **RAW),
+        trends=app.topic(names.trends, value_type=TrendPoint),
+        alerts=app.topic(names.alerts, value_type=Alert),
         deadletter=app.topic(names.deadletter, value_type=Rejected),
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from stream.settings import StreamSettings
 from stream.subprocesses import spawn, terminate
@@ -18,7 +19,11 @@ from stream.subprocesses import spawn, terminate
 
 def settings_env(settings: StreamSettings) -> dict[str, str]:
     """The environment that gives a child process these settings."""
-    return {f"TAPEWATCH_{name.upper()}": str(value) for name, value in settings.model_dump().items()}
+    values = settings.model_dump(exclude_none=True)
+    return {
+        f"TAPEWATCH_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        for name, value in values.items()
+    }
 
 
 def scrape(url: str, timeout: float = 2.0) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -36,3 +36,18 @@ def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., Strea
         return StreamSettings(**values)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The committed artifact on the packaged encoder, PyTorch fp32 on CPU."""
+    from model_service.engine import InferenceEngine
+    from model_service.settings import ModelSettings
+
+    return InferenceEngine.load(ModelSettings(backend="torch", device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export per test session."""
+    return tmp_path_factory.mktemp("onnx-cache")

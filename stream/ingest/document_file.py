@@ -88,9 +88,3 @@ def read_documents(path: Path, file_format: FileFormat | None = None) -> Iterato
             yield document_from_fields(row)
         except InvalidDocument as exc:
             yield RowError(line_no, str(exc))
-
-
-def count_lines(path: Path) -> int:
-    """Lines in the file, for a progress bar's total."""
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))

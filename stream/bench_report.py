@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-BENCHMARKS_MD = Path(__file__).parents[1] / "docs" / "benchmarks.md"
+BENCHMARKS_MD = Path("docs") / "benchmarks.md"  # relative to the repository root, where `make bench` runs
 HEADER = "# Benchmarks\n\nWritten by `make bench`; each section is replaced when its benchmark runs again.\n"
 
 

@@ -1,0 +1,120 @@
+"""Pipeline throughput: documents/s through broker + Faust + model against the bare model, in one run,
+and ingest-to-scored latency (p50/p99) at half the pipeline's throughput.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from datetime import time as dt_time
+from pathlib import Path
+
+from kafka import KafkaConsumer
+
+from model_service.engine import InferenceEngine
+from stream.broker import EmbeddedBroker, free_port
+from stream.ingest.pacing import at_rate, send_paced
+from stream.producer import DocumentProducer
+from stream.records import ScoredDocument
+from stream.settings import StreamSettings
+from stream.synthetic import MarketDay
+from stream.topics import TopicNames, ensure_topics
+from stream.worker_process import WorkerProcess
+
+DOCUMENTS = 3000
+LATENCY_SECONDS = 30
+
+
+OUTCOMES = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total", "tapewatch_deadletters_total")
+
+
+def scored_count(worker: WorkerProcess) -> float:
+    """Documents the worker is done with: scored, recognized as duplicates, or dead-lettered."""
+    return sum(v for (name, _), v in worker.metrics().items() if name in OUTCOMES)
+
+
+def run() -> dict[str, float]:
+    documents = list(
+        MarketDay(
+            start=dt_time(9, 30), end=dt_time(16, 0), per_minute=60, syndicated_share=0.0, seed=5
+        ).documents()
+    )
+    burst, paced = documents[:DOCUMENTS], documents[DOCUMENTS:]
+
+    engine = InferenceEngine.load()
+    texts = [d.text for d in burst]
+    engine.classify(texts[:64])
+    started = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        engine.classify(texts[i : i + 32])
+    bare = len(texts) / (time.perf_counter() - started)
+    del engine
+
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
+        settings = StreamSettings(
+            broker_url=broker.bootstrap,
+            data_dir=Path(tmp),
+            web_port=free_port(),
+            app_id="bench-pipeline",
+            topic_prefix="bench",
+        )
+        ensure_topics(settings)
+        with WorkerProcess(settings, Path(tmp) / "worker.log", loglevel="warn") as worker:
+            worker.wait_ready(180)
+            with DocumentProducer(settings) as producer:
+                send_paced(producer, burst[:64], None, progress=False)  # warm-up: model and connections
+                while scored_count(worker) < 64:
+                    time.sleep(0.1)
+                started = time.perf_counter()
+                send_paced(producer, burst[64:], None, description="pipeline burst")
+                while scored_count(worker) < len(burst):
+                    time.sleep(0.05)
+                pipeline = (len(burst) - 64) / (time.perf_counter() - started)
+
+                rate = pipeline / 2
+                count = min(len(paced), int(rate * LATENCY_SECONDS))
+                send_paced(
+                    producer, paced[:count], at_rate(rate), description=f"latency at {rate:.0f} docs/s"
+                )
+                while scored_count(worker) < len(burst) + count:
+                    time.sleep(0.1)
+        consumer = KafkaConsumer(
+            TopicNames(settings.topic_prefix).scored,
+            bootstrap_servers=broker.bootstrap,
+            auto_offset_reset="earliest",
+            group_id=None,
+            consumer_timeout_ms=3000,
+        )
+        wanted = {d.id for d in paced[:count]}
+        latencies = []
+        for record in consumer:
+            scored = ScoredDocument.loads(record.value)
+            if scored.document.id in wanted:
+                latencies.append((scored.scored_at - scored.document.received_at).total_seconds())
+        consumer.close()
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "bare_per_s": bare,
+        "pipeline_per_s": pipeline,
+        "ratio": pipeline / bare,
+        "rate": rate,
+        "latency_docs": len(latencies),
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+    }
+
+
+def markdown(result: dict[str, float]) -> str:
+    return (
+        "Synthetic documents; the worker runs the in-process model (default backend) on the same 2 cores\n"
+        "as the broker and the producer. Bare model: the same engine, batches of 32, no broker.\n\n"
+        "| what | value |\n| --- | ---: |\n"
+        f"| bare model | {result['bare_per_s']:,.1f} docs/s |\n"
+        f"| pipeline (raw topic -> classify -> scored topic) | {result['pipeline_per_s']:,.1f} docs/s |\n"
+        f"| pipeline / bare model | **{result['ratio']:.2f}** (target 0.70) |\n"
+        f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p50 | {result['p50_ms']:,.0f} ms |\n"
+        f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p99 | {result['p99_ms']:,.0f} ms |\n"
+        f"\nLatency = scored_at - received_at of {result['latency_docs']:.0f} documents "
+        "sent at a steady rate.\n"
+    )

@@ -1,0 +1,138 @@
+"""Dynamic batching: requests from many callers coalesce into one forward pass.
+
+A batch closes at ``max_batch_size`` texts or ``max_wait_ms`` after its first request, whichever
+comes first. The next batch is collected while the current one runs. The queue is bounded:
+when full, ``submit`` raises ``Overloaded`` at once instead of letting callers hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from model_service.metrics import BATCH_LATENCY, BATCH_SIZE, OVERLOADED, QUEUE_DEPTH
+
+R = TypeVar("R")
+
+
+class Overloaded(RuntimeError):
+    """The batcher's queue is full; the caller should retry later."""
+
+
+@dataclass
+class _Request(Generic[R]):
+    texts: list[str]
+    explain: list[bool]
+    future: asyncio.Future[list[R]] = field(repr=False)
+
+
+class DynamicBatcher(Generic[R]):
+    """Coalesces ``submit`` calls into calls of ``run(texts, explain)`` on one worker thread."""
+
+    def __init__(
+        self,
+        run: Callable[[list[str], list[bool]], Sequence[R]],
+        max_batch_size: int = 32,
+        max_wait_ms: float = 5.0,
+        max_queue: int = 2048,
+    ) -> None:
+        self.run = run
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000
+        self.max_queue = max_queue
+        self.queued = 0
+        self._requests: asyncio.Queue[_Request[R]] = asyncio.Queue()
+        self._ready: asyncio.Queue[list[_Request[R]]] = asyncio.Queue(maxsize=1)
+        self._carry: _Request[R] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-infer")
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._collect()), asyncio.create_task(self._execute())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, texts: Sequence[str], explain: Sequence[bool] | bool = False) -> list[R]:
+        """Results for ``texts`` in order, once their batch has run."""
+        if not texts:
+            return []
+        if self.queued + len(texts) > self.max_queue:
+            OVERLOADED.inc()
+            raise Overloaded(f"{self.queued} texts are waiting (limit {self.max_queue}); retry shortly")
+        flags = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
+        future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
+        self.queued += len(texts)
+        QUEUE_DEPTH.set(self.queued)
+        await self._requests.put(_Request(list(texts), flags, future))
+        return await future
+
+    async def _next_request(self, timeout: float | None) -> _Request[R] | None:
+        if self._carry is not None:
+            request, self._carry = self._carry, None
+            return request
+        if timeout is None:
+            return await self._requests.get()
+        if timeout <= 0:  # past the deadline: take only what is already waiting
+            try:
+                return self._requests.get_nowait()
+            except asyncio.QueueEmpty:
+                return None
+        try:
+            return await asyncio.wait_for(self._requests.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def _collect(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._next_request(None)
+            assert first is not None
+            batch, size = [first], len(first.texts)
+            deadline = loop.time() + self.max_wait
+            while size < self.max_batch_size:
+                request = await self._next_request(max(0.0, deadline - loop.time()))
+                if request is None:
+                    break
+                if size + len(request.texts) > self.max_batch_size:
+                    self._carry = request
+                    break
+                batch.append(request)
+                size += len(request.texts)
+            await self._ready.put(batch)
+
+    async def _execute(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._ready.get()
+            texts = [text for request in batch for text in request.texts]
+            explain = [flag for request in batch for flag in request.explain]
+            self.queued -= len(texts)
+            QUEUE_DEPTH.set(self.queued)
+            BATCH_SIZE.observe(len(texts))
+            started = time.perf_counter()
+            try:
+                results = await loop.run_in_executor(self._executor, self.run, texts, explain)
+            except Exception as exc:  # the callers get the error; the batcher keeps running
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                continue
+            finally:
+                BATCH_LATENCY.observe(time.perf_counter() - started)
+            offset = 0
+            for request in batch:
+                count = len(request.texts)
+                if not request.future.done():
+                    request.future.set_result(list(results[offset : offset + count]))
+                offset += count

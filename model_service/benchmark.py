@@ -1,0 +1,243 @@
+"""``tapewatch bench model``: texts/s of the engine and its references, measured in one run.
+
+Engine at batch sizes 1, 8, 32, 128; a per-message loop; a Hugging Face text-classification
+pipeline over the same weights; and each backend (torch fp32, ONNX Runtime fp32, int8) with its
+accuracy on the labeled dev split, so speed and accuracy lost are read side by side.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from model_service.data import Example, read_labeled_csv, stratified_split
+from model_service.engine import InferenceEngine, resolve_backend, resolve_device
+from model_service.evaluation import accuracy
+from model_service.labels import SENTIMENT_DATA_CODES, SENTIMENTS
+from model_service.settings import ModelSettings
+
+BATCH_SIZES = (1, 8, 32, 128)
+
+
+@dataclass
+class ModelBenchmark:
+    device: str
+    texts: int
+    mean_tokens: float
+    engine_per_s: dict[int, float] = field(default_factory=dict)  # by batch size
+    per_message_per_s: float = 0.0
+    hf_pipeline_per_s: dict[int, float] = field(default_factory=dict)  # by pipeline batch size
+    backends: dict[str, dict[str, float]] = field(default_factory=dict)  # per_s and accuracies
+    http: dict[str, float] = field(default_factory=dict)  # concurrent single-document clients
+    http_backend: str = ""
+
+    def ratios(self) -> dict[str, float]:
+        best_batched = max(self.engine_per_s[b] for b in (8, 32, 128) if b in self.engine_per_s)
+        fp32 = self.backends.get("torch", {}).get("per_s", 0.0)
+        optimized = max((v["per_s"] for k, v in self.backends.items() if k != "torch"), default=0.0)
+        return {
+            "batched_vs_per_message": best_batched / self.per_message_per_s,
+            "batched_vs_hf_pipeline": best_batched / max(self.hf_pipeline_per_s.values()),
+            "optimized_vs_fp32": optimized / fp32 if fp32 else 0.0,
+            "http_vs_engine_batch32": self.http.get("ratio_to_engine_batch32", 0.0),
+        }
+
+
+def rate(run: Callable[[], object], count: int, repeats: int = 1) -> float:
+    """Texts per second of ``run`` (best of ``repeats``, after one warm-up call)."""
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return count / best
+
+
+def load_dev(data_dir: Path, seed: int = 13) -> dict[str, list[Example]]:
+    """The same stratified dev split training held out (same seed and fraction)."""
+    topics = [t.strip() for t in (data_dir / "topic_labels.txt").read_text().splitlines() if t.strip()]
+    sentiment = read_labeled_csv(
+        data_dir / "sentiment_train.csv", SENTIMENTS, lambda code: SENTIMENT_DATA_CODES[int(code)]
+    )
+    topic = read_labeled_csv(data_dir / "topic_train.csv", topics, lambda code: topics[int(code)])
+    return {
+        "sentiment": stratified_split(sentiment, 0.1, seed)[1],
+        "topic": stratified_split(topic, 0.1, seed)[1],
+    }
+
+
+def dev_accuracy(engine: InferenceEngine, dev: dict[str, list[Example]]) -> dict[str, float]:
+    results: dict[str, float] = {}
+    for task, examples in dev.items():
+        predicted = engine.classify([e.text for e in examples])
+        if task == "sentiment":
+            names = [engine.config.sentiments.index(r.sentiment) for r in predicted]
+        else:
+            names = [engine.config.topics.index(r.topic) for r in predicted]
+        results[f"{task}_accuracy"] = accuracy([e.label for e in examples], names)
+    return results
+
+
+def run_model_benchmark(
+    data_dir: Path,
+    settings: ModelSettings,
+    n_texts: int = 512,
+    backends: Sequence[str] = ("torch", "onnx", "onnx-int8"),
+) -> ModelBenchmark:
+    from model_service.hf_pipeline import sentiment_pipeline
+    from model_service.model import packaged_base_dir
+
+    dev = load_dev(data_dir)
+    texts = [e.text for e in dev["sentiment"]][:n_texts]
+    torch_settings = settings.model_copy(update={"backend": "torch"})
+    engine = InferenceEngine.load(torch_settings)
+    device = (
+        torch.cuda.get_device_name(0) if engine.backend.name.startswith("torch-cuda") else platform.machine()
+    )
+    result = ModelBenchmark(
+        device=f"{device} ({engine.backend.name}, {torch.get_num_threads()} threads)",
+        texts=len(texts),
+        mean_tokens=sum(len(ids) for ids in engine.encode(texts)) / len(texts),
+    )
+    steps = tqdm(total=len(BATCH_SIZES) + 3 + len(backends), desc="bench model", unit="step")
+    for batch_size in BATCH_SIZES:
+        engine.batch_size = batch_size
+        result.engine_per_s[batch_size] = rate(lambda: engine.probabilities(texts), len(texts), repeats=2)
+        steps.update()
+    per_message = texts[:128]
+    result.per_message_per_s = rate(lambda: [engine.classify([t]) for t in per_message], len(per_message))
+    steps.update()
+    hf = sentiment_pipeline(engine, settings.base_dir or packaged_base_dir())
+    for batch_size in (1, 32):
+        # the same cleaned texts the engine reads (URLs removed), so both do the same work
+        sample = engine.model_texts(texts if batch_size > 1 else texts[:128])
+        result.hf_pipeline_per_s[batch_size] = rate(
+            lambda s=sample, b=batch_size: hf(s, batch_size=b, truncation=True, max_length=engine.max_length),
+            len(sample),
+        )
+        steps.update()
+    engine.batch_size = 32
+    for backend in backends:
+        candidate = (
+            engine
+            if backend == "torch"
+            else InferenceEngine.load(settings.model_copy(update={"backend": backend}))
+        )
+        candidate.batch_size = 32
+        per_s = rate(lambda c=candidate: c.probabilities(texts), len(texts), repeats=2)
+        result.backends[backend] = {"per_s": per_s, **dev_accuracy(candidate, dev)}
+        steps.update()
+    backend = resolve_backend(settings.backend, resolve_device(settings.device))
+    per_s = http_throughput(settings.model_copy(update={"backend": backend}), texts, concurrency=64)
+    engine_batch32 = result.backends.get(backend, {}).get("per_s") or result.engine_per_s[32]
+    result.http_backend = backend
+    result.http = {"clients": 64, "per_s": per_s, "ratio_to_engine_batch32": per_s / engine_batch32}
+    steps.update()
+    steps.close()
+    return result
+
+
+def http_throughput(settings: ModelSettings, texts: Sequence[str], concurrency: int = 64) -> float:
+    """Texts/s through ``serve-model`` with ``concurrency`` clients sending one document per request."""
+    import asyncio
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TAPEWATCH_MODEL_PORT": str(port), "TAPEWATCH_MODEL_BACKEND": settings.backend}
+    env.pop("TAPEWATCH_MODEL_TOKEN", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "model_service.server"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("the model server did not become ready")
+
+        async def load() -> float:
+            queue = list(enumerate(texts))
+            async with httpx.AsyncClient(
+                base_url=url, timeout=120, limits=httpx.Limits(max_connections=concurrency)
+            ) as client:
+
+                async def worker() -> None:
+                    while queue:
+                        i, text = queue.pop()
+                        response = await client.post(
+                            "/v1/classify", json={"documents": [{"id": str(i), "text": text}]}
+                        )
+                        response.raise_for_status()
+
+                await asyncio.gather(*(worker() for _ in range(concurrency)))  # warm-up round
+                queue.extend(enumerate(texts))
+                started = time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+                return len(texts) / (time.perf_counter() - started)
+
+        return asyncio.run(load())
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def markdown(result: ModelBenchmark) -> str:
+    ratios = result.ratios()
+    lines = [
+        f"{result.texts} tweets from the dev split (mean {result.mean_tokens:.1f} tokens), "
+        f"on {result.device}.",
+        "",
+        "| what | texts/s |",
+        "| --- | ---: |",
+        *[f"| engine, batch size {b} (length-sorted) | {v:,.1f} |" for b, v in result.engine_per_s.items()],
+        f"| per-message loop (one `classify` call per text) | {result.per_message_per_s:,.1f} |",
+        *[
+            f'| HF `pipeline("text-classification")`, batch_size={b} | {v:,.1f} |'
+            for b, v in result.hf_pipeline_per_s.items()
+        ],
+        "",
+        "| backend (batch 32) | texts/s | sentiment accuracy (dev) | topic accuracy (dev) |",
+        "| --- | ---: | ---: | ---: |",
+        *[
+            f"| {name} | {v['per_s']:,.1f} | {v['sentiment_accuracy']:.4f} | {v['topic_accuracy']:.4f} |"
+            for name, v in result.backends.items()
+        ],
+        "",
+        f"HTTP: {result.http.get('clients', 0):.0f} concurrent clients, one document per request, "
+        f"through `serve-model` ({result.http_backend}, dynamic batching): "
+        f"**{result.http.get('per_s', 0):,.1f} texts/s**.",
+        "",
+        "Ratios: batched engine / per-message loop "
+        f"**{ratios['batched_vs_per_message']:.2f}x** (target 2.5x); "
+        f"batched engine / HF pipeline **{ratios['batched_vs_hf_pipeline']:.2f}x** (target >= 1); "
+        f"best optimized CPU backend / torch fp32 **{ratios['optimized_vs_fp32']:.2f}x** (target 1.5x); "
+        f"HTTP with 64 clients / engine batch 32 **{ratios['http_vs_engine_batch32']:.2f}x** (target 0.6).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(result: ModelBenchmark) -> dict[str, object]:
+    return {**asdict(result), "ratios": result.ratios()}

@@ -1,0 +1,38 @@
+"""Typed settings of the model service, read from ``TAPEWATCH_MODEL_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class ModelSettings(BaseSettings):
+    """How the classifier is loaded, batched and served."""
+
+    model_config = SettingsConfigDict(env_prefix="TAPEWATCH_MODEL_", extra="ignore")
+
+    base_dir: Path | None = Field(
+        None, description="Hugging Face encoder directory; default: packaged MiniLM"
+    )
+    artifact_dir: Path | None = Field(None, description="Trained adapter artifact; default: the packaged one")
+    device: Device = "auto"
+    backend: Backend = Field(
+        "auto", description="auto: torch on CUDA, ONNX Runtime int8 on CPU; or force torch, onnx, onnx-int8"
+    )
+    cache_dir: Path = Field(Path.home() / ".cache" / "tapewatch", description="Exported ONNX models")
+    threads: int = Field(0, ge=0, description="CPU threads for inference; 0 = all cores")
+    max_length: int = Field(128, ge=8, le=512, description="Tokens per text (longer texts are truncated)")
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch")
+    max_queue: int = Field(2048, ge=1, description="Texts waiting in the batcher before callers get 503")
+    max_request_items: int = Field(256, ge=1, description="Documents per /v1/classify request")
+    max_text_chars: int = Field(20_000, ge=1, description="Characters per document text")
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    token: SecretStr | None = Field(None, description="Bearer token required by the HTTP API when set")

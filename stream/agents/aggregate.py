@@ -1,0 +1,132 @@
+"""Agent ``aggregate``: scored documents into event-time windows per topic and watched ticker.
+
+Closed windows become TrendPoints on the trends topic and metric values. A document is
+acknowledged once every window it counts in has been emitted, so after a crash the open windows
+are rebuilt from redelivered documents (and repeats of one id are counted once per window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from datetime import datetime
+
+import faust
+from faust.types import EventT
+
+from stream.deadletter import DeadLetterSink
+from stream.documents import InvalidDocument
+from stream.metrics import (
+    LATE_DOCUMENTS,
+    TOPIC_MEAN_SENTIMENT,
+    TOPIC_NEGATIVE_RATIO,
+    TOPIC_VOLUME,
+    WINDOWS_CLOSED,
+    key_label,
+)
+from stream.records import RejectReason, ScoredDocument, TrendPoint
+from stream.recovery import emitted_until
+from stream.settings import StreamSettings
+from stream.topics import PipelineTopics
+from stream.windows import WindowBook, window_start
+
+log = logging.getLogger(__name__)
+
+
+class Aggregator:
+    """The window books (short and baseline) and the events each still waits on."""
+
+    def __init__(self, settings: StreamSettings, watched: frozenset[str]) -> None:
+        self.books = {
+            "short": WindowBook(settings.window_s, settings.grace_s, watched),
+            "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, watched),
+        }
+        self.waiting: dict[tuple[str, datetime], list[EventT]] = defaultdict(list)
+        self.remaining: dict[int, int] = {}  # id(event) -> books it still waits on
+        self.last_event_wall = time.monotonic()
+
+    def add(self, event: EventT, scored: ScoredDocument, lane: object) -> bool:
+        """Count the document; True when it is already done (late or a repeat) and can be acked."""
+        self.last_event_wall = time.monotonic()
+        pending = 0
+        for name, book in self.books.items():
+            added = book.add(scored, lane)
+            if added.late:
+                LATE_DOCUMENTS.inc()
+            if added.keys:
+                self.waiting[(name, window_start(scored.document.published_at, book.size_s))].append(event)
+                pending += 1
+        if pending:
+            self.remaining[id(event)] = pending
+        return pending == 0
+
+    def close(
+        self, lanes: frozenset[object], idle: bool = False
+    ) -> tuple[list[tuple[str, TrendPoint]], list[EventT]]:
+        """Closed windows, and the events that no longer wait on anything."""
+        points: list[tuple[str, TrendPoint]] = []
+        for name, book in self.books.items():
+            book.expect(lanes)
+            points.extend((name, p) for p in (book.close_idle() if idle else book.close_ready()))
+        done: list[EventT] = []
+        for name in self.books:
+            for start in {p.window_start for n, p in points if n == name}:
+                for event in self.waiting.pop((name, start), []):
+                    self.remaining[id(event)] -= 1
+                    if self.remaining[id(event)] == 0:
+                        del self.remaining[id(event)]
+                        done.append(event)
+        return points, done
+
+
+def add_aggregate_agent(
+    app: faust.App, topics: PipelineTopics, settings: StreamSettings, watched: frozenset[str]
+) -> None:
+    aggregator = Aggregator(settings, watched)
+    deadletters = DeadLetterSink(topics.deadletter)
+    streams: list[faust.StreamT] = []
+
+    async def publish(points: list[tuple[str, TrendPoint]], done: list[EventT]) -> None:
+        deliveries = [await topics.trends.send(key=point.key.encode(), value=point) for _, point in points]
+        for future in deliveries:
+            await future
+        for name, point in points:
+            WINDOWS_CLOSED.labels(window=name).inc()
+            if name == "short":
+                label = key_label(point.key)
+                TOPIC_VOLUME.labels(key=label).set(point.count)
+                TOPIC_MEAN_SENTIMENT.labels(key=label).set(point.mean_score)
+                TOPIC_NEGATIVE_RATIO.labels(key=label).set(point.negative_ratio)
+        for event in done:
+            await streams[0].ack(event)
+
+    def assigned() -> frozenset[object]:
+        """The scored topic's partitions this worker reads now (they change on rebalance)."""
+        return frozenset(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.names.scored)
+
+    @app.agent(topics.scored, name="aggregate")
+    async def aggregate(stream: faust.StreamT[bytes]) -> None:
+        streams.append(stream)
+        emitted = await asyncio.to_thread(emitted_until, settings, topics.names.trends)
+        for book in aggregator.books.values():
+            if book.size_s in emitted:
+                book.resume_after(emitted[book.size_s])
+                log.info("resuming %d s windows after %s", book.size_s, emitted[book.size_s])
+        async for event in stream.noack().events():
+            try:
+                scored = ScoredDocument.loads(event.message.value)
+            except Exception as exc:
+                error = InvalidDocument(RejectReason.INVALID_JSON, f"not a ScoredDocument: {exc}")
+                await deadletters.reject(error, event.message)
+                await stream.ack(event)
+                continue
+            if aggregator.add(event, scored, event.message.partition):
+                await stream.ack(event)
+            await publish(*aggregator.close(assigned()))
+
+    @app.timer(1.0)
+    async def close_idle_windows() -> None:
+        if streams and time.monotonic() - aggregator.last_event_wall > settings.idle_close_s:
+            await publish(*aggregator.close(assigned(), idle=True))

@@ -1,0 +1,118 @@
+"""The Parquet archive of scored documents, partitioned by day (``date=YYYY-MM-DD``).
+
+Files are written to a temporary name and renamed into place, so a reader never sees half a
+file. Writing is idempotent per document id: a document redelivered after a crash is not
+archived twice.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stream.records import ScoredDocument
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("title", pa.string()),
+        ("body", pa.string()),
+        ("url", pa.string()),
+        ("author", pa.string()),
+        ("lang", pa.string()),
+        ("tickers", pa.list_(pa.string())),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("topic", pa.string()),
+        ("topic_confidence", pa.float32()),
+        ("sentiment", pa.string()),
+        ("sentiment_score", pa.float32()),
+        ("prob_negative", pa.float32()),
+        ("prob_neutral", pa.float32()),
+        ("prob_positive", pa.float32()),
+        ("model_version", pa.string()),
+        ("scored_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def row(scored: ScoredDocument) -> dict[str, object]:
+    doc = scored.document
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "kind": doc.kind,
+        "title": doc.title,
+        "body": doc.body,
+        "url": doc.url,
+        "author": doc.author,
+        "lang": doc.lang,
+        "tickers": list(doc.tickers),
+        "published_at": doc.published_at,
+        "received_at": doc.received_at,
+        "topic": scored.topic,
+        "topic_confidence": scored.topic_confidence,
+        "sentiment": scored.sentiment,
+        "sentiment_score": scored.sentiment_score,
+        "prob_negative": scored.probs.get("negative", 0.0),
+        "prob_neutral": scored.probs.get("neutral", 0.0),
+        "prob_positive": scored.probs.get("positive", 0.0),
+        "model_version": scored.model_version,
+        "scored_at": scored.scored_at,
+    }
+
+
+def partition_dir(root: Path, day: date) -> Path:
+    return root / f"date={day.isoformat()}"
+
+
+class ParquetArchive:
+    """Appends batches of scored documents as new files in their day's partition."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._ids: dict[date, set[str]] = {}
+
+    def _known_ids(self, day: date) -> set[str]:
+        """Ids already archived for ``day`` (read once from the partition's files)."""
+        if day not in self._ids:
+            folder = partition_dir(self.root, day)
+            files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+            self._ids[day] = {
+                i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()
+            }
+        return self._ids[day]
+
+    def write(self, documents: Iterable[ScoredDocument]) -> int:
+        """Write the documents not yet archived; returns how many were new."""
+        by_day: dict[date, dict[str, ScoredDocument]] = {}
+        for scored in documents:
+            day = scored.document.published_at.astimezone(UTC).date()
+            if scored.document.id not in self._known_ids(day):
+                by_day.setdefault(day, {})[scored.document.id] = scored
+        written = 0
+        for day, batch in sorted(by_day.items()):
+            self._write_file(day, list(batch.values()))
+            self._ids[day].update(batch)
+            written += len(batch)
+        return written
+
+    def _write_file(self, day: date, batch: Sequence[ScoredDocument]) -> None:
+        folder = partition_dir(self.root, day)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        final = folder / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        temporary = folder / f".{final.name}.tmp"
+        table = pa.Table.from_pylist([row(s) for s in batch], schema=SCHEMA)
+        pq.write_table(table, temporary, compression="zstd")
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
