@@ -149,6 +149,7 @@ def run_demo(duration: float, console: Console | None = None) -> None:
                 bootstrap_servers=broker.bootstrap,
                 auto_offset_reset="earliest",
                 group_id=None,
+                enable_auto_commit=False,
             )
             header = (
                 f"broker [bold]{broker.bootstrap}[/]  worker metrics [bold]{worker.metrics_url}[/]\n"
