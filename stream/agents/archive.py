@@ -1,16 +1,18 @@
 """Agent ``archive``: scored documents to Parquet, partitioned by day.
 
-Batches flush on size or on a timer (``noack_take``'s ``within``); events are acknowledged only
-after their file is in place, so a crash leaves them to be redelivered, and the archive skips the
-ids it already holds.
+Documents are buffered and written when the buffer is full, on a timer, and at shutdown. Events are
+acknowledged only after their file is in place, so a crash leaves them to be redelivered; the archive
+skips ids it already holds, so what was written at shutdown is not written twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import faust
+from faust.types import EventT
 
 from stream.archive import ParquetArchive
 from stream.metrics import ARCHIVED
@@ -21,23 +23,59 @@ from stream.topics import PipelineTopics
 log = logging.getLogger(__name__)
 
 
+class ArchiveBuffer:
+    """Scored documents waiting for the next file, with the events to acknowledge once it is written."""
+
+    def __init__(self, archive: ParquetArchive) -> None:
+        self.archive = archive
+        self.pending: list[tuple[EventT, ScoredDocument]] = []
+        self.stream: faust.StreamT | None = None
+        self._lock = asyncio.Lock()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self.pending = self.pending, []
+            if not batch:
+                return
+            try:
+                written = await asyncio.to_thread(self.archive.write, [doc for _, doc in batch])
+            except OSError:
+                log.exception("archive write failed; %d documents will be retried", len(batch))
+                self.pending = batch + self.pending
+                return
+            ARCHIVED.inc(written)
+            if self.stream is not None:
+                for event, _ in batch:
+                    await self.stream.ack(event)
+
+    def flush_at_shutdown(self) -> None:
+        """The consumer has stopped: write what is buffered; the unacked events come back as known ids."""
+        if self.pending:
+            written = self.archive.write([doc for _, doc in self.pending])
+            ARCHIVED.inc(written)
+            log.info("archived %d buffered documents at shutdown", written)
+            self.pending = []
+
+
 def add_archive_agent(app: faust.App, topics: PipelineTopics, settings: StreamSettings) -> None:
-    archive = ParquetArchive(settings.archive_root)
+    buffer = ArchiveBuffer(ParquetArchive(settings.archive_root))
 
     @app.agent(topics.scored, name="archive")
     async def archive_scored(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.noack_take(settings.archive_batch, within=settings.archive_flush_s):
-            documents = []
-            for event in events:
-                try:
-                    documents.append(ScoredDocument.loads(event.message.value))
-                except Exception:  # the aggregate agent dead-letters unreadable records
-                    log.debug("skipping an unreadable scored record at offset %d", event.message.offset)
+        buffer.stream = stream
+        async for event in stream.noack().events():
             try:
-                written = await asyncio.to_thread(archive.write, documents)
-            except OSError:
-                log.exception("archive write failed; the batch will be redelivered after a restart")
-                continue
-            ARCHIVED.inc(written)
-            for event in events:
+                buffer.pending.append((event, ScoredDocument.loads(event.message.value)))
+            except Exception:  # the aggregate agent dead-letters unreadable records
                 await stream.ack(event)
+                continue
+            if len(buffer.pending) >= settings.archive_batch:
+                await buffer.flush()
+
+    @app.timer(settings.archive_flush_s)
+    async def flush_archive() -> None:
+        await buffer.flush()
+
+    @app.on_before_shutdown.connect
+    async def flush_on_shutdown(_app: faust.App, **_kwargs: Any) -> None:
+        buffer.flush_at_shutdown()

@@ -113,3 +113,30 @@ def test_synthetic_documents_are_scored_once_archived_and_windowed(make_settings
 
 def test_sigkill_mid_stream_loses_nothing_and_double_counts_nothing(make_settings, tmp_path) -> None:
     run_scenario(make_settings, tmp_path, NO_COPIES, kill_midway=True)
+
+
+def test_archive_is_flushed_at_shutdown(make_settings, tmp_path) -> None:
+    settings = make_settings(archive_flush_s=3600, archive_batch=100_000)  # only shutdown writes
+    ensure_topics(settings)
+    documents = list(
+        MarketDay(start=time(10, 0), end=time(10, 2), per_minute=30, syndicated_share=0.0).documents()
+    )
+    with DocumentProducer(settings) as producer:
+        for document in documents:
+            producer.send(document)
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(120)
+        outcomes = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total")
+        wait_until(
+            lambda: sum(v for (n, _), v in worker.metrics().items() if n in outcomes) >= len(documents),
+            120,
+            "every document to be scored",
+        )
+        assert archived(settings) == []  # the timer and the batch size never fired
+        duplicates = sum(counter(worker, "tapewatch_duplicates_total").values())
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    ids = [r["id"] for r in archived(settings)]
+    assert len(ids) == len(set(ids)) and set(ids) <= {d.id for d in documents}
+    assert len(ids) + duplicates == len(documents)
