@@ -26,14 +26,6 @@ DOCUMENTS = 3000
 LATENCY_SECONDS = 30
 
 
-OUTCOMES = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total", "tapewatch_deadletters_total")
-
-
-def scored_count(worker: WorkerProcess) -> float:
-    """Documents the worker is done with: scored, recognized as duplicates, or dead-lettered."""
-    return sum(v for (name, _), v in worker.metrics().items() if name in OUTCOMES)
-
-
 def run() -> dict[str, float]:
     documents = list(
         MarketDay(
@@ -64,11 +56,11 @@ def run() -> dict[str, float]:
             worker.wait_ready(180)
             with DocumentProducer(settings) as producer:
                 send_paced(producer, burst[:64], None, progress=False)  # warm-up: model and connections
-                while scored_count(worker) < 64:
+                while worker.documents_done() < 64:
                     time.sleep(0.1)
                 started = time.perf_counter()
                 send_paced(producer, burst[64:], None, description="pipeline burst")
-                while scored_count(worker) < len(burst):
+                while worker.documents_done() < len(burst):
                     time.sleep(0.05)
                 pipeline = (len(burst) - 64) / (time.perf_counter() - started)
 
@@ -77,7 +69,7 @@ def run() -> dict[str, float]:
                 send_paced(
                     producer, paced[:count], at_rate(rate), description=f"latency at {rate:.0f} docs/s"
                 )
-                while scored_count(worker) < len(burst) + count:
+                while worker.documents_done() < len(burst) + count:
                     time.sleep(0.1)
         consumer = KafkaConsumer(
             TopicNames(settings.topic_prefix).scored,

@@ -18,7 +18,10 @@ from pydantic import ValidationError
 from stream.settings import StreamSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from stream.producer import DocumentProducer
+    from stream.records import Document
 
 
 def load_settings() -> StreamSettings:
@@ -139,12 +142,19 @@ def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
         fmt = file_format or detect_format(path)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    documents, errors = [], []
-    for item in read_documents(path, fmt):  # type: ignore[arg-type]
-        (errors if isinstance(item, RowError) else documents).append(item)
+    errors: list[RowError] = []
+
+    def valid_documents() -> Iterator[Document]:
+        """The file's documents, read as they are sent; bad rows are kept for the report."""
+        for item in read_documents(path, fmt):  # type: ignore[arg-type]
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                yield item
+
     started = time.monotonic()
     with open_producer(settings) as producer:
-        send_paced(producer, documents, at_rate(rate), total=len(documents), description=path.name)
+        send_paced(producer, valid_documents(), at_rate(rate), description=path.name)
     click.echo(
         f"sent {producer.acknowledged} documents to {producer.topic} in {time.monotonic() - started:.1f} s"
     )

@@ -43,6 +43,9 @@ class DeadLetterSink:
         record = rejection(
             error, message.value, topic=message.topic, partition=message.partition, offset=message.offset
         )
-        await self.topic.send(key=f"{message.topic}:{message.partition}:{message.offset}", value=record)
+        delivery = await self.topic.send(
+            key=f"{message.topic}:{message.partition}:{message.offset}", value=record
+        )
+        await delivery  # callers ack the input next: the dead letter must be on the broker first
         DEADLETTERS.labels(reason=record.reason).inc()
         log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, error)

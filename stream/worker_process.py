@@ -16,6 +16,8 @@ from pydantic import SecretStr
 from stream.settings import StreamSettings
 from stream.subprocesses import spawn, terminate
 
+DONE = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total", "tapewatch_deadletters_total")
+
 
 def settings_env(settings: StreamSettings) -> dict[str, str]:
     """The environment that gives a child process these settings."""
@@ -80,6 +82,14 @@ class WorkerProcess:
 
     def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         return scrape(self.metrics_url)
+
+    def total(self, *names: str) -> float:
+        """The sum over all label sets of the named metrics."""
+        return sum(value for (name, _), value in self.metrics().items() if name in names)
+
+    def documents_done(self) -> float:
+        """Raw documents the worker has finished with: scored, recognized as repeats, or dead-lettered."""
+        return self.total(*DONE)
 
     def log_tail(self, chars: int = 3000) -> str:
         try:

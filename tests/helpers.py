@@ -9,6 +9,11 @@ from typing import TypeVar
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from stream.producer import DocumentProducer
+from stream.records import Document
+from stream.settings import StreamSettings
+from stream.topics import ensure_topics
+
 T = TypeVar("T")
 
 
@@ -42,3 +47,11 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def send_documents(settings: StreamSettings, documents: list[Document]) -> None:
+    """Create the pipeline's topics and put ``documents`` on the raw topic, acknowledged by the broker."""
+    ensure_topics(settings)
+    with DocumentProducer(settings) as producer:
+        for document in documents:
+            producer.send(document)

@@ -46,6 +46,7 @@ class Aggregator:
         self.waiting: dict[tuple[str, datetime], list[EventT]] = defaultdict(list)
         self.remaining: dict[int, int] = {}  # id(event) -> books it still waits on
         self.last_event_wall = time.monotonic()
+        self.stream: faust.StreamT | None = None  # set when the agent starts; done events are acked on it
 
     def add(self, event: EventT, scored: ScoredDocument, lane: object) -> bool:
         """Count the document; True when it is already done (late or a repeat) and can be acked."""
@@ -86,7 +87,6 @@ def add_aggregate_agent(
 ) -> None:
     aggregator = Aggregator(settings, watched)
     deadletters = DeadLetterSink(topics.deadletter)
-    streams: list[faust.StreamT] = []
 
     async def publish(points: list[tuple[str, TrendPoint]], done: list[EventT]) -> None:
         deliveries = [await topics.trends.send(key=point.key.encode(), value=point) for _, point in points]
@@ -99,8 +99,9 @@ def add_aggregate_agent(
                 TOPIC_VOLUME.labels(key=label).set(point.count)
                 TOPIC_MEAN_SENTIMENT.labels(key=label).set(point.mean_score)
                 TOPIC_NEGATIVE_RATIO.labels(key=label).set(point.negative_ratio)
-        for event in done:
-            await streams[0].ack(event)
+        if aggregator.stream is not None:
+            for event in done:
+                await aggregator.stream.ack(event)
 
     def assigned() -> frozenset[object]:
         """The scored topic's partitions this worker reads now (they change on rebalance)."""
@@ -108,7 +109,7 @@ def add_aggregate_agent(
 
     @app.agent(topics.scored, name="aggregate")
     async def aggregate(stream: faust.StreamT[bytes]) -> None:
-        streams.append(stream)
+        aggregator.stream = stream
         emitted = await asyncio.to_thread(emitted_until, settings, topics.names.trends)
         for book in aggregator.books.values():
             if book.size_s in emitted:
@@ -128,5 +129,8 @@ def add_aggregate_agent(
 
     @app.timer(1.0)
     async def close_idle_windows() -> None:
-        if streams and time.monotonic() - aggregator.last_event_wall > settings.idle_close_s:
+        if (
+            aggregator.stream is not None
+            and time.monotonic() - aggregator.last_event_wall > settings.idle_close_s
+        ):
             await publish(*aggregator.close(assigned(), idle=True))

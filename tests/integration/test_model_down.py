@@ -8,12 +8,10 @@ from datetime import time
 import pytest
 
 from stream.broker import free_port
-from stream.producer import DocumentProducer
 from stream.subprocesses import spawn, terminate
 from stream.synthetic import MarketDay
-from stream.topics import ensure_topics
 from stream.worker_process import WorkerProcess
-from tests.helpers import wait_until
+from tests.helpers import send_documents, wait_until
 from tests.integration.test_pipeline import archived
 
 pytestmark = pytest.mark.integration
@@ -22,19 +20,16 @@ pytestmark = pytest.mark.integration
 def test_scoring_waits_for_the_model_service_and_then_catches_up(make_settings, tmp_path) -> None:
     model_port = free_port()
     settings = make_settings(model_url=f"http://127.0.0.1:{model_port}", archive_flush_s=1)
-    ensure_topics(settings)
     documents = list(
         MarketDay(start=time(10, 0), end=time(10, 3), per_minute=20, syndicated_share=0.0).documents()
     )
-    with DocumentProducer(settings) as producer:
-        for document in documents:
-            producer.send(document)
+    send_documents(settings, documents)
 
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready(120)
 
         def retries() -> float:
-            return worker.metrics().get(("tapewatch_model_retries_total", frozenset()), 0.0)
+            return worker.total("tapewatch_model_retries_total")
 
         wait_until(lambda: retries() >= 2, 60, "the worker to retry the unreachable model service")
         assert worker.metrics()[("tapewatch_model_up", frozenset())] == 0

@@ -11,13 +11,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from stream.producer import DocumentProducer
 from stream.records import TrendPoint
 from stream.synthetic import Incident, MarketDay
-from stream.topics import TopicNames, ensure_topics
+from stream.topics import TopicNames
 from stream.windows import window_start
 from stream.worker_process import WorkerProcess
-from tests.helpers import consume, wait_until
+from tests.helpers import consume, send_documents, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,22 +41,11 @@ def archived(settings) -> list[dict]:
     return pq.read_table(root, columns=["id", "topic", "published_at", "sentiment"]).to_pylist()
 
 
-def counter(worker: WorkerProcess, name: str) -> dict[str, float]:
-    return {
-        ",".join(v for _, v in sorted(labels)): value
-        for (n, labels), value in worker.metrics().items()
-        if n == name
-    }
-
-
 def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway: bool) -> None:
     exact_only = {"dedupe_max_distance": 0} if kill_midway else {}
     settings = make_settings(grace_s=3600, idle_close_s=3, archive_flush_s=1, **exact_only)
-    ensure_topics(settings)
     documents = list(scenario.documents())
-    with DocumentProducer(settings) as producer:
-        for document in documents:
-            producer.send(document)
+    send_documents(settings, documents)
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
         worker.wait_ready(120)
@@ -71,7 +59,7 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
             worker.wait_ready(120)
 
         def settled() -> bool:
-            duplicates = 0 if kill_midway else sum(counter(worker, "tapewatch_duplicates_total").values())
+            duplicates = 0 if kill_midway else worker.total("tapewatch_duplicates_total")
             return len({r["id"] for r in archived(settings)}) + duplicates >= len(documents)
 
         wait_until(settled, 180, "every document to be archived or counted as a duplicate")
@@ -80,9 +68,9 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
         assert len(ids) == len(set(ids)), "a document was archived twice"
         assert set(ids) <= {d.id for d in documents}
         if not kill_midway:
-            duplicates = counter(worker, "tapewatch_duplicates_total")
-            assert len(ids) + sum(duplicates.values()) == len(documents)
-            assert sum(duplicates.values()) == 15, "the scenario's 15 syndicated copies are recognized"
+            duplicates = worker.total("tapewatch_duplicates_total")
+            assert len(ids) + duplicates == len(documents)
+            assert duplicates == 15, "the scenario's 15 syndicated copies are recognized"
         else:
             assert set(ids) == {d.id for d in documents}, "a document was lost across the SIGKILL"
             print(f"killed with {before_kill} of {len(documents)} archived")
@@ -117,24 +105,16 @@ def test_sigkill_mid_stream_loses_nothing_and_double_counts_nothing(make_setting
 
 def test_archive_is_flushed_at_shutdown(make_settings, tmp_path) -> None:
     settings = make_settings(archive_flush_s=3600, archive_batch=100_000)  # only shutdown writes
-    ensure_topics(settings)
     documents = list(
         MarketDay(start=time(10, 0), end=time(10, 2), per_minute=30, syndicated_share=0.0).documents()
     )
-    with DocumentProducer(settings) as producer:
-        for document in documents:
-            producer.send(document)
+    send_documents(settings, documents)
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
         worker.wait_ready(120)
-        outcomes = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total")
-        wait_until(
-            lambda: sum(v for (n, _), v in worker.metrics().items() if n in outcomes) >= len(documents),
-            120,
-            "every document to be scored",
-        )
+        wait_until(lambda: worker.documents_done() >= len(documents), 120, "every document to be scored")
         assert archived(settings) == []  # the timer and the batch size never fired
-        duplicates = sum(counter(worker, "tapewatch_duplicates_total").values())
+        duplicates = worker.total("tapewatch_duplicates_total")
     finally:
         assert worker.stop() == 0, worker.log_tail()
     ids = [r["id"] for r in archived(settings)]
