@@ -15,26 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from alerts.settings import AlertSettings
 
-
-class DetectorSettings(BaseSettings):
-    """Thresholds of the detector; the Prometheus rules are rendered from the same values."""
-
-    model_config = SettingsConfigDict(env_prefix="TAPEWATCH_ALERT_", extra="ignore")
-
-    min_count: int = Field(5, ge=1, description="Documents a window needs before it can fire")
-    floor: float = Field(0.4, ge=0, le=1, description="Negative ratio a window needs before it can fire")
-    z_warning: float = Field(3.0, gt=0)
-    z_critical: float = Field(5.0, gt=0)
-    resolve_z: float = Field(1.0, ge=0, description="A firing key resolves when its z-score drops below this")
-    alpha: float = Field(0.05, gt=0, le=1, description="EWMA weight of one document's window")
-    min_std: float = Field(
-        0.05, gt=0, description="Lower bound on the spread, against over-confident baselines"
-    )
-    warmup_windows: int = Field(10, ge=0, description="Windows a key needs before its baseline is trusted")
-    cooldown_s: float = Field(600, ge=0, description="Quiet time after a resolve before a key fires again")
+SAMPLING_FLOOR = 0.05
 
 
 class WindowSummary(Protocol):
@@ -60,6 +43,21 @@ class SpikeEvent:
     count: int
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What the detector made of one window: its z-score against the baseline, and any event."""
+
+    window: WindowSummary
+    zscore: float
+    baseline: float
+    trusted: bool  # the baseline has seen warmup_windows windows
+    event: SpikeEvent | None = None
+
+    @property
+    def key(self) -> str:
+        return self.window.key
+
+
 @dataclass
 class KeyBaseline:
     mean: float = 0.0
@@ -72,29 +70,34 @@ class KeyBaseline:
 class SpikeDetector:
     """Feed it closed windows in event-time order per key; it answers with firing and resolved events."""
 
-    def __init__(self, settings: DetectorSettings | None = None) -> None:
-        self.settings = settings or DetectorSettings()
+    def __init__(self, settings: AlertSettings | None = None) -> None:
+        self.settings = settings or AlertSettings()
         self.keys: dict[str, KeyBaseline] = {}
 
     def zscore(self, state: KeyBaseline, ratio: float, count: int) -> float:
-        sampling = state.mean * (1 - state.mean) / max(1, count)
-        spread = max(self.settings.min_std, math.sqrt(state.variance + sampling))
+        p = min(max(state.mean, SAMPLING_FLOOR), 1 - SAMPLING_FLOOR)  # a 0% baseline still has noise
+        sampling = p * (1 - p) / max(1, count)
+        spread = max(self.settings.min_std, math.sqrt(max(0.0, state.variance) + sampling))
         return (ratio - state.mean) / spread
 
-    def observe(self, window: WindowSummary) -> SpikeEvent | None:
-        if window.count <= 0:
-            return None
+    def observe(self, window: WindowSummary) -> Observation:
         s = self.settings
         state = self.keys.setdefault(window.key, KeyBaseline())
-        z = self.zscore(state, window.negative_ratio, window.count)
+        z = self.zscore(state, window.negative_ratio, window.count) if window.count > 0 else 0.0
+        trusted = state.windows >= s.warmup_windows
+
+        def seen(event: SpikeEvent | None = None) -> Observation:
+            return Observation(window, z, state.mean, trusted, event)
+
         if state.firing is not None:
             if z < s.resolve_z or window.count < s.min_count:
                 resolved = self._event(window, state, z, "resolved", state.firing.severity)
                 state.firing = None
                 state.quiet_until = window.window_end + timedelta(seconds=s.cooldown_s)
-                return resolved
-            return None
-        trusted = state.windows >= s.warmup_windows
+                return seen(resolved)
+            return seen()
+        if window.count <= 0:
+            return seen()
         quiet = state.quiet_until is not None and window.window_start < state.quiet_until
         spike = (
             trusted and window.count >= s.min_count and window.negative_ratio >= s.floor and z >= s.z_warning
@@ -102,21 +105,21 @@ class SpikeDetector:
         if spike and not quiet:
             severity = "critical" if z >= s.z_critical else "warning"
             state.firing = self._event(window, state, z, "firing", severity)
-            return state.firing
-        if not spike:  # a spike kept quiet by the cooldown must not raise the baseline either
+            return seen(state.firing)
+        if not trusted or z < s.learn_z:  # once trusted, spikes and their onsets must not raise it
             self._learn(state, window.negative_ratio, window.count)
-        return None
+        return seen()
 
     def _learn(self, state: KeyBaseline, ratio: float, count: int) -> None:
-        weight = 1 - (1 - self.settings.alpha) ** count
-        if state.windows == 0:
-            state.mean = ratio
-        else:
-            delta = ratio - state.mean
-            # only the spread beyond the window's own sampling noise, which zscore() adds back per window
-            excess = max(0.0, delta * delta - state.mean * (1 - state.mean) / count)
-            state.mean += weight * delta
-            state.variance = (1 - weight) * state.variance + weight * excess
+        # a plain average until 1/alpha windows are seen (no bias towards the first window), then
+        # a fixed weight per window: a burst of documents must not pull the baseline along faster
+        weight = max(self.settings.alpha, 1 / (state.windows + 1))
+        delta = ratio - state.mean
+        # the spread beyond the window's own sampling noise, which zscore() adds back per window;
+        # unclipped here, so that it averages to zero when there is none
+        excess = delta * delta - state.mean * (1 - state.mean) / count if state.windows else 0.0
+        state.mean += weight * delta
+        state.variance = (1 - weight) * state.variance + weight * excess
         state.windows += 1
 
     @staticmethod

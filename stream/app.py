@@ -13,14 +13,13 @@ from faust.web import Request, Response, View
 from stream.agents.aggregate import add_aggregate_agent
 from stream.agents.archive import add_archive_agent
 from stream.agents.classify import add_classify_agent
-from stream.dedupe import DuplicateDetector
 from stream.ingest.http_endpoint import add_ingest_page
 from stream.kafka_transport import tuned_transport
 from stream.metrics import exposition
 from stream.preparation import DocumentPreparer
 from stream.scoring import HttpScorer, InProcessScorer, Scorer
 from stream.settings import StreamSettings
-from stream.tickers import TickerExtractor, load_watchlist
+from stream.tickers import load_watchlist
 from stream.topics import declare_topics
 
 
@@ -73,15 +72,24 @@ def pseudonym_key(settings: StreamSettings) -> bytes:
 
 
 def scorer_factory(settings: StreamSettings) -> Callable[[], Awaitable[Scorer]]:
-    """In-process engine by default; the model service when TAPEWATCH_MODEL_URL is set."""
+    """In-process engine by default; the model service when TAPEWATCH_MODEL_URL is set.
+
+    Made once and shared: classify scores with it, aggregate asks it to explain alert evidence.
+    """
+    made: list[Scorer] = []
+    lock = asyncio.Lock()
 
     async def make() -> Scorer:
-        if settings.model_url:
-            token = settings.model_token.get_secret_value() if settings.model_token else None
-            return HttpScorer(settings.model_url, token)
-        from model_service.engine import InferenceEngine
+        async with lock:
+            if not made:
+                if settings.model_url:
+                    token = settings.model_token.get_secret_value() if settings.model_token else None
+                    made.append(HttpScorer(settings.model_url, token))
+                else:
+                    from model_service.engine import InferenceEngine
 
-        return InProcessScorer(await asyncio.to_thread(InferenceEngine.load))
+                    made.append(InProcessScorer(await asyncio.to_thread(InferenceEngine.load)))
+            return made[0]
 
     return make
 
@@ -96,17 +104,10 @@ def create_app(settings: StreamSettings | None = None) -> faust.App:
     add_metrics_page(app)
     add_ingest_page(app, topics, settings)
     watchlist = load_watchlist(settings.watchlist_path)
-    preparer = DocumentPreparer(
-        tickers=TickerExtractor(watchlist),
-        duplicates=DuplicateDetector(
-            settings.dedupe_ttl_s, settings.dedupe_max_entries, settings.dedupe_max_distance
-        ),
-        pseudonym_key=pseudonym_key(settings),
-        max_document_bytes=settings.max_document_bytes,
-        max_text_chars=settings.max_text_chars,
-    )
-    add_classify_agent(app, topics, settings, preparer, scorer_factory(settings))
-    add_aggregate_agent(app, topics, settings, frozenset(watchlist))
+    preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
+    scorer = scorer_factory(settings)
+    add_classify_agent(app, topics, settings, preparer, scorer)
+    add_aggregate_agent(app, topics, settings, frozenset(watchlist), scorer)
     add_archive_agent(app, topics, settings)
     return app
 

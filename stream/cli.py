@@ -60,7 +60,7 @@ def cli() -> None:
     (default 127.0.0.1:9092, where `tapewatch broker` listens).
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for ours in ("stream", "model_service"):
+    for ours in ("stream", "model_service", "alerts"):
         logging.getLogger(ours).setLevel(logging.INFO)
 
 
@@ -327,6 +327,16 @@ def _add_model_commands() -> None:
 
 
 _add_model_commands()
+
+
+def _add_alert_commands() -> None:
+    from alerts.cli import alerts, rules
+
+    cli.add_command(rules)
+    cli.add_command(alerts)
+
+
+_add_alert_commands()
 
 
 def main() -> None:

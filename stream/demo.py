@@ -1,12 +1,15 @@
 """``tapewatch demo``: the embedded stack in one command, with a live terminal view.
 
-Starts the broker and a worker (in-process model), feeds a synthetic market day with one injected
+Starts the broker and a worker (in-process model), and Prometheus, Alertmanager and the webhook
+listener when their binaries are on the PATH. Feeds a synthetic market day with one injected
 negative spike, compressed to fit ``duration``, and shows per-topic volume, mean sentiment and
-negative ratio as windows close. Stops everything on exit: after ``duration`` or on Ctrl-C.
+negative ratio as windows close, the detector's alerts, and what Prometheus and Alertmanager fire.
+Stops everything on exit: after ``duration`` or on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -22,17 +25,21 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from alerts.settings import AlertSettings
 from stream.broker import EmbeddedBroker, free_port
 from stream.ingest.pacing import compressed, send_paced
+from stream.monitoring import MonitoringStack, alertmanager_binary, prometheus_binary
 from stream.producer import DocumentProducer
-from stream.records import TrendPoint
+from stream.records import Alert, TrendPoint
 from stream.settings import StreamSettings
 from stream.synthetic import Incident, MarketDay
 from stream.topics import TopicNames, ensure_topics
 from stream.worker_process import WorkerProcess
 
-SPIKE = "Energy | Oil@14:00/15m/5x/75%"
-NEGATIVE_WINDOW = 0.5  # a closed window at or above this negative share is shown as an event
+SPIKE = "Energy | Oil@14:00/15m/6x/85%"
+NEGATIVE_WINDOW = 0.5  # a closed window at or above this negative share is highlighted
+# Event time runs ~35x faster than real time here, so Prometheus's timings shrink with it.
+DEMO_RULES = AlertSettings(for_s=2, keep_firing_s=5)
 
 
 @dataclass
@@ -57,11 +64,17 @@ class DemoState:
         row.history.append(point.negative_ratio)
         if self.event_time is None or point.window_end > self.event_time:
             self.event_time = point.window_end
-        if point.count >= 5 and point.negative_ratio >= NEGATIVE_WINDOW:
+
+    def alert(self, alert: Alert) -> None:
+        if alert.state == "firing":
+            headline = alert.evidence[0].title if alert.evidence else ""
             self.events.appendleft(
-                f"{point.window_start:%H:%M} [bold red]{point.key}[/]: {point.negative_ratio:.0%} negative "
-                f"of {point.count} documents, mean sentiment {point.mean_score:+.2f}"
+                f"{alert.window_end:%H:%M} [bold red]{alert.severity.upper()} {alert.key}[/]: "
+                f"{alert.negative_ratio:.0%} negative of {alert.count} (baseline {alert.baseline:.0%}, "
+                f"z {alert.zscore:.1f})\n      [italic]{headline}[/]"
             )
+        else:
+            self.events.appendleft(f"{alert.window_end:%H:%M} [green]resolved {alert.key}[/]")
 
 
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -71,7 +84,34 @@ def _spark(values: deque[float]) -> str:
     return "".join(SPARK[min(8, int(v * 8.999))] for v in values)
 
 
-def render(state: DemoState, header: str, sent: int) -> Group:
+def stack_panel(stack: MonitoringStack | None) -> Panel:
+    if stack is None:
+        return Panel(
+            "[dim]prometheus and prometheus-alertmanager are not on the PATH (Debian: apt-get install "
+            "prometheus prometheus-alertmanager); the detector's alerts above still work.[/]",
+            title="Prometheus and Alertmanager",
+        )
+    try:
+        active = stack.firing()
+    except OSError:
+        active = []
+    lines = [
+        f"Prometheus [bold]{stack.prometheus_url}/alerts[/]   Alertmanager [bold]{stack.alertmanager_url}[/]",
+    ]
+    for alert in active:
+        labels = alert["labels"]
+        subject = labels.get("topic") or labels.get("ticker", "")
+        lines.append(f"  {alert['state']:8} {labels['alertname']} {labels.get('severity', '')} {subject}")
+    notes = stack.notifications()
+    lines.append(f"webhook (tapewatch alerts listen) received {len(notes)} notifications")
+    lines.extend(
+        f"  {n['status']:8} {n['severity']:8} {n['key']}" + (" + evidence" if n["evidence"] else "")
+        for n in notes[-4:]
+    )
+    return Panel("\n".join(lines), title="Prometheus and Alertmanager")
+
+
+def render(state: DemoState, header: str, sent: int, stack: MonitoringStack | None = None) -> Group:
     table = Table(expand=True, title="topics (1-minute windows, event time)")
     for column, justify in (
         ("topic", "left"),
@@ -98,12 +138,13 @@ def render(state: DemoState, header: str, sent: int) -> Group:
             _spark(row.history),
             style=style,
         )
-    events = "\n".join(state.events) or "[dim]none yet[/]"
+    events = "\n".join(state.events) or "[dim]none yet (the detector learns each topic's baseline first)[/]"
     clock = f"{state.event_time:%H:%M} UTC" if state.event_time else "--:--"
     return Group(
         Panel(f"{header}\nevent time {clock}, documents sent {sent}", title="tapewatch demo"),
         table,
-        Panel(events, title=f"negative windows (>= {NEGATIVE_WINDOW:.0%} negative, >= 5 documents)"),
+        Panel(events, title="detector alerts (tapewatch.alerts)"),
+        stack_panel(stack),
     )
 
 
@@ -120,15 +161,30 @@ def run_demo(duration: float, console: Console | None = None) -> None:
         ensure_topics(settings)
         worker = WorkerProcess(settings, Path(tmp) / "worker.log", loglevel="warn")
         stop = threading.Event()
-        with worker, DocumentProducer(settings) as producer:
+        with worker, DocumentProducer(settings) as producer, contextlib.ExitStack() as services:
             console.print(
                 f"[dim]broker on {broker.bootstrap}; starting the worker and loading the model...[/]"
             )
+            stack = None
+            if prometheus_binary() and alertmanager_binary():
+                stack = services.enter_context(
+                    MonitoringStack(
+                        workdir=Path(tmp) / "monitoring",
+                        targets=[f"{settings.web_host}:{settings.web_port}"],
+                        broker_url=broker.bootstrap,
+                        alerts_topic=TopicNames(settings.topic_prefix).alerts,
+                        alert_settings=DEMO_RULES,
+                        interval_s=1,
+                        group_s=1,
+                    )
+                )
             worker.wait_ready(180)
+            if stack is not None:
+                stack.wait_ready()
             started = time.monotonic()
             feed_seconds = max(10.0, duration - 25)  # leave time for the last windows to close
             scenario = MarketDay(
-                start=dt_time(13, 40),
+                start=dt_time(13, 20),  # 40 minutes for the baselines before the spike
                 end=dt_time(14, 30),
                 per_minute=60,
                 incidents=[Incident.parse(SPIKE)],
@@ -144,8 +200,10 @@ def run_demo(duration: float, console: Console | None = None) -> None:
 
             feeder = threading.Thread(target=feed, name="demo-feed", daemon=True)
             feeder.start()
+            names = TopicNames(settings.topic_prefix)
             consumer = KafkaConsumer(
-                TopicNames(settings.topic_prefix).trends,
+                names.trends,
+                names.alerts,
                 bootstrap_servers=broker.bootstrap,
                 auto_offset_reset="earliest",
                 group_id=None,
@@ -159,9 +217,12 @@ def run_demo(duration: float, console: Console | None = None) -> None:
             try:
                 with Live(console=console, refresh_per_second=4) as live:
                     while time.monotonic() - started < duration:
-                        for records in consumer.poll(timeout_ms=250).values():
+                        for partition, records in consumer.poll(timeout_ms=250).items():
                             for record in records:
-                                state.add(TrendPoint.loads(record.value))
+                                if partition.topic == names.alerts:
+                                    state.alert(Alert.loads(record.value))
+                                else:
+                                    state.add(TrendPoint.loads(record.value))
                         if not worker.alive():
                             raise RuntimeError(f"the worker stopped:\n{worker.log_tail()}")
                         remaining = duration - (time.monotonic() - started)
@@ -170,6 +231,7 @@ def run_demo(duration: float, console: Console | None = None) -> None:
                                 state,
                                 f"{header}\n{remaining:.0f} s left, Ctrl-C stops",
                                 producer.acknowledged,
+                                stack,
                             )
                         )
             except KeyboardInterrupt:

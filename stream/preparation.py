@@ -11,7 +11,8 @@ from stream.dedupe import DuplicateDetector, Verdict
 from stream.documents import InvalidDocument, decode_document
 from stream.normalize import clean_text, pseudonymize, scrub_personal_data
 from stream.records import Document, RejectReason
-from stream.tickers import TickerExtractor
+from stream.settings import StreamSettings
+from stream.tickers import TickerExtractor, load_watchlist
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,18 @@ class DocumentPreparer:
         self.pseudonym_key = pseudonym_key
         self.max_document_bytes = max_document_bytes
         self.max_text_chars = max_text_chars
+
+    @classmethod
+    def from_settings(cls, settings: StreamSettings, pseudonym_key: bytes) -> DocumentPreparer:
+        return cls(
+            tickers=TickerExtractor(load_watchlist(settings.watchlist_path)),
+            duplicates=DuplicateDetector(
+                settings.dedupe_ttl_s, settings.dedupe_max_entries, settings.dedupe_max_distance
+            ),
+            pseudonym_key=pseudonym_key,
+            max_document_bytes=settings.max_document_bytes,
+            max_text_chars=settings.max_text_chars,
+        )
 
     def prepare(self, payload: bytes | None) -> Prepared:
         """The cleaned document and whether it repeats an earlier one; InvalidDocument if unusable."""

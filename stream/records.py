@@ -39,6 +39,11 @@ class Document(WireRecord):
         """The text the classifier reads: title and body."""
         return f"{self.title}\n{self.body}".strip()
 
+    @property
+    def headline(self) -> str:
+        """What a person reads first: the title, or the start of a post's body."""
+        return self.title or self.body[:200]
+
 
 class TokenWeight(WireRecord):
     token: str
@@ -60,6 +65,15 @@ class ScoredDocument(WireRecord):
     schema_version: int = SCHEMA_VERSION
 
 
+class Evidence(WireRecord):
+    """A document that explains an alert."""
+
+    id: str
+    title: str
+    score: float
+    explanation: list[TokenWeight] | None = None
+
+
 class TrendPoint(WireRecord):
     """One closed window for one key (a topic name or ``$TICKER``)."""
 
@@ -72,16 +86,8 @@ class TrendPoint(WireRecord):
     positive: int
     mean_score: float
     negative_ratio: float
+    most_negative: list[Evidence] | None = None  # the window's most negative documents, lowest score first
     schema_version: int = SCHEMA_VERSION
-
-
-class Evidence(WireRecord):
-    """A document that explains an alert."""
-
-    id: str
-    title: str
-    score: float
-    explanation: list[TokenWeight] | None = None
 
 
 class Alert(WireRecord):

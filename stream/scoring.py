@@ -22,8 +22,15 @@ from stream.metrics import MODEL_RETRIES, MODEL_UP
 log = logging.getLogger(__name__)
 
 
+Explanation = list[tuple[str, float]]
+
+
 class Scorer(Protocol):
     async def score(self, texts: Sequence[str]) -> list[Classification]: ...
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        """The tokens that pushed each text's sentiment, for alert evidence; one attempt."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -33,6 +40,7 @@ class InProcessScorer:
 
     def __init__(self, engine: InferenceEngine) -> None:
         self.engine = engine
+        MODEL_UP.set(1)  # the model is this process: loaded means up
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-classify")
 
     async def score(self, texts: Sequence[str]) -> list[Classification]:
@@ -43,6 +51,12 @@ class InProcessScorer:
         BATCH_SIZE.observe(len(texts))
         BATCH_LATENCY.observe(time.perf_counter() - started)
         return results
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        results = await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: self.engine.classify(list(texts), explain=True)
+        )
+        return [r.explanation or [] for r in results]
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False)
@@ -69,6 +83,10 @@ class HttpScorer:
                 continue
             MODEL_UP.set(1)
             return results
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        results = await self.client.classify([(str(i), t) for i, t in enumerate(texts)], explain=True)
+        return [r.explanation or [] for r in results]
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,5 +1,10 @@
 """Headline and post templates per topic and sentiment, for the synthetic market day.
 
+Every template is one the shipped model classifies into its own topic (checked with
+``tapewatch classify``; see ``tests/unit/test_synthetic_templates.py``). Its sentiment head learnt
+bullish/bearish from price-related posts, so some policy and personnel headlines written as
+negative or positive below (Fed, Politics, Personnel Change, a few others) read as neutral to it.
+
 Slots: {co} company, {tk} ticker, {pct} a percentage, {n} a number, {q} a quarter.
 """
 
@@ -12,7 +17,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "Analysts slash {co} estimates after weak guidance; ${tk} falls",
         ],
         "neutral": [
-            "{co} initiated at neutral by Citi with a ${n} price target",
+            "Citi initiates coverage of {co} with a hold rating",
+            "{co} price target unchanged at ${n} at Barclays, rating equal-weight",
             "Here are today's biggest analyst calls, including {co}",
         ],
         "positive": [
@@ -23,7 +29,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     "Fed | Central Banks": {
         "negative": [
             "Fed signals more hikes as inflation stays hot; stocks slide",
-            "Hawkish Fed minutes spook markets, yields jump",
+            "Fed officials warn rates must stay higher for longer, dashing hopes",
         ],
         "neutral": [
             "Fed holds rates steady, as expected",
@@ -31,39 +37,43 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         ],
         "positive": [
             "Fed signals rate cuts ahead as inflation cools; stocks rally",
-            "Powell says the economy is resilient, markets cheer",
+            "Dovish Fed minutes lift hopes for rate cuts",
         ],
     },
     "Company | Product News": {
         "negative": [
             "{co} recalls {n},000 vehicles over safety defect",
-            "{co} delays flagship product launch, shares drop {pct}%",
+            "{co} halts production of new model after defects found",
+            "{co} cancels new product line after weak demand",
         ],
         "neutral": ["{co} unveils new product lineup at annual event", "{co} to open a new office in Austin"],
         "positive": [
-            "{co} launch sees record preorders; ${tk} jumps",
-            "{co} wins ${n} billion contract, stock climbs",
+            "{co} unveils breakthrough product to rave reviews",
+            "{co} launches new product line to strong customer demand",
         ],
     },
     "Treasuries | Corporate Debt": {
         "negative": [
-            "Treasury yields spike to 16-year high as bond selloff deepens",
             "{co} bonds tumble after credit rating downgrade to junk",
+            "Treasuries sell off sharply, bond investors suffer losses",
+            "{co} bonds slump on default fears",
         ],
         "neutral": [
             "Treasury to auction ${n} billion in 10-year notes",
             "{co} prices ${n} billion bond offering",
         ],
         "positive": [
-            "Bonds rally as yields fall on soft jobs data",
-            "{co} debt upgraded to investment grade by Moody's",
+            "Treasuries rally strongly, bond investors see gains",
+            "{co} bonds gain after credit rating upgrade",
+            "Bond prices climb as investors pile into Treasuries",
         ],
     },
     "Dividend": {
         "negative": ["{co} suspends dividend to preserve cash", "{co} slashes quarterly dividend by {pct}%"],
         "neutral": [
             "{co} declares regular quarterly dividend of ${n} cents",
-            "{co} sets record date for dividend payment",
+            "{co} board declares quarterly cash dividend",
+            "{co} dividend payable next month to shareholders of record",
         ],
         "positive": [
             "{co} raises dividend {pct}% and expands buyback",
@@ -72,17 +82,14 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
     "Earnings": {
         "negative": [
-            "{co} misses {q} earnings estimates, cuts full-year outlook; ${tk} plunges",
-            "{co} reports surprise {q} loss as margins shrink",
+            "Earnings preview: {co} expected to report weak {q} results",
+            "{co} reports weak {q} results",
         ],
         "neutral": [
             "{co} to report {q} earnings after the bell",
             "{co} {q} earnings in line with expectations",
         ],
-        "positive": [
-            "{co} beats {q} earnings estimates and raises guidance; ${tk} soars",
-            "{co} posts record {q} revenue, tops forecasts",
-        ],
+        "positive": ["{co} says {q} results will be strong", "{co} reports strong {q} results"],
     },
     "Energy | Oil": {
         "negative": [
@@ -92,7 +99,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         ],
         "neutral": [
             "OPEC+ to meet on Thursday to discuss production policy",
-            "U.S. crude inventories data due at 10:30 ET",
+            "Crude oil little changed as traders await inventory data",
+            "Energy ministers to gather for OPEC+ talks next week",
         ],
         "positive": [
             "Oil jumps {pct}% as OPEC+ extends output cuts",
@@ -101,13 +109,20 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
     "Financials": {
         "negative": [
-            "Bank shares tumble as credit losses mount; ${tk} down {pct}%",
-            "{co} sets aside ${n} billion for bad loans, stock falls",
+            "{co} profit falls as loan losses rise",
+            "{co} bank profit drops on bad loans",
+            "{co} net interest income declines, bank warns on credit",
+            "{co} profit slumps on higher credit loss provisions",
         ],
-        "neutral": ["{co} to hold investor day in June", "Regional banks report deposit figures"],
+        "neutral": [
+            "{co} bank reports quarterly deposit figures",
+            "{co} bank reports quarterly loan figures",
+            "{co} bank reports quarterly lending figures",
+        ],
         "positive": [
-            "Bank stocks rally as {co} posts strong trading revenue",
             "{co} profit jumps on higher interest income",
+            "{co} bank profit rises on strong loan growth",
+            "Bank lender {co} posts record profit",
         ],
     },
     "Currencies": {
@@ -119,30 +134,36 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "positive": ["Dollar rebounds on strong payrolls data", "Euro rallies to a six-month high"],
     },
     "General News | Opinion": {
-        "negative": ["Opinion: the market is ignoring a looming recession", "Why this rally will end badly"],
+        "negative": ["Here's why investors should be worried", "Here's why investors are worried"],
         "neutral": ["What to watch in markets this week", "Five things to know before the open"],
         "positive": [
-            "Opinion: the bull market has room to run",
-            "Why investors should be optimistic this year",
+            "Opinion: why I'm optimistic about the future",
+            "Here's why investors should be optimistic",
         ],
     },
     "Gold | Metals | Materials": {
         "negative": [
             "Gold slumps as dollar strengthens; {co} falls",
-            "Copper prices sink on weak China demand",
+            "Gold prices fall as yields rise",
+            "Silver and gold tumble on strong dollar",
         ],
-        "neutral": ["Gold steady ahead of inflation data", "{co} to release production figures next week"],
-        "positive": ["Gold hits a record high; {co} rallies {pct}%", "Copper surges on supply concerns"],
+        "neutral": [
+            "Gold prices little changed in quiet trade",
+            "Gold little changed ahead of inflation data",
+        ],
+        "positive": [
+            "Gold hits a record high; {co} rallies {pct}%",
+            "Gold prices rise as dollar weakens",
+            "Silver and gold climb on safe-haven demand",
+        ],
     },
     "IPO": {
-        "negative": [
-            "{co} shares fall {pct}% in disappointing market debut",
-            "{co} postpones IPO amid market turmoil",
-        ],
+        "negative": ["{co} shares drop in IPO debut", "{co} postpones IPO amid market turmoil"],
         "neutral": ["{co} files for IPO on Nasdaq", "{co} sets IPO terms, seeks to raise ${n} million"],
         "positive": [
             "{co} soars {pct}% in blockbuster IPO debut",
-            "{co} prices IPO above range on strong demand",
+            "{co} IPO oversubscribed, shares jump in debut",
+            "{co} IPO raises more than expected on strong demand",
         ],
     },
     "Legal | Regulation": {
@@ -151,28 +172,31 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "DOJ sues {co} over antitrust violations",
         ],
         "neutral": ["SEC proposes new disclosure rules", "Court hearing in {co} case set for next month"],
-        "positive": ["{co} wins appeal, shares rise", "Regulators approve {co} application"],
+        "positive": [
+            "{co} settles lawsuit, removing legal overhang",
+            "{co} wins court ruling, lawsuit dismissed",
+        ],
     },
     "M&A | Investments": {
-        "negative": [
-            "{co} deal collapses after regulators object; stock sinks",
-            "{co} writes down acquisition by ${n} billion",
-        ],
+        "negative": ["{co} merger deal collapses", "{co} writes down acquisition by ${n} billion"],
         "neutral": ["{co} in talks to acquire a rival, sources say", "{co} completes acquisition of startup"],
         "positive": [
             "{co} to be acquired at {pct}% premium; ${tk} surges",
-            "{co} agrees ${n} billion deal, shares jump",
+            "{co} agrees to acquire rival in ${n} billion deal, shares jump",
         ],
     },
     "Macro": {
         "negative": [
-            "Inflation jumps more than expected; recession fears rise",
             "GDP contracts for a second quarter as consumer spending falls",
+            "Unemployment rises as economy weakens",
+            "Retail sales fall sharply as consumers pull back",
+            "Jobless claims surge, signaling a weakening economy",
         ],
-        "neutral": ["Jobless claims data due Thursday", "Retail sales data in focus this week"],
+        "neutral": ["Retail sales data in focus this week", "Economists expect GDP report on Thursday"],
         "positive": [
             "Payrolls beat expectations as hiring accelerates",
-            "Inflation cools faster than expected, easing pressure",
+            "Retail sales rise more than expected as consumers spend",
+            "GDP growth beats forecasts, economy strong",
         ],
     },
     "Markets": {
@@ -185,27 +209,28 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
     "Politics": {
         "negative": [
-            "Government shutdown looms as talks collapse",
-            "New tariffs threaten trade war, markets slide",
+            "Congress fails to pass budget, shutdown fears grow",
+            "Lawmakers clash as government shutdown nears",
         ],
         "neutral": [
             "Senate to vote on spending bill next week",
-            "President to deliver speech on the economy",
+            "House to debate spending bill next week",
+            "Senate committee schedules hearing on bill",
         ],
         "positive": [
-            "Lawmakers reach debt ceiling deal, markets relieved",
-            "Trade deal signed, boosting exporters",
+            "Congress passes bipartisan bill, averting shutdown",
+            "Lawmakers strike budget deal, ending standoff",
         ],
     },
     "Personnel Change": {
         "negative": [
             "{co} CEO resigns abruptly amid investigation; ${tk} falls",
-            "{co} CFO departs unexpectedly",
+            "{co} CEO ousted after scandal",
         ],
         "neutral": ["{co} names new chief operating officer", "{co} appoints two new board members"],
         "positive": [
-            "{co} shares rise after naming respected new CEO",
-            "Investors cheer {co} leadership shakeup",
+            "{co} names star executive as new CEO, investors welcome move",
+            "{co} appoints highly regarded CEO to lead turnaround",
         ],
     },
     "Stock Commentary": {
@@ -213,12 +238,20 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "${tk} looks terrible here, breaking support",
             "I'm shorting ${tk}, this is going lower",
         ],
-        "neutral": ["Watching ${tk} into the close", "${tk} chart: consolidating near ${n}"],
+        "neutral": [
+            "Watching ${tk} into the close",
+            "Anyone watching ${tk} today?",
+            "${tk} on my watchlist for next week",
+        ],
         "positive": ["${tk} breakout! Loading up on calls", "${tk} looks very strong, buying more"],
     },
     "Stock Movement": {
         "negative": ["{co} shares are trading lower after a downgrade", "${tk} falls {pct}% in heavy volume"],
-        "neutral": ["{co} shares are trading flat today", "${tk} shares unchanged in premarket"],
+        "neutral": [
+            "${tk} shares unchanged in premarket",
+            "{co} shares unchanged in midday trading",
+            "{co} stock little changed in premarket trading",
+        ],
         "positive": [
             "{co} shares are trading higher on heavy volume",
             "${tk} up {pct}% on news of a buyback",

@@ -7,11 +7,12 @@ plus the grace period; documents for an already-closed window are counted as lat
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from stream.records import ScoredDocument, TrendPoint
+from stream.records import Evidence, ScoredDocument, TrendPoint
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -38,12 +39,21 @@ class WindowAccumulator:
     positive: int = 0
     score_sum: float = 0.0
     ids: set[str] = field(default_factory=set)
+    keep: int = 3
+    # min-heap of (-score, id, title): its root is the least negative of the kept documents
+    most_negative: list[tuple[float, str, str]] = field(default_factory=list)
 
-    def add(self, doc_id: str, sentiment: str, score: float) -> bool:
+    def add(self, doc_id: str, sentiment: str, score: float, title: str = "") -> bool:
         """Fold one document in; False (and no change) if this id is already counted."""
         if doc_id in self.ids:
             return False
         self.ids.add(doc_id)
+        if sentiment == "negative" and self.keep:
+            entry = (-score, doc_id, title)
+            if len(self.most_negative) < self.keep:
+                heapq.heappush(self.most_negative, entry)
+            elif entry > self.most_negative[0]:
+                heapq.heapreplace(self.most_negative, entry)
         self.count += 1
         self.score_sum += score
         if sentiment == "negative":
@@ -65,6 +75,10 @@ class WindowAccumulator:
             positive=self.positive,
             mean_score=self.score_sum / self.count if self.count else 0.0,
             negative_ratio=self.negative / self.count if self.count else 0.0,
+            most_negative=[
+                Evidence(id=doc_id, title=title, score=-neg_score)
+                for neg_score, doc_id, title in sorted(self.most_negative, reverse=True)
+            ],
         )
 
 
@@ -85,8 +99,15 @@ class WindowBook:
     because another lane was read ahead.
     """
 
-    def __init__(self, size_s: int = 60, grace_s: int = 30, watched: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        size_s: int = 60,
+        grace_s: int = 30,
+        watched: frozenset[str] | None = None,
+        evidence: int = 3,
+    ) -> None:
         self.size_s = size_s
+        self.evidence = evidence
         self.grace = timedelta(seconds=grace_s)
         self.watched = watched
         self.lanes: dict[object, datetime] = {}
@@ -134,8 +155,8 @@ class WindowBook:
         counted = [
             key
             for key in keys
-            if self.open.setdefault((key, start), WindowAccumulator()).add(
-                scored.document.id, scored.sentiment, scored.sentiment_score
+            if self.open.setdefault((key, start), WindowAccumulator(keep=self.evidence)).add(
+                scored.document.id, scored.sentiment, scored.sentiment_score, scored.document.headline
             )
         ]
         return Added(keys=counted, duplicate=not counted)
@@ -162,10 +183,13 @@ class WindowBook:
 
 
 def replay_windows(
-    documents: Iterable[ScoredDocument], size_s: int = 60, grace_s: int = 30
+    documents: Iterable[ScoredDocument],
+    size_s: int = 60,
+    grace_s: int = 30,
+    watched: frozenset[str] | None = None,
 ) -> list[TrendPoint]:
     """All TrendPoints of a sequence of documents, as the live agent would emit them."""
-    book = WindowBook(size_s, grace_s)
+    book = WindowBook(size_s, grace_s, watched)
     points: list[TrendPoint] = []
     for scored in documents:
         book.add(scored)

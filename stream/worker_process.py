@@ -42,8 +42,15 @@ def scrape(url: str, timeout: float = 2.0) -> dict[tuple[str, frozenset[tuple[st
 class WorkerProcess:
     """``tapewatch worker`` in a child process that dies with its parent."""
 
-    def __init__(self, settings: StreamSettings, log_path: Path, loglevel: str = "info") -> None:
+    def __init__(
+        self,
+        settings: StreamSettings,
+        log_path: Path,
+        loglevel: str = "info",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
+        self.env = env or {}  # more settings, e.g. TAPEWATCH_ALERT_* for the detector
         self.log_path = log_path
         self.loglevel = loglevel
         self.process: subprocess.Popen[bytes] | None = None
@@ -57,7 +64,7 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             self.process = spawn(
                 [sys.executable, "-m", "stream.cli", "worker", "--loglevel", self.loglevel],
-                env=settings_env(self.settings),
+                env={**settings_env(self.settings), **self.env},
                 output=log,
             )
         return self

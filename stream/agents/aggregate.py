@@ -1,8 +1,10 @@
 """Agent ``aggregate``: scored documents into event-time windows per topic and watched ticker.
 
-Closed windows become TrendPoints on the trends topic and metric values. A document is
-acknowledged once every window it counts in has been emitted, so after a crash the open windows
-are rebuilt from redelivered documents (and repeats of one id are counted once per window).
+Closed windows become TrendPoints on the trends topic and metric values; the short ones also go
+through the spike monitor, whose firing and resolved events become Alerts on the alerts topic.
+A document is acknowledged once every window it counts in has been emitted, so after a crash the
+open windows are rebuilt from redelivered documents (and repeats of one id are counted once per
+window), and the monitor's baselines from the tail of the trends topic.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import faust
 from faust.types import EventT
 
+from alerts.monitor import SpikeMonitor
+from alerts.settings import AlertSettings
+from stream.alerting import alert_record, explained, export, most_negative
 from stream.deadletter import DeadLetterSink
 from stream.documents import InvalidDocument
 from stream.metrics import (
@@ -27,7 +33,8 @@ from stream.metrics import (
     key_label,
 )
 from stream.records import RejectReason, ScoredDocument, TrendPoint
-from stream.recovery import emitted_until
+from stream.recovery import read_trends_tail
+from stream.scoring import Scorer
 from stream.settings import StreamSettings
 from stream.topics import PipelineTopics
 from stream.windows import WindowBook, window_start
@@ -38,11 +45,12 @@ log = logging.getLogger(__name__)
 class Aggregator:
     """The window books (short and baseline) and the events each still waits on."""
 
-    def __init__(self, settings: StreamSettings, watched: frozenset[str]) -> None:
+    def __init__(self, settings: StreamSettings, watched: frozenset[str], alerts: AlertSettings) -> None:
         self.books = {
-            "short": WindowBook(settings.window_s, settings.grace_s, watched),
-            "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, watched),
+            "short": WindowBook(settings.window_s, settings.grace_s, watched, alerts.evidence),
+            "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, watched, alerts.evidence),
         }
+        self.monitor = SpikeMonitor(alerts, settings.window_s)
         self.waiting: dict[tuple[str, datetime], list[EventT]] = defaultdict(list)
         self.remaining: dict[int, int] = {}  # id(event) -> books it still waits on
         self.last_event_wall = time.monotonic()
@@ -83,15 +91,43 @@ class Aggregator:
 
 
 def add_aggregate_agent(
-    app: faust.App, topics: PipelineTopics, settings: StreamSettings, watched: frozenset[str]
+    app: faust.App,
+    topics: PipelineTopics,
+    settings: StreamSettings,
+    watched: frozenset[str],
+    scorer_factory: Callable[[], Awaitable[Scorer]] | None = None,
+    alert_settings: AlertSettings | None = None,
 ) -> None:
-    aggregator = Aggregator(settings, watched)
+    alerts = alert_settings or AlertSettings()
+    aggregator = Aggregator(settings, watched, alerts)
     deadletters = DeadLetterSink(topics.deadletter)
+
+    async def publish_alerts(points: list[TrendPoint]) -> None:
+        """Run the monitor on closed short windows; its events are out before their inputs are acked."""
+        scorer = await scorer_factory() if scorer_factory is not None else None
+        deliveries = []
+        for observation in aggregator.monitor.observe(points):
+            export(observation)
+            if observation.event is None:
+                continue
+            evidence = most_negative(observation, alerts.evidence)
+            if observation.event.state == "firing":
+                evidence = await explained(evidence, scorer.explain if scorer else None)
+            alert = alert_record(observation.event, evidence)
+            log.warning(
+                "alert %s %s on %s: %.0f%% negative of %d (baseline %.0f%%, z %.1f)",
+                alert.state, alert.severity, alert.key, 100 * alert.negative_ratio, alert.count,
+                100 * alert.baseline, alert.zscore,
+            )  # fmt: skip
+            deliveries.append(await topics.alerts.send(key=alert.key.encode(), value=alert))
+        for future in deliveries:
+            await future
 
     async def publish(points: list[tuple[str, TrendPoint]], done: list[EventT]) -> None:
         deliveries = [await topics.trends.send(key=point.key.encode(), value=point) for _, point in points]
         for future in deliveries:
             await future
+        await publish_alerts([point for name, point in points if name == "short"])
         for name, point in points:
             WINDOWS_CLOSED.labels(window=name).inc()
             if name == "short":
@@ -110,11 +146,15 @@ def add_aggregate_agent(
     @app.agent(topics.scored, name="aggregate")
     async def aggregate(stream: faust.StreamT[bytes]) -> None:
         aggregator.stream = stream
-        emitted = await asyncio.to_thread(emitted_until, settings, topics.names.trends)
+        tail = await asyncio.to_thread(read_trends_tail, settings, topics.names.trends)
         for book in aggregator.books.values():
-            if book.size_s in emitted:
-                book.resume_after(emitted[book.size_s])
-                log.info("resuming %d s windows after %s", book.size_s, emitted[book.size_s])
+            if book.size_s in tail.emitted_until:
+                book.resume_after(tail.emitted_until[book.size_s])
+                log.info("resuming %d s windows after %s", book.size_s, tail.emitted_until[book.size_s])
+        short = settings.window_s
+        aggregator.monitor.observe(
+            p for p in tail.points if (p.window_end - p.window_start).total_seconds() == short
+        )
         async for event in stream.noack().events():
             try:
                 scored = ScoredDocument.loads(event.message.value)

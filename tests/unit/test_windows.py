@@ -114,3 +114,16 @@ def test_replay_matches_incremental_windows() -> None:
     points = replay_windows(docs, size_s=60, grace_s=0)
     assert sum(p.count for p in points) == 40
     assert [p.window_start for p in points] == sorted(p.window_start for p in points)
+
+
+def test_a_closed_window_keeps_its_most_negative_documents_lowest_score_first() -> None:
+    book = WindowBook(60, 0, evidence=2)
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    docs = [scored("a", t0, "negative"), scored("b", t0, "positive"), scored("c", t0, "negative")]
+    docs[2] = docs[2].derive(sentiment_score=-0.95)
+    docs.append(scored("d", t0, "negative").derive(sentiment_score=-0.5))
+    for doc in docs:
+        book.add(doc)
+    point = book.flush()[0]
+    assert [(e.id, e.score) for e in point.most_negative] == [("c", -0.95), ("a", -0.8)]
+    assert point.most_negative[0].title == "c"

@@ -1,0 +1,102 @@
+"""Alertmanager notifications joined with the detector's evidence from the alerts topic. Pure.
+
+Alertmanager knows labels and annotations; the headlines that made a topic spike are on
+``tapewatch.alerts``. The listener keeps the latest alert event per key and attaches it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class NotifiedAlert(BaseModel):
+    """One alert in an Alertmanager webhook notification (payload version 4)."""
+
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    fingerprint: str = ""
+
+
+class Notification(BaseModel):
+    """Alertmanager's webhook body; unknown fields are kept out, missing ones are errors."""
+
+    version: str = "4"
+    status: str
+    receiver: str
+    alerts: list[NotifiedAlert]
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = ""
+
+
+class EvidenceBook:
+    """The latest detector event per key and state, as read from the alerts topic; thread-safe."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], dict[str, Any]] = {}
+        self._changed = threading.Condition()
+
+    def add(self, alert: dict[str, Any]) -> None:
+        key = (str(alert.get("key", "")), str(alert.get("state", "")))
+        with self._changed:
+            current = self._latest.get(key)
+            if current is None or str(current.get("window_end", "")) <= str(alert.get("window_end", "")):
+                self._latest[key] = alert
+            self._changed.notify_all()
+
+    def firing(self, key: str, wait_s: float = 0.0) -> dict[str, Any] | None:
+        """The latest firing event of ``key``, waiting up to ``wait_s`` for one to arrive."""
+        with self._changed:
+            self._changed.wait_for(lambda: (key, "firing") in self._latest, timeout=wait_s)
+            return self._latest.get((key, "firing"))
+
+
+def alert_key(labels: dict[str, str]) -> str:
+    return labels.get("key") or labels.get("topic") or (f"${labels['ticker']}" if "ticker" in labels else "")
+
+
+def enrich(alert: NotifiedAlert, evidence: dict[str, Any] | None) -> dict[str, Any]:
+    """One notified alert as a flat record: what ops read, plus the detector's evidence."""
+    return {
+        "status": alert.status,
+        "alertname": alert.labels.get("alertname", ""),
+        "severity": alert.labels.get("severity", ""),
+        "key": alert_key(alert.labels),
+        "starts_at": alert.startsAt.isoformat(),
+        "ends_at": alert.endsAt.isoformat() if alert.endsAt and alert.endsAt.year > 1 else None,
+        "summary": alert.annotations.get("summary", ""),
+        "description": alert.annotations.get("description", ""),
+        "dashboard": alert.annotations.get("dashboard", ""),
+        "evidence": evidence,
+    }
+
+
+def format_text(record: dict[str, Any]) -> str:
+    """A notification as a few lines for a terminal or a log."""
+    lines = [
+        f"[{record['status'].upper()} {record['severity']}] {record['alertname']} on {record['key']} "
+        f"since {record['starts_at']}",
+    ]
+    if record["description"]:
+        lines.append(f"  {record['description']}")
+    if record["dashboard"]:
+        lines.append(f"  dashboard: {record['dashboard']}")
+    evidence = record["evidence"]
+    if evidence and record["status"] == "firing":
+        lines.append(
+            f"  window {evidence['window_start']} to {evidence['window_end']}: "
+            f"{evidence['negative_ratio']:.0%} negative of {evidence['count']} "
+            f"(baseline {evidence['baseline']:.0%}, z {evidence['zscore']:.1f})"
+        )
+        for item in evidence.get("evidence") or []:
+            tokens = ", ".join(
+                f"{t['token']} {t['weight']:+.2f}" for t in (item.get("explanation") or [])[:4]
+            )
+            lines.append(f"    {item['score']:+.2f}  {item['title']}" + (f"  [{tokens}]" if tokens else ""))
+    return "\n".join(lines)

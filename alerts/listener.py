@@ -1,0 +1,139 @@
+"""``tapewatch alerts listen``: an Alertmanager webhook receiver that adds the detector's evidence.
+
+Each notified alert is printed (text or JSON lines) and, when a forward URL is set, posted on
+with its evidence; a failed forward answers 502 so that Alertmanager retries the notification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Header, HTTPException, Request
+from pydantic import ValidationError
+
+from alerts.evidence import EvidenceBook, Notification, alert_key, enrich, format_text
+from alerts.settings import AlertSettings
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_WAIT_S = 2.0  # the detector's event normally arrives well before Alertmanager's notification
+
+
+class AlertsTopicReader(threading.Thread):
+    """Reads the alerts topic from the start into an EvidenceBook; keeps retrying while the broker is away."""
+
+    def __init__(self, book: EvidenceBook, broker_url: str, topic: str) -> None:
+        super().__init__(name="tapewatch-alerts-reader", daemon=True)
+        self.book, self.broker_url, self.topic = book, broker_url, topic
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaError
+
+        while not self.stopping.is_set():
+            try:
+                consumer = KafkaConsumer(
+                    self.topic,
+                    bootstrap_servers=self.broker_url.split(","),
+                    group_id=None,
+                    auto_offset_reset="earliest",
+                    enable_auto_commit=False,
+                    client_id="tapewatch-alerts-listen",
+                )
+            except KafkaError as exc:
+                log.warning(
+                    "alerts topic %s unreachable at %s (%s); retrying", self.topic, self.broker_url, exc
+                )
+                self.stopping.wait(5)
+                continue
+            try:
+                while not self.stopping.is_set():
+                    for records in consumer.poll(timeout_ms=500).values():
+                        for record in records:
+                            self._add(record.value)
+            finally:
+                consumer.close()
+
+    def _add(self, value: bytes | None) -> None:
+        try:
+            alert = json.loads(value or b"")
+        except ValueError:
+            log.warning("skipping an alerts-topic record that is not JSON")
+            return
+        if isinstance(alert, dict):
+            self.book.add(alert)
+
+
+def create_listener(
+    settings: AlertSettings, book: EvidenceBook, emit: Callable[[dict[str, Any]], None]
+) -> FastAPI:
+    app = FastAPI(title="tapewatch alerts listener", docs_url=None, redoc_url=None)
+    token = settings.listen_token.get_secret_value() if settings.listen_token else None
+    forward = httpx.AsyncClient(timeout=10.0) if settings.forward_url else None
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/alertmanager")
+    async def alertmanager(request: Request, authorization: str | None = Header(None)) -> dict[str, int]:
+        if token is not None and not secrets.compare_digest(authorization or "", f"Bearer {token}"):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            notification = Notification.model_validate_json(await request.body())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            raise HTTPException(400, f"not an Alertmanager webhook body: {where}: {first['msg']}") from None
+        records = []
+        for alert in notification.alerts:
+            key = alert_key(alert.labels)
+            wait = EVIDENCE_WAIT_S if alert.status == "firing" else 0.0
+            evidence = await run_blocking(book.firing, key, wait) if key else None
+            records.append(enrich(alert, evidence))
+        for record in records:
+            emit(record)
+        if forward is not None and settings.forward_url:
+            try:
+                answer = await forward.post(settings.forward_url, json={"alerts": records})
+                answer.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise HTTPException(502, f"forwarding to {settings.forward_url} failed: {exc}") from None
+        return {"received": len(records)}
+
+    return app
+
+
+async def run_blocking(function: Callable[..., Any], *args: Any) -> Any:
+    import asyncio
+
+    return await asyncio.to_thread(function, *args)
+
+
+def printer(as_json: bool) -> Callable[[dict[str, Any]], None]:
+    def emit(record: dict[str, Any]) -> None:
+        sys.stdout.write((json.dumps(record) if as_json else format_text(record)) + "\n")
+        sys.stdout.flush()
+
+    return emit
+
+
+def listen(settings: AlertSettings, broker_url: str, topic: str, as_json: bool) -> None:
+    import uvicorn
+
+    book = EvidenceBook()
+    reader = AlertsTopicReader(book, broker_url, topic)
+    reader.start()
+    app = create_listener(settings, book, printer(as_json))
+    try:
+        uvicorn.run(app, host=settings.listen_host, port=settings.listen_port, log_level="warning")
+    finally:
+        reader.stopping.set()

@@ -1,0 +1,194 @@
+"""Prometheus, Alertmanager and the webhook listener as child processes: the embedded alerting stack.
+
+The demo starts it when Debian's ``prometheus`` and ``prometheus-alertmanager`` are on the PATH;
+the end-to-end test starts it the same way. Prometheus scrapes the worker with the rendered rules;
+Alertmanager runs the shipped routing, with its webhooks pointed at ``tapewatch alerts listen``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+import yaml
+
+from alerts.rules import render_rules
+from alerts.settings import AlertSettings
+from stream.broker import free_port
+from stream.subprocesses import spawn, terminate
+
+ALERTMANAGER_CONFIG = Path(__file__).resolve().parents[1] / "deploy/alertmanager/alertmanager.yml"
+ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
+
+
+def prometheus_binary() -> str | None:
+    return shutil.which("prometheus")
+
+
+def alertmanager_binary() -> str | None:
+    return next((path for name in ALERTMANAGER_BINARIES if (path := shutil.which(name))), None)
+
+
+def routed_to(config: dict[str, Any], webhook_url: str, group_s: float | None = None) -> dict[str, Any]:
+    """The shipped Alertmanager config with every webhook at ``webhook_url`` (and quicker grouping)."""
+    routed = json.loads(json.dumps(config))
+    for receiver in routed.get("receivers", []):
+        for webhook in receiver.get("webhook_configs", []):
+            webhook["url"] = webhook_url
+    if group_s is not None:
+        routes = [routed["route"], *routed["route"].get("routes", [])]
+        for route in routes:
+            for timing in ("group_wait", "group_interval"):
+                if timing in route:
+                    route[timing] = f"{group_s:g}s"
+    return routed
+
+
+def get_json(url: str, timeout: float = 2.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+@dataclass
+class MonitoringStack:
+    """Prometheus scraping ``targets``, Alertmanager, and the listener; ``interval_s`` paces all three."""
+
+    workdir: Path
+    targets: list[str]
+    broker_url: str
+    alerts_topic: str
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
+    interval_s: float = 5.0
+    group_s: float | None = None  # None keeps the shipped group_wait/group_interval
+    host: str = "127.0.0.1"
+    prometheus_port: int = field(default_factory=free_port)
+    alertmanager_port: int = field(default_factory=free_port)
+    listener_port: int = field(default_factory=free_port)
+    processes: dict[str, Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.host}:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{self.host}:{self.alertmanager_port}"
+
+    @property
+    def listener_log(self) -> Path:
+        return self.workdir / "listener.out"
+
+    def start(self) -> MonitoringStack:
+        prometheus, alertmanager = prometheus_binary(), alertmanager_binary()
+        if prometheus is None or alertmanager is None:
+            raise FileNotFoundError(
+                "prometheus and prometheus-alertmanager must be on the PATH (Debian: apt-get install "
+                "prometheus prometheus-alertmanager)"
+            )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._start_listener()
+        self._start_alertmanager(alertmanager)
+        self._start_prometheus(prometheus)
+        return self
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            self.processes[name] = spawn(args, env=env, output=log)
+
+    def _start_listener(self) -> None:
+        with self.listener_log.open("ab") as out:
+            self.processes["listener"] = spawn(
+                [sys.executable, "-m", "stream.cli", "alerts", "listen", "--json", "--port",
+                 str(self.listener_port), "--broker", self.broker_url, "--topic", self.alerts_topic],
+                output=out,
+            )  # fmt: skip
+
+    def _start_alertmanager(self, binary: str) -> None:
+        shipped = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+        webhook = f"http://{self.host}:{self.listener_port}/alertmanager"
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(yaml.safe_dump(routed_to(shipped, webhook, self.group_s), sort_keys=False))
+        self._spawn(
+            "alertmanager",
+            [binary, f"--config.file={config}", f"--storage.path={self.workdir / 'alertmanager-data'}",
+             f"--web.listen-address={self.host}:{self.alertmanager_port}", "--cluster.listen-address="],
+        )  # fmt: skip
+
+    def _start_prometheus(self, binary: str) -> None:
+        rules = self.workdir / "tapewatch.rules.yml"
+        rules.write_text(render_rules(self.alert_settings))
+        interval = f"{self.interval_s:g}s"
+        alertmanager = f"{self.host}:{self.alertmanager_port}"
+        config = {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": [str(rules)],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
+            "scrape_configs": [{"job_name": "tapewatch", "static_configs": [{"targets": self.targets}]}],
+        }
+        path = self.workdir / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._spawn(
+            "prometheus",
+            [binary, f"--config.file={path}", f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+             f"--web.listen-address={self.host}:{self.prometheus_port}", "--storage.tsdb.retention.time=1d",
+             "--rules.alert.resend-delay=" + interval],
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until Prometheus and Alertmanager answer their readiness checks and the listener its health."""
+        checks = {
+            "prometheus": f"{self.prometheus_url}/-/ready",
+            "alertmanager": f"{self.alertmanager_url}/-/ready",
+            "listener": f"http://{self.host}:{self.listener_port}/healthz",
+        }
+        deadline = time.monotonic() + timeout
+        for name, url in checks.items():
+            while True:
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited at start:\n{self.log_tail(name)}")
+                try:
+                    urllib.request.urlopen(url, timeout=1.0).close()
+                    break
+                except (OSError, urllib.error.URLError):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{name} not ready at {url}:\n{self.log_tail(name)}") from None
+                    time.sleep(0.2)
+
+    def firing(self) -> list[dict[str, Any]]:
+        """Prometheus's active alerts (pending and firing)."""
+        return list(get_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """What the listener received so far, one record per notified alert."""
+        if not self.listener_log.exists():
+            return []
+        records = []
+        for line in self.listener_log.read_text("utf-8", "replace").splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.listener_log if name == "listener" else self.workdir / f"{name}.log"
+        try:
+            return path.read_text("utf-8", "replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for name in ("prometheus", "alertmanager", "listener"):
+            terminate(self.processes.pop(name, None), timeout=10)
+
+    def __enter__(self) -> MonitoringStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
