@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 DURATION ?= 150
 # Debian packages the test suite needs (installed by `make test` when run as root).
-DEB_PACKAGES := prometheus prometheus-alertmanager
+DEB_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
 .PHONY: install demo test lint format bench system-deps clean
 

@@ -15,7 +15,8 @@ from stream.agents.archive import add_archive_agent
 from stream.agents.classify import add_classify_agent
 from stream.ingest.http_endpoint import add_ingest_page
 from stream.kafka_transport import tuned_transport
-from stream.metrics import exposition
+from stream.lag import GroupLag
+from stream.metrics import CONSUMER_LAG, exposition
 from stream.preparation import DocumentPreparer
 from stream.scoring import HttpScorer, InProcessScorer, Scorer
 from stream.settings import StreamSettings
@@ -50,6 +51,16 @@ def use_tuned_transport(app: faust.App, settings: StreamSettings) -> None:
     """Consumers with our fetch wait instead of Faust's fixed 1.5 s (see stream.kafka_transport)."""
     transport = tuned_transport(settings.fetch_max_wait_ms)
     app.transport = transport(app.conf.broker_consumer, app)
+
+
+def add_lag_metric(app: faust.App, settings: StreamSettings, topics: list[str]) -> None:
+    """The group's lag per input partition, every ``lag_interval_s`` seconds (off the event loop)."""
+    lag = GroupLag(settings, topics)
+
+    @app.timer(settings.lag_interval_s)
+    async def measure_lag() -> None:
+        for (topic, partition), messages in (await asyncio.to_thread(lag.measure)).items():
+            CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(messages)
 
 
 def add_metrics_page(app: faust.App) -> None:
@@ -102,6 +113,7 @@ def create_app(settings: StreamSettings | None = None) -> faust.App:
     use_tuned_transport(app, settings)
     topics = declare_topics(app, settings)
     add_metrics_page(app)
+    add_lag_metric(app, settings, [topics.names.raw, topics.names.scored])
     add_ingest_page(app, topics, settings)
     watchlist = load_watchlist(settings.watchlist_path)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))

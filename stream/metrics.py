@@ -70,6 +70,10 @@ TOPIC_NEGATIVE_RATIO = Gauge(
 )
 WINDOWS_CLOSED = Counter("tapewatch_windows_closed_total", "Trend points emitted", ["window"])
 LATE_DOCUMENTS = Counter("tapewatch_late_documents_total", "Documents whose window had already closed")
+CONSUMER_LAG = Gauge(
+    "tapewatch_consumer_lag", "Messages at or after the group's committed offset", ["topic", "partition"]
+)
+ARCHIVE_BUFFERED = Gauge("tapewatch_archive_buffered", "Scored documents waiting for the next Parquet file")
 ARCHIVED = Counter("tapewatch_archived_documents_total", "Scored documents written to the Parquet archive")
 
 source_label = BoundedLabel(limit=32)

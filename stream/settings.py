@@ -27,6 +27,7 @@ class StreamSettings(BaseSettings):
     # Group membership: Faust's defaults (60 s session and rebalance) make a lone worker wait
     # many seconds to join on the embedded broker; these values let it consume within ~5 s.
     fetch_max_wait_ms: int = Field(100, ge=1, description="Longest a consumer fetch waits for records")
+    lag_interval_s: float = Field(10.0, gt=0, description="How often the consumer lag metric is measured")
     session_timeout_s: float = Field(6.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
     rebalance_timeout_s: float = Field(6.0, gt=0)

@@ -114,6 +114,9 @@ class WindowBook:
         self.expected: frozenset[object] = frozenset()
         self.closed_before: datetime | None = None  # every window starting before this is closed
         self.open: dict[tuple[str, datetime], WindowAccumulator] = {}
+        # ids counted per window start, over all keys: a document redelivered after a crash and scored
+        # again may come back with another topic, and must not count under both
+        self.counted: dict[datetime, set[str]] = {}
 
     def resume_after(self, emitted_until: datetime) -> None:
         """Windows ending at or before ``emitted_until`` were emitted before a restart: keep them closed."""
@@ -152,6 +155,10 @@ class WindowBook:
             return Added(keys=[], late=True)
         if lane not in self.lanes or at > self.lanes[lane]:
             self.lanes[lane] = at
+        seen = self.counted.setdefault(start, set())
+        if scored.document.id in seen:
+            return Added(keys=[], duplicate=True)
+        seen.add(scored.document.id)
         counted = [
             key
             for key in keys
@@ -178,6 +185,8 @@ class WindowBook:
         return self._close(self.closed_before)
 
     def _close(self, before: datetime) -> list[TrendPoint]:
+        for start in [start for start in self.counted if start < before]:
+            del self.counted[start]
         due = sorted((start, key) for key, start in self.open if start < before)
         return [self.open.pop((key, start)).trend(key, start, self.size_s) for start, key in due]
 

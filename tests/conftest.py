@@ -19,21 +19,26 @@ def broker() -> Iterator[EmbeddedBroker]:
         yield server
 
 
+def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object) -> StreamSettings:
+    """Settings on ``broker`` with a topic namespace and consumer group of their own."""
+    unique = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "broker_url": broker.bootstrap,
+        "app_id": f"test-{unique}",
+        "topic_prefix": f"t{unique}",
+        "data_dir": directory / f"data-{unique}",
+        "web_port": free_port(),
+        **overrides,
+    }
+    return StreamSettings(**values)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., StreamSettings]:
     """Settings on the session broker with a topic namespace and consumer group of the test's own."""
 
     def make(**overrides: object) -> StreamSettings:
-        unique = uuid.uuid4().hex[:8]
-        values: dict[str, object] = {
-            "broker_url": broker.bootstrap,
-            "app_id": f"test-{unique}",
-            "topic_prefix": f"t{unique}",
-            "data_dir": tmp_path / f"data-{unique}",
-            "web_port": free_port(),
-            **overrides,
-        }
-        return StreamSettings(**values)  # type: ignore[arg-type]
+        return unique_settings(broker, tmp_path, **overrides)
 
     return make
 

@@ -15,7 +15,7 @@ import faust
 from faust.types import EventT
 
 from stream.archive import ParquetArchive
-from stream.metrics import ARCHIVED
+from stream.metrics import ARCHIVE_BUFFERED, ARCHIVED
 from stream.records import ScoredDocument
 from stream.settings import StreamSettings
 from stream.topics import PipelineTopics
@@ -44,6 +44,7 @@ class ArchiveBuffer:
                 self.pending = batch + self.pending
                 return
             ARCHIVED.inc(written)
+            ARCHIVE_BUFFERED.set(len(self.pending))
             if self.stream is not None:
                 for event, _ in batch:
                     await self.stream.ack(event)
@@ -55,6 +56,7 @@ class ArchiveBuffer:
             ARCHIVED.inc(written)
             log.info("archived %d buffered documents at shutdown", written)
             self.pending = []
+            ARCHIVE_BUFFERED.set(0)
 
 
 def add_archive_agent(app: faust.App, topics: PipelineTopics, settings: StreamSettings) -> None:
@@ -69,6 +71,7 @@ def add_archive_agent(app: faust.App, topics: PipelineTopics, settings: StreamSe
             except Exception:  # the aggregate agent dead-letters unreadable records
                 await stream.ack(event)
                 continue
+            ARCHIVE_BUFFERED.set(len(buffer.pending))
             if len(buffer.pending) >= settings.archive_batch:
                 await buffer.flush()
 

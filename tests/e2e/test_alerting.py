@@ -1,78 +1,97 @@
 """End to end with the real servers: worker on the real broker, Prometheus (rendered rules),
 Alertmanager (the shipped routing), and ``tapewatch alerts listen`` as its webhook.
 
-A synthetic market hour with an Energy | Oil spike is fed at 60x speed, so a one-minute window
-closes every second. Prometheus scrapes and evaluates every second, the rules hold for 2 s, and
-the copy of the shipped Alertmanager config only has its webhook URL and group timings (1 s)
-changed (see ``stream.monitoring.routed_to``).
+A synthetic market hour with an Energy | Oil spike (and a few malformed records) is fed at 60x
+speed, so a one-minute window closes every second. Prometheus scrapes and evaluates every second,
+the rules hold for 2 s, and the copy of the shipped Alertmanager config only has its webhook URL and
+group timings (1 s) changed (see ``stream.monitoring.routed_to``). One run serves both tests.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
-from datetime import time
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from alerts.settings import AlertSettings
+from stream.grafana.dashboards import panel_queries
 from stream.ingest.pacing import compressed, send_paced
-from stream.monitoring import MonitoringStack, alertmanager_binary, prometheus_binary
+from stream.monitoring import MonitoringStack, alertmanager_binary, get_json, prometheus_binary
 from stream.producer import DocumentProducer
 from stream.synthetic import Incident, MarketDay
 from stream.topics import TopicNames, ensure_topics
 from stream.worker_process import WorkerProcess
+from tests.conftest import unique_settings
 from tests.helpers import wait_until
 
 SPIKE = "Energy | Oil"
-WORKER_ALERT_ENV = {"TAPEWATCH_ALERT_WARMUP_WINDOWS": "15"}  # a shorter warm-up for a short day
+# A shorter warm-up for a short day, and a lower minimum count so that the spike's tickers (a few
+# documents a minute) alert too; the worker's detector and the rendered rules share them.
+ALERTS = AlertSettings(warmup_windows=8, min_count=6, for_s=2, keep_firing_s=3)
+WORKER_ENV = {
+    "TAPEWATCH_ALERT_WARMUP_WINDOWS": str(ALERTS.warmup_windows),
+    "TAPEWATCH_ALERT_MIN_COUNT": str(ALERTS.min_count),
+    "TAPEWATCH_LAG_INTERVAL_S": "2",  # the consumer lag metric every 2 s instead of 10
+}
+DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards"
 
 
-@pytest.mark.timeout(420)
-def test_a_spike_reaches_the_webhook_firing_then_resolved(broker, make_settings, tmp_path: Path) -> None:
+@dataclass
+class Run:
+    stack: MonitoringStack
+    started: float
+    resolved: list[dict]
+
+
+@pytest.fixture(scope="module")
+def run(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     assert prometheus_binary() and alertmanager_binary(), "needs Debian's prometheus, prometheus-alertmanager"
-    settings = make_settings(idle_close_s=3)
+    tmp = tmp_path_factory.mktemp("e2e")
+    settings = unique_settings(broker, tmp, idle_close_s=3)
     ensure_topics(settings)
-    day = MarketDay(
-        start=time(10, 30), end=time(11, 15), incidents=[Incident.parse(f"{SPIKE}@10:52/10m/6x/85%")], seed=21
-    )
+    spike = Incident.parse(f"{SPIKE}@10:45/10m/6x/85%")
+    day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 5), per_minute=60, incidents=[spike], seed=21)
     stack = MonitoringStack(
-        workdir=tmp_path / "monitoring",
+        workdir=tmp / "monitoring",
         targets=[f"{settings.web_host}:{settings.web_port}"],
         broker_url=settings.broker_url,
         alerts_topic=TopicNames(settings.topic_prefix).alerts,
-        alert_settings=AlertSettings(for_s=2, keep_firing_s=3),
+        alert_settings=ALERTS,
         interval_s=1,
         group_s=1,
     )
-    worker = WorkerProcess(settings, tmp_path / "worker.log", env=WORKER_ALERT_ENV).start()
+    worker = WorkerProcess(settings, tmp / "worker.log", env=WORKER_ENV).start()
     stop = threading.Event()
     try:
         stack.start()
         worker.wait_ready()
         stack.wait_ready()
+        started = time.time()
+        malformed = KafkaProducer(bootstrap_servers=settings.broker_url)
+        for payload in (b"{not json", b'{"schema_version": 99}'):
+            malformed.send(TopicNames(settings.topic_prefix).raw, value=payload)
+        malformed.close()
 
         def feed() -> None:
             with DocumentProducer(settings) as producer:
                 send_paced(producer, day.documents(), compressed(day.begins, 60), progress=False, stop=stop)
 
-        feeder = threading.Thread(target=feed, daemon=True)
-        feeder.start()
+        threading.Thread(target=feed, daemon=True).start()
 
-        def notified(status: str) -> list[dict]:
-            return [n for n in stack.notifications() if n["key"] == SPIKE and n["status"] == status]
+        def resolved() -> list[dict]:
+            return [n for n in stack.notifications() if n["key"] == SPIKE and n["status"] == "resolved"]
 
-        firing = wait_until(lambda: notified("firing"), 150, f"a firing notification for {SPIKE}")
-        assert firing[0]["alertname"] == "NegativeSentimentSpike"
-        assert firing[0]["severity"] in ("warning", "critical")
-        evidence = firing[0]["evidence"]
-        assert evidence is not None and evidence["key"] == SPIKE and evidence["state"] == "firing"
-        assert evidence["evidence"] and all(e["title"] and e["score"] < 0 for e in evidence["evidence"])
-        assert any(e["explanation"] for e in evidence["evidence"]), "the headlines come with their tokens"
-        assert "var-topic=Energy+%7C+Oil" in firing[0]["dashboard"]
-
-        resolved = wait_until(lambda: notified("resolved"), 120, f"the resolved notification for {SPIKE}")
-        assert resolved[0]["ends_at"] is not None
+        found = wait_until(resolved, 240, f"the resolved notification for {SPIKE}")
+        yield Run(stack, started, found)
     except BaseException:
         for name in ("prometheus", "alertmanager", "listener"):
             print(f"--- {name} ---\n{stack.log_tail(name)}")
@@ -82,3 +101,51 @@ def test_a_spike_reaches_the_webhook_firing_then_resolved(broker, make_settings,
         stop.set()
         worker.stop()
         stack.stop()
+
+
+@pytest.mark.timeout(420)
+def test_a_spike_reaches_the_webhook_firing_with_evidence_then_resolved(run: Run) -> None:
+    notes = run.stack.notifications()
+    firing = [n for n in notes if n["key"] == SPIKE and n["status"] == "firing"]
+    assert firing, f"no firing notification for {SPIKE}: {notes}"
+    first = firing[0]
+    assert first["alertname"] == "NegativeSentimentSpike" and first["severity"] in ("warning", "critical")
+    evidence = first["evidence"]
+    assert evidence is not None and evidence["key"] == SPIKE and evidence["state"] == "firing"
+    assert evidence["evidence"] and all(e["title"] and e["score"] < 0 for e in evidence["evidence"])
+    assert any(e["explanation"] for e in evidence["evidence"]), "the headlines come with their tokens"
+    assert "var-topic=Energy+%7C+Oil" in first["dashboard"]
+    assert notes.index(first) < notes.index(run.resolved[0]) and run.resolved[0]["ends_at"] is not None
+
+
+def interpolate(expr: str, ticker: str) -> str:
+    """What Grafana sends: the topic variable at "All" (.*), the chosen ticker, the rate interval."""
+    expr = expr.replace("${ticker}", ticker).replace("$topic", ".*")
+    return expr.replace("$__rate_interval", "20s")
+
+
+@pytest.mark.timeout(120)
+def test_every_dashboard_panel_returns_data_from_the_real_prometheus(run: Run) -> None:
+    prometheus = run.stack.prometheus_url
+
+    def series(expr: str) -> list:
+        query = urllib.parse.urlencode({"query": expr, "start": run.started, "end": time.time(), "step": "1"})
+        answer = get_json(f"{prometheus}/api/v1/query_range?{query}")
+        assert answer["status"] == "success", f"{expr}: {answer}"
+        return answer["data"]["result"]
+
+    fired = series('ALERTS{alertname="NegativeTickerSentimentSpike", alertstate="firing"}')
+    tickers = sorted({s["metric"]["ticker"] for s in fired}) or ["XOM"]
+    ticker = tickers[0]
+    empty = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        model = json.loads(path.read_text())
+        queries = list(panel_queries(model))
+        for variable in model.get("templating", {}).get("list", []):
+            match = re.fullmatch(r"label_values\((.*), \w+\)", variable["query"])
+            assert match, variable["query"]
+            queries.append((f"variable {variable['name']}", match.group(1)))
+        for title, expr in queries:
+            if not series(interpolate(expr, ticker)):
+                empty.append(f"{path.stem}: {title}: {interpolate(expr, ticker)}")
+    assert not empty, "panels without data:\n" + "\n".join(empty)

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from stream.topics import TopicNames
 from stream.worker_process import settings_env
-from tests.helpers import consume
+from tests.helpers import consume, tapewatch
 
 pytestmark = pytest.mark.integration
-
-
-def tapewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 def test_help_lists_only_working_commands() -> None:

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alerts.rules import render_rules
 from alerts.settings import AlertSettings
@@ -59,3 +60,77 @@ def test_rendered_rules_follow_changed_thresholds(tmp_path: Path) -> None:
 def test_amtool_accepts_the_alertmanager_config() -> None:
     out = run(tool("amtool"), "check-config", str(ALERTMANAGER))
     assert "SUCCESS" in out and "1 inhibit rules" in out and "2 receivers" in out
+
+
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+@pytest.fixture(scope="module")
+def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`docker-compose config` (Debian's docker-compose) on the compose file, with .env.example filled in."""
+    env = tmp_path_factory.mktemp("compose") / ".env"
+    filled = [
+        f"{line}placeholder" if line.endswith("=") else line for line in ENV_EXAMPLE.read_text().splitlines()
+    ]
+    env.write_text("\n".join(filled) + "\n")
+    out = run(
+        tool("docker-compose"),
+        "--project-directory",
+        str(ROOT),
+        "-f",
+        str(COMPOSE),
+        "--env-file",
+        str(env),
+        "config",
+    )
+    return yaml.safe_load(out)
+
+
+def test_docker_compose_accepts_the_file_with_every_service(compose_config: dict) -> None:
+    services = set(compose_config["services"])
+    assert {"kafka", "kafka-init", "worker", "model", "model-cpu", "rss-ingest", "prometheus",
+            "alertmanager", "grafana", "listener"} <= services  # fmt: skip
+    gpu = compose_config["services"]["model"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["capabilities"] == ["gpu"] and gpu["driver"] == "nvidia"
+    for name, service in compose_config["services"].items():
+        if name != "kafka-init":
+            assert service.get("restart") == "unless-stopped", name
+        assert "container_name" not in service, f"{name}: a fixed name stops --scale"
+
+
+def test_every_image_is_pinned_and_every_mounted_file_exists(compose_config: dict) -> None:
+    for name, service in compose_config["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest" and any(c.isdigit() for c in tag), f"{name}: {image}"
+        if "build" in service:
+            assert (Path(service["build"]["context"]) / service["build"]["dockerfile"]).is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith("/"):
+                assert Path(source).exists(), f"{name} mounts {source}, which does not exist"
+
+
+def test_dockerfiles_pin_their_bases_and_run_as_a_user() -> None:
+    for dockerfile in (ROOT / "deploy/docker").glob("*.Dockerfile"):
+        text = dockerfile.read_text()
+        bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+        assert bases and all(
+            ":" in b and not b.endswith(":latest") for b in bases if b not in ("base", "build")
+        )
+        assert "\nUSER tapewatch" in text, f"{dockerfile.name} runs as root"
+        assert "torch==2.13.0" in text
+
+
+def test_every_required_variable_is_in_the_env_example() -> None:
+    import re
+
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
+    listed = {line.split("=")[0] for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line}
+    assert required and required <= listed, f"missing from .env.example: {required - listed}"
+    assert all(
+        line.endswith("=")
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "TOKEN=" in line or "KEY=" in line
+    )

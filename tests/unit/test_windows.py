@@ -127,3 +127,12 @@ def test_a_closed_window_keeps_its_most_negative_documents_lowest_score_first() 
     point = book.flush()[0]
     assert [(e.id, e.score) for e in point.most_negative] == [("c", -0.95), ("a", -0.8)]
     assert point.most_negative[0].title == "c"
+
+
+def test_a_document_scored_again_with_another_topic_counts_once() -> None:
+    book = WindowBook(60, 0)
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    assert book.add(scored("a", t0, topic="Financials")).keys == ["Financials"]
+    again = book.add(scored("a", t0, topic="Fed | Central Banks"))
+    assert again.duplicate and again.keys == []
+    assert [(p.key, p.count) for p in book.flush()] == [("Financials", 1)]

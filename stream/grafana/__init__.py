@@ -1,0 +1,1 @@
+"""Grafana: dashboards as code (the official foundation SDK) and the HTTP API sync."""
