@@ -4,8 +4,10 @@ Per key, an exponentially weighted baseline of the negative ratio and of its spr
 fires when it has at least ``min_count`` documents, its negative ratio is at or above ``floor``,
 and its z-score reaches ``z_warning`` (``z_critical`` makes it critical). The z-score's spread
 includes the window's own sampling noise, p(1-p)/n, so a window of three documents cannot look as
-certain as one of thirty. A firing key resolves when the ratio falls back near the baseline; after
-that it stays quiet for ``cooldown_s``. The baseline learns only from windows that do not fire.
+certain as one of thirty. A firing key resolves when the ratio falls back near the baseline (or its
+volume falls under half of ``min_count``); after that it stays quiet for ``cooldown_s``. Once a
+key is trusted, its baseline learns only from windows below ``learn_z``, so spikes and their
+onsets do not raise it.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class SpikeDetector:
             return Observation(window, z, state.mean, trusted, event)
 
         if state.firing is not None:
-            if z < s.resolve_z or window.count < s.min_count:
+            if z < s.resolve_z or window.count < s.min_count / 2:  # a dip in volume alone must not flap
                 resolved = self._event(window, state, z, "resolved", state.firing.severity)
                 state.firing = None
                 state.quiet_until = window.window_end + timedelta(seconds=s.cooldown_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import broker_throughput, pipeline_throughput
+from bench import broker_throughput, pipeline_throughput, replay_archive
 from model_service.benchmark import markdown as model_markdown
 from model_service.benchmark import run_model_benchmark
 from model_service.settings import ModelSettings
@@ -20,6 +20,9 @@ def main() -> None:
     pipeline = pipeline_throughput.markdown(pipeline_throughput.run())
     write_section("pipeline", "Pipeline throughput and latency", pipeline)
     print(pipeline)
+    replay = replay_archive.markdown(replay_archive.run())
+    write_section("replay", "Replay over a large archive", replay)
+    print(replay)
     model = model_markdown(run_model_benchmark(DATA, ModelSettings()))
     write_section("model", "Model throughput", model)
     print(model)

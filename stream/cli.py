@@ -400,6 +400,16 @@ def _add_alert_commands() -> None:
 _add_alert_commands()
 
 
+def _add_replay_commands() -> None:
+    from stream.replay.cli import backtest_command, replay_command
+
+    cli.add_command(replay_command)
+    cli.add_command(backtest_command)
+
+
+_add_replay_commands()
+
+
 def main() -> None:
     cli(prog_name="tapewatch")
 

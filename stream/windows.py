@@ -196,9 +196,10 @@ def replay_windows(
     size_s: int = 60,
     grace_s: int = 30,
     watched: frozenset[str] | None = None,
+    evidence: int = 3,
 ) -> list[TrendPoint]:
     """All TrendPoints of a sequence of documents, as the live agent would emit them."""
-    book = WindowBook(size_s, grace_s, watched)
+    book = WindowBook(size_s, grace_s, watched, evidence)
     points: list[TrendPoint] = []
     for scored in documents:
         book.add(scored)

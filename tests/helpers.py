@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from kafka import KafkaConsumer
@@ -68,3 +70,14 @@ def tapewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A closed window as the detector reads it (the fields of a TrendPoint it uses)."""
+
+    key: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    negative: int

@@ -45,6 +45,11 @@ def test_promtool_checks_the_rules() -> None:
     assert "SUCCESS: 5 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
 
 
+def test_promtool_checks_the_compose_prometheus_config() -> None:
+    out = run(tool("promtool"), "check", "config", str(ROOT / "deploy/prometheus/prometheus.yml"))
+    assert "SUCCESS" in out
+
+
 def test_promtool_rule_tests_pass() -> None:
     assert "SUCCESS" in run(tool("promtool"), "test", "rules", str(RULE_TESTS))
 

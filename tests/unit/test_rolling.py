@@ -1,22 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from alerts.monitor import SpikeMonitor
 from alerts.rolling import RollingWindows
 from alerts.settings import AlertSettings
+from tests.helpers import Closed
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Closed:
-    key: str
-    window_start: datetime
-    window_end: datetime
-    count: int
-    negative: int
 
 
 def closed(minute: int, count: int, negative: int, key: str = "Markets") -> Closed:

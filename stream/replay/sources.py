@@ -1,0 +1,146 @@
+"""Where replayed documents come from: the Parquet archive (scored) or Kafka's raw topic (by time).
+
+The archive read touches only the day partitions of the range and the columns asked for. The Kafka
+read uses a consumer without a group, so the live workers' offsets never move; it seeks with
+``offsets_for_times`` and still filters each record by its timestamp, because the embedded broker's
+timestamp index is imprecise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from stream.documents import InvalidDocument, decode_document
+from stream.records import Document, ScoredDocument
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 10_000  # rows turned into records at a time, so a long period is never all Python objects
+
+DOCUMENT_COLUMNS = ["id", "source", "kind", "title", "body", "url", "author", "lang", "tickers",
+                    "published_at", "received_at"]  # fmt: skip
+SCORE_COLUMNS = ["topic", "topic_confidence", "sentiment", "sentiment_score", "prob_negative",
+                 "prob_neutral", "prob_positive", "model_version", "scored_at"]  # fmt: skip
+
+
+class ReplayError(ValueError):
+    """A replay that cannot run as asked; the message is for the user."""
+
+
+def day_partitions(root: Path, start: datetime, end: datetime) -> list[Path]:
+    """The ``date=YYYY-MM-DD`` folders of the days the range touches that exist."""
+    days, day = [], start.date()
+    while day <= (end - timedelta(microseconds=1)).date():
+        folder = root / f"date={day.isoformat()}"
+        if folder.is_dir():
+            days.append(folder)
+        day += timedelta(days=1)
+    return days
+
+
+def read_archive(
+    root: Path,
+    start: datetime,
+    end: datetime,
+    topics: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Archived rows published in ``[start, end)``, of ``topics`` (all if empty), in event-time order."""
+    if not root.is_dir():
+        raise ReplayError(f"no archive at {root} (set TAPEWATCH_ARCHIVE_DIR, or replay with --source kafka)")
+    folders = day_partitions(root, start, end)
+    wanted = list(columns or DOCUMENT_COLUMNS + SCORE_COLUMNS)
+    if not folders:
+        return pa.table({name: [] for name in wanted})
+    files = [str(f) for folder in folders for f in sorted(folder.glob("*.parquet"))]
+    dataset = ds.dataset(files, format="parquet")
+    condition = (pc.field("published_at") >= pa.scalar(start, pa.timestamp("us", tz="UTC"))) & (
+        pc.field("published_at") < pa.scalar(end, pa.timestamp("us", tz="UTC"))
+    )
+    if topics:
+        condition = condition & pc.field("topic").isin(list(topics))
+    table = dataset.to_table(columns=wanted, filter=condition)
+    return table.sort_by([("published_at", "ascending"), ("id", "ascending")])
+
+
+def scored_documents(table: pa.Table) -> Iterator[ScoredDocument]:
+    """Archive rows back into ScoredDocuments (the archive flattens them), a batch of rows at a time."""
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        yield from (scored_document(row) for row in batch.to_pylist())
+
+
+def scored_document(row: dict[str, Any]) -> ScoredDocument:
+    return ScoredDocument(
+        document=Document(**{name: row[name] for name in DOCUMENT_COLUMNS}),
+        topic=row["topic"],
+        topic_confidence=row["topic_confidence"],
+        sentiment=row["sentiment"],
+        sentiment_score=row["sentiment_score"],
+        probs={s: row[f"prob_{s}"] for s in ("negative", "neutral", "positive")},
+        model_version=row["model_version"],
+        scored_at=row["scored_at"],
+    )
+
+
+@dataclass
+class KafkaRange:
+    """Raw documents whose record timestamps fall in ``[start, end)``, read without a consumer group."""
+
+    bootstrap_servers: list[str]
+    topic: str
+    start: datetime
+    end: datetime
+    max_bytes: int = 1_000_000
+    skipped: list[str] = field(default_factory=list)  # records that are not valid documents
+
+    def __iter__(self) -> Iterator[Document]:
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="tapewatch-replay",
+        )
+        try:
+            known = consumer.partitions_for_topic(self.topic)
+            if not known:
+                raise ReplayError(f"topic {self.topic} does not exist on {','.join(self.bootstrap_servers)}")
+            partitions = [TopicPartition(self.topic, p) for p in sorted(known)]
+            consumer.assign(partitions)
+            start_ms, end_ms = int(self.start.timestamp() * 1000), int(self.end.timestamp() * 1000)
+            found = consumer.offsets_for_times({tp: start_ms for tp in partitions})
+            remaining = set()
+            for tp in partitions:
+                offset = found.get(tp)
+                if offset is None:  # nothing at or after the start
+                    continue
+                consumer.seek(tp, offset.offset)
+                remaining.add(tp)
+            while remaining:  # until every partition passed the end, or a second without records
+                batches = consumer.poll(timeout_ms=1000)
+                if not batches:
+                    break
+                for tp, records in batches.items():
+                    for record in records:
+                        if record.timestamp >= end_ms:
+                            remaining.discard(tp)
+                            consumer.pause(tp)
+                            break
+                        if record.timestamp < start_ms:
+                            continue
+                        try:
+                            yield decode_document(record.value, max_bytes=self.max_bytes)
+                        except InvalidDocument as exc:
+                            self.skipped.append(f"{tp.topic}@{tp.partition}:{record.offset}: {exc.reason}")
+        finally:
+            consumer.close()
