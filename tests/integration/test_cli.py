@@ -62,6 +62,8 @@ def test_demo_runs_and_leaves_nothing_running() -> None:
     assert "documents sent" in result.stdout
     assert "demo finished; broker and worker stopped." in result.stdout
     leftovers = subprocess.run(
-        ["pgrep", "-f", "tapewatch-demo|stream.cli worker"], capture_output=True, text=True
+        ["pgrep", "-f", "tapewatch-demo|stream.cli worker|stream.cli alerts listen"],
+        capture_output=True,
+        text=True,
     )
     assert leftovers.stdout.strip() == ""
