@@ -36,25 +36,27 @@ class Notification(BaseModel):
 
 
 class EvidenceBook:
-    """The latest detector event per key and state, as read from the alerts topic; thread-safe."""
+    """The latest firing event of each key, as read from the alerts topic; thread-safe."""
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], dict[str, Any]] = {}
+        self._firing: dict[str, dict[str, Any]] = {}
         self._changed = threading.Condition()
 
     def add(self, alert: dict[str, Any]) -> None:
-        key = (str(alert.get("key", "")), str(alert.get("state", "")))
+        if alert.get("state") != "firing":
+            return  # a resolved event carries no evidence of its own
+        key = str(alert.get("key", ""))
         with self._changed:
-            current = self._latest.get(key)
+            current = self._firing.get(key)
             if current is None or str(current.get("window_end", "")) <= str(alert.get("window_end", "")):
-                self._latest[key] = alert
+                self._firing[key] = alert
             self._changed.notify_all()
 
     def firing(self, key: str, wait_s: float = 0.0) -> dict[str, Any] | None:
         """The latest firing event of ``key``, waiting up to ``wait_s`` for one to arrive."""
         with self._changed:
-            self._changed.wait_for(lambda: (key, "firing") in self._latest, timeout=wait_s)
-            return self._latest.get((key, "firing"))
+            self._changed.wait_for(lambda: key in self._firing, timeout=wait_s)
+            return self._firing.get(key)
 
 
 def alert_key(labels: dict[str, str]) -> str:

@@ -6,6 +6,7 @@ with its evidence; a failed forward answers 502 so that Alertmanager retries the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -97,7 +98,7 @@ def create_listener(
         for alert in notification.alerts:
             key = alert_key(alert.labels)
             wait = EVIDENCE_WAIT_S if alert.status == "firing" else 0.0
-            evidence = await run_blocking(book.firing, key, wait) if key else None
+            evidence = await asyncio.to_thread(book.firing, key, wait) if key else None
             records.append(enrich(alert, evidence))
         for record in records:
             emit(record)
@@ -110,12 +111,6 @@ def create_listener(
         return {"received": len(records)}
 
     return app
-
-
-async def run_blocking(function: Callable[..., Any], *args: Any) -> Any:
-    import asyncio
-
-    return await asyncio.to_thread(function, *args)
 
 
 def printer(as_json: bool) -> Callable[[dict[str, Any]], None]:

@@ -47,9 +47,9 @@ def alert_record(event: SpikeEvent, evidence: list[Evidence], fired_at: datetime
     )
 
 
-async def explained(evidence: list[Evidence], explain: Explainer | None) -> list[Evidence]:
+async def explained(evidence: list[Evidence], explain: Explainer) -> list[Evidence]:
     """Evidence with the tokens behind each score; without them if the model cannot answer now."""
-    if not evidence or explain is None:
+    if not evidence:
         return evidence
     try:
         weights = await explain([e.title for e in evidence])

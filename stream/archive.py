@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stream.records import ScoredDocument
+from stream.records import Document, ScoredDocument
 
 SCHEMA = pa.schema(
     [
@@ -44,30 +45,42 @@ SCHEMA = pa.schema(
 )
 
 
+DOCUMENT_COLUMNS = SCHEMA.names[: SCHEMA.get_field_index("received_at") + 1]  # the Document's fields
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
 def row(scored: ScoredDocument) -> dict[str, object]:
+    """A scored document as one flat archive row."""
     doc = scored.document
     return {
-        "id": doc.id,
-        "source": doc.source,
-        "kind": doc.kind,
-        "title": doc.title,
-        "body": doc.body,
-        "url": doc.url,
-        "author": doc.author,
-        "lang": doc.lang,
+        **{name: getattr(doc, name) for name in DOCUMENT_COLUMNS},
         "tickers": list(doc.tickers),
-        "published_at": doc.published_at,
-        "received_at": doc.received_at,
         "topic": scored.topic,
         "topic_confidence": scored.topic_confidence,
         "sentiment": scored.sentiment,
         "sentiment_score": scored.sentiment_score,
-        "prob_negative": scored.probs.get("negative", 0.0),
-        "prob_neutral": scored.probs.get("neutral", 0.0),
-        "prob_positive": scored.probs.get("positive", 0.0),
+        **{f"prob_{s}": scored.probs.get(s, 0.0) for s in SENTIMENTS},
         "model_version": scored.model_version,
         "scored_at": scored.scored_at,
     }
+
+
+def from_row(values: dict[str, Any]) -> ScoredDocument:
+    """An archive row back into the ScoredDocument it was written from (``row``'s inverse)."""
+    return ScoredDocument(
+        document=Document(**{name: values[name] for name in DOCUMENT_COLUMNS}),
+        topic=values["topic"],
+        topic_confidence=values["topic_confidence"],
+        sentiment=values["sentiment"],
+        sentiment_score=values["sentiment_score"],
+        probs={s: values[f"prob_{s}"] for s in SENTIMENTS},
+        model_version=values["model_version"],
+        scored_at=values["scored_at"],
+    )
+
+
+def to_table(documents: Sequence[ScoredDocument]) -> pa.Table:
+    return pa.Table.from_pylist([row(s) for s in documents], schema=SCHEMA)
 
 
 def partition_dir(root: Path, day: date) -> Path:
@@ -111,8 +124,7 @@ class ParquetArchive:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         final = folder / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
         temporary = folder / f".{final.name}.tmp"
-        table = pa.Table.from_pylist([row(s) for s in batch], schema=SCHEMA)
-        pq.write_table(table, temporary, compression="zstd")
+        pq.write_table(to_table(batch), temporary, compression="zstd")
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, final)

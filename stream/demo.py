@@ -168,15 +168,7 @@ def run_demo(duration: float, console: Console | None = None) -> None:
             stack = None
             if prometheus_binary() and alertmanager_binary():
                 stack = services.enter_context(
-                    MonitoringStack(
-                        workdir=Path(tmp) / "monitoring",
-                        targets=[f"{settings.web_host}:{settings.web_port}"],
-                        broker_url=broker.bootstrap,
-                        alerts_topic=TopicNames(settings.topic_prefix).alerts,
-                        alert_settings=DEMO_RULES,
-                        interval_s=1,
-                        group_s=1,
-                    )
+                    MonitoringStack.for_worker(settings, Path(tmp) / "monitoring", DEMO_RULES)
                 )
             worker.wait_ready(180)
             if stack is not None:

@@ -23,7 +23,9 @@ import yaml
 from alerts.rules import render_rules
 from alerts.settings import AlertSettings
 from stream.broker import free_port
+from stream.settings import StreamSettings
 from stream.subprocesses import spawn, terminate
+from stream.topics import TopicNames
 
 ALERTMANAGER_CONFIG = Path(__file__).resolve().parents[1] / "deploy/alertmanager/alertmanager.yml"
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
@@ -73,6 +75,8 @@ class MonitoringStack:
     alertmanager_port: int = field(default_factory=free_port)
     listener_port: int = field(default_factory=free_port)
     processes: dict[str, Popen[bytes]] = field(default_factory=dict)
+    _received: list[dict[str, Any]] = field(default_factory=list)
+    _read_up_to: int = 0
 
     @property
     def prometheus_url(self) -> str:
@@ -84,7 +88,23 @@ class MonitoringStack:
 
     @property
     def listener_log(self) -> Path:
-        return self.workdir / "listener.out"
+        return self.workdir / "listener.log"
+
+    @classmethod
+    def for_worker(
+        cls, settings: StreamSettings, workdir: Path, alert_settings: AlertSettings
+    ) -> MonitoringStack:
+        """One worker scraped every second, Alertmanager grouping in 1 s: for the demo and the tests,
+        where event time runs many times faster than the clock."""
+        return cls(
+            workdir=workdir,
+            targets=[f"{settings.web_host}:{settings.web_port}"],
+            broker_url=settings.broker_url,
+            alerts_topic=TopicNames(settings.topic_prefix).alerts,
+            alert_settings=alert_settings,
+            interval_s=1,
+            group_s=1,
+        )
 
     def start(self) -> MonitoringStack:
         prometheus, alertmanager = prometheus_binary(), alertmanager_binary()
@@ -104,12 +124,11 @@ class MonitoringStack:
             self.processes[name] = spawn(args, env=env, output=log)
 
     def _start_listener(self) -> None:
-        with self.listener_log.open("ab") as out:
-            self.processes["listener"] = spawn(
-                [sys.executable, "-m", "stream.cli", "alerts", "listen", "--json", "--port",
-                 str(self.listener_port), "--broker", self.broker_url, "--topic", self.alerts_topic],
-                output=out,
-            )  # fmt: skip
+        self._spawn(
+            "listener",
+            [sys.executable, "-m", "stream.cli", "alerts", "listen", "--json", "--port",
+             str(self.listener_port), "--broker", self.broker_url, "--topic", self.alerts_topic],
+        )  # fmt: skip
 
     def _start_alertmanager(self, binary: str) -> None:
         shipped = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
@@ -167,19 +186,20 @@ class MonitoringStack:
         return list(get_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"])
 
     def notifications(self) -> list[dict[str, Any]]:
-        """What the listener received so far, one record per notified alert."""
-        if not self.listener_log.exists():
-            return []
-        records = []
-        for line in self.listener_log.read_text("utf-8", "replace").splitlines():
-            if line.startswith("{"):
-                records.append(json.loads(line))
-        return records
+        """What the listener received so far, one record per notified alert (read incrementally)."""
+        if self.listener_log.exists():
+            with self.listener_log.open("rb") as log:
+                log.seek(self._read_up_to)
+                complete = log.read().rpartition(b"\n")[0]
+            if complete:
+                self._read_up_to += len(complete) + 1
+                lines = complete.decode("utf-8", "replace").splitlines()
+                self._received.extend(json.loads(line) for line in lines if line.startswith("{"))
+        return list(self._received)
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
-        path = self.listener_log if name == "listener" else self.workdir / f"{name}.log"
         try:
-            return path.read_text("utf-8", "replace")[-chars:]
+            return (self.workdir / f"{name}.log").read_text("utf-8", "replace")[-chars:]
         except OSError:
             return ""
 

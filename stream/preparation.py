@@ -5,6 +5,7 @@ Pure (no I/O): the classify agent calls it per record; replay can call it on raw
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from stream.dedupe import DuplicateDetector, Verdict
@@ -47,6 +48,11 @@ class DocumentPreparer:
             max_document_bytes=settings.max_document_bytes,
             max_text_chars=settings.max_text_chars,
         )
+
+    def first_copies(self, documents: Iterable[Document]) -> list[Document]:
+        """The documents cleaned, without repeats: what the classify agent would score (replay, tests)."""
+        prepared = (self.prepare(document.dumps()) for document in documents)
+        return [p.document for p in prepared if not p.duplicate.duplicate]
 
     def prepare(self, payload: bytes | None) -> Prepared:
         """The cleaned document and whether it repeats an earlier one; InvalidDocument if unusable."""

@@ -38,16 +38,12 @@ class WindowAccumulator:
     neutral: int = 0
     positive: int = 0
     score_sum: float = 0.0
-    ids: set[str] = field(default_factory=set)
     keep: int = 3
     # min-heap of (-score, id, title): its root is the least negative of the kept documents
     most_negative: list[tuple[float, str, str]] = field(default_factory=list)
 
-    def add(self, doc_id: str, sentiment: str, score: float, title: str = "") -> bool:
-        """Fold one document in; False (and no change) if this id is already counted."""
-        if doc_id in self.ids:
-            return False
-        self.ids.add(doc_id)
+    def add(self, doc_id: str, sentiment: str, score: float, title: str = "") -> None:
+        """Fold one document in (the book counts each id once per window start)."""
         if sentiment == "negative" and self.keep:
             entry = (-score, doc_id, title)
             if len(self.most_negative) < self.keep:
@@ -62,7 +58,6 @@ class WindowAccumulator:
             self.positive += 1
         else:
             self.neutral += 1
-        return True
 
     def trend(self, key: str, start: datetime, size_s: int) -> TrendPoint:
         return TrendPoint(
@@ -159,14 +154,11 @@ class WindowBook:
         if scored.document.id in seen:
             return Added(keys=[], duplicate=True)
         seen.add(scored.document.id)
-        counted = [
-            key
-            for key in keys
-            if self.open.setdefault((key, start), WindowAccumulator(keep=self.evidence)).add(
+        for key in keys:
+            self.open.setdefault((key, start), WindowAccumulator(keep=self.evidence)).add(
                 scored.document.id, scored.sentiment, scored.sentiment_score, scored.document.headline
             )
-        ]
-        return Added(keys=counted, duplicate=not counted)
+        return Added(keys=keys)
 
     def close_ready(self) -> list[TrendPoint]:
         """TrendPoints of every window whose end plus grace the watermark has passed, oldest first."""

@@ -104,15 +104,16 @@ def add_aggregate_agent(
 
     async def publish_alerts(points: list[TrendPoint]) -> None:
         """Run the monitor on closed short windows; its events are out before their inputs are acked."""
-        scorer = await scorer_factory() if scorer_factory is not None else None
+        if not points:  # most events close no window
+            return
         deliveries = []
         for observation in aggregator.monitor.observe(points):
             export(observation)
             if observation.event is None:
                 continue
             evidence = most_negative(observation, alerts.evidence)
-            if observation.event.state == "firing":
-                evidence = await explained(evidence, scorer.explain if scorer else None)
+            if observation.event.state == "firing" and scorer_factory is not None:
+                evidence = await explained(evidence, (await scorer_factory()).explain)
             alert = alert_record(observation.event, evidence)
             log.warning(
                 "alert %s %s on %s: %.0f%% negative of %d (baseline %.0f%%, z %.1f)",

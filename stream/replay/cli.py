@@ -145,7 +145,7 @@ def load_documents(
     """The period's scored documents in the archive's columns, event-time order, filtered."""
     import pyarrow as pa
 
-    from stream.replay.report import documents_table
+    from stream.archive import to_table
     from stream.replay.run import rescore as rescore_documents
     from stream.replay.run import select
     from stream.replay.sources import KafkaRange, read_archive, scored_documents
@@ -166,18 +166,14 @@ def load_documents(
 
         reader = KafkaRange(settings.bootstrap_servers, TopicNames(settings.topic_prefix).raw, start, end)
         preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
-        raw = []
-        for document in reader:
-            prepared = preparer.prepare(document.dumps())
-            if not prepared.duplicate.duplicate:
-                raw.append(prepared.document)
+        raw = preparer.first_copies(reader)
         if reader.skipped:
             click.echo(f"skipped {len(reader.skipped)} records that are not documents", err=True)
     from model_service.engine import InferenceEngine
 
     scored = select(rescore_documents(raw, InferenceEngine.load()), topics, ticker)
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))
-    return documents_table(scored)
+    return to_table(scored)
 
 
 def republish_documents(settings: StreamSettings, prefix: str, documents: list[Document]) -> None:

@@ -10,8 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stream.archive import SCHEMA, row
-from stream.records import Alert, ScoredDocument, TrendPoint
+from stream.records import Alert, TrendPoint
 from stream.replay.run import ReplayResult
 
 CHART_TOPICS = 4  # at most this many keys in the chart, the ones with most alerts, then most documents
@@ -58,11 +57,6 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
     columns = ["id", "key", "state", "severity", "window_start", "window_end", "negative_ratio", "baseline",
                "zscore", "count", "top_evidence"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
-
-
-def documents_table(documents: list[ScoredDocument]) -> pa.Table:
-    """Scored documents in the archive's columns (what documents.parquet holds)."""
-    return pa.Table.from_pylist([row(d) for d in documents], schema=SCHEMA)
 
 
 def write_report(

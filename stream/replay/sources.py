@@ -13,23 +13,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from stream.archive import SCHEMA, from_row
 from stream.documents import InvalidDocument, decode_document
 from stream.records import Document, ScoredDocument
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 10_000  # rows turned into records at a time, so a long period is never all Python objects
-
-DOCUMENT_COLUMNS = ["id", "source", "kind", "title", "body", "url", "author", "lang", "tickers",
-                    "published_at", "received_at"]  # fmt: skip
-SCORE_COLUMNS = ["topic", "topic_confidence", "sentiment", "sentiment_score", "prob_negative",
-                 "prob_neutral", "prob_positive", "model_version", "scored_at"]  # fmt: skip
 
 
 class ReplayError(ValueError):
@@ -58,7 +53,7 @@ def read_archive(
     if not root.is_dir():
         raise ReplayError(f"no archive at {root} (set TAPEWATCH_ARCHIVE_DIR, or replay with --source kafka)")
     folders = day_partitions(root, start, end)
-    wanted = list(columns or DOCUMENT_COLUMNS + SCORE_COLUMNS)
+    wanted = list(columns or SCHEMA.names)
     if not folders:
         return pa.table({name: [] for name in wanted})
     files = [str(f) for folder in folders for f in sorted(folder.glob("*.parquet"))]
@@ -73,22 +68,9 @@ def read_archive(
 
 
 def scored_documents(table: pa.Table) -> Iterator[ScoredDocument]:
-    """Archive rows back into ScoredDocuments (the archive flattens them), a batch of rows at a time."""
+    """Archive rows back into ScoredDocuments, a batch of rows at a time."""
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):
-        yield from (scored_document(row) for row in batch.to_pylist())
-
-
-def scored_document(row: dict[str, Any]) -> ScoredDocument:
-    return ScoredDocument(
-        document=Document(**{name: row[name] for name in DOCUMENT_COLUMNS}),
-        topic=row["topic"],
-        topic_confidence=row["topic_confidence"],
-        sentiment=row["sentiment"],
-        sentiment_score=row["sentiment_score"],
-        probs={s: row[f"prob_{s}"] for s in ("negative", "neutral", "positive")},
-        model_version=row["model_version"],
-        scored_at=row["scored_at"],
-    )
+        yield from (from_row(values) for values in batch.to_pylist())
 
 
 @dataclass

@@ -60,15 +60,7 @@ def run(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     ensure_topics(settings)
     spike = Incident.parse(f"{SPIKE}@10:45/10m/6x/85%")
     day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 5), per_minute=60, incidents=[spike], seed=21)
-    stack = MonitoringStack(
-        workdir=tmp / "monitoring",
-        targets=[f"{settings.web_host}:{settings.web_port}"],
-        broker_url=settings.broker_url,
-        alerts_topic=TopicNames(settings.topic_prefix).alerts,
-        alert_settings=ALERTS,
-        interval_s=1,
-        group_s=1,
-    )
+    stack = MonitoringStack.for_worker(settings, tmp / "monitoring", ALERTS)
     worker = WorkerProcess(settings, tmp / "worker.log", env=WORKER_ENV).start()
     stop = threading.Event()
     try:

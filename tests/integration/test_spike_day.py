@@ -13,6 +13,7 @@ from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from stream.preparation import DocumentPreparer
 from stream.records import ScoredDocument
+from stream.replay.run import rescore
 from stream.settings import StreamSettings
 from stream.synthetic import Incident, MarketDay
 from stream.tickers import load_watchlist
@@ -29,19 +30,7 @@ WINDOW_S = 60
 def scored_day(engine, day: MarketDay) -> list[ScoredDocument]:
     settings = StreamSettings()
     preparer = DocumentPreparer.from_settings(settings, b"test-pseudonym-key")
-    documents = []
-    for raw in day.documents():
-        prepared = preparer.prepare(raw.dumps())
-        if not prepared.duplicate.duplicate:
-            documents.append(prepared.document)
-    scored = []
-    for start in range(0, len(documents), 256):
-        chunk = documents[start : start + 256]
-        for document, labels in zip(chunk, engine.classify([d.text for d in chunk]), strict=True):
-            scored.append(
-                ScoredDocument(document=document, scored_at=document.received_at, **labels.labels())
-            )
-    return scored
+    return rescore(preparer.first_copies(day.documents()), engine, progress=False)
 
 
 def firing_events(scored: list[ScoredDocument], settings: AlertSettings) -> list[SpikeEvent]:
