@@ -10,7 +10,7 @@ DURATION ?= 150
 # Debian packages the test suite needs (installed by `make test` when run as root).
 DEB_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: install demo test lint format bench system-deps clean
+.PHONY: install demo test test-fast lint format bench system-deps clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
+
+# The edit loop: unit tests only (no broker, model, servers or Debian packages), well under a minute.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not integration and not e2e and not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,1 +1,2 @@
-"""tapewatch alerts: spike detection, Prometheus rule rendering, Alertmanager receiver."""
+"""tapewatch alerts: spike detection over closed windows, Prometheus rules, Alertmanager routing and
+the webhook listener. Uses ``common``; never ``stream``."""

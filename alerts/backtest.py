@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alerts.detector import SpikeEvent
 from alerts.monitor import SpikeMonitor
 from alerts.rolling import ClosedWindow
 from alerts.settings import AlertSettings
+from common.records import Alert
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,10 @@ class Incident:
 @dataclass
 class Outcome:
     overrides: dict[str, float]
-    fired: list[SpikeEvent]
+    fired: list[Alert]
     delays_s: dict[Incident, float] = field(default_factory=dict)  # caught incidents
     missed: list[Incident] = field(default_factory=list)
-    false: list[SpikeEvent] = field(default_factory=list)
+    false: list[Alert] = field(default_factory=list)
 
 
 def read_incidents(path: Path) -> list[Incident]:

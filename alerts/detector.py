@@ -8,18 +8,24 @@ certain as one of thirty. A firing key resolves when the ratio falls back near t
 volume falls under half of ``min_count``); after that it stays quiet for ``cooldown_s``. Once a
 key is trusted, its baseline learns only from windows below ``learn_z``, so spikes and their
 onsets do not raise it.
+
+Events are ``Alert`` records stamped with event time; the monitor adds the evidence, the live worker
+the wall-clock time it published them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from alerts.settings import AlertSettings
+from common.records import Alert
 
 SAMPLING_FLOOR = 0.05
+ALERT_KIND = "negative_spike"
 
 
 class WindowSummary(Protocol):
@@ -32,17 +38,9 @@ class WindowSummary(Protocol):
     negative_ratio: float
 
 
-@dataclass(frozen=True)
-class SpikeEvent:
-    key: str
-    state: str  # "firing" | "resolved"
-    severity: str  # "warning" | "critical"
-    window_start: datetime
-    window_end: datetime
-    negative_ratio: float
-    baseline: float
-    zscore: float
-    count: int
+def alert_id(key: str, window_end: datetime, state: str) -> str:
+    """Stable across restarts and replays: the same event always gets the same id."""
+    return hashlib.sha256(f"{key}|{window_end.isoformat()}|{state}".encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class Observation:
     zscore: float
     baseline: float
     trusted: bool  # the baseline has seen warmup_windows windows
-    event: SpikeEvent | None = None
+    event: Alert | None = None
 
     @property
     def key(self) -> str:
@@ -65,7 +63,7 @@ class KeyBaseline:
     mean: float = 0.0
     variance: float = 0.0
     windows: int = 0
-    firing: SpikeEvent | None = None
+    firing: Alert | None = None
     quiet_until: datetime | None = None
 
 
@@ -88,7 +86,7 @@ class SpikeDetector:
         z = self.zscore(state, window.negative_ratio, window.count) if window.count > 0 else 0.0
         trusted = state.windows >= s.warmup_windows
 
-        def seen(event: SpikeEvent | None = None) -> Observation:
+        def seen(event: Alert | None = None) -> Observation:
             return Observation(window, z, state.mean, trusted, event)
 
         if state.firing is not None:
@@ -125,9 +123,11 @@ class SpikeDetector:
         state.windows += 1
 
     @staticmethod
-    def _event(window: WindowSummary, state: KeyBaseline, z: float, kind: str, severity: str) -> SpikeEvent:
-        return SpikeEvent(
+    def _event(window: WindowSummary, state: KeyBaseline, z: float, kind: str, severity: str) -> Alert:
+        return Alert(
+            id=alert_id(window.key, window.window_end, kind),
             key=window.key,
+            kind=ALERT_KIND,
             state=kind,
             severity=severity,
             window_start=window.window_start,
@@ -136,4 +136,6 @@ class SpikeDetector:
             baseline=state.mean,
             zscore=z,
             count=window.count,
+            evidence=[],
+            fired_at=window.window_end,
         )

@@ -21,6 +21,8 @@ from pydantic import ValidationError
 
 from alerts.evidence import EvidenceBook, Notification, alert_key, enrich, format_text
 from alerts.settings import AlertSettings
+from common.records import Alert, InvalidRecord, decode_record
+from common.topic_reader import TopicReader
 
 log = logging.getLogger(__name__)
 
@@ -36,41 +38,29 @@ class AlertsTopicReader(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from kafka import KafkaConsumer
         from kafka.errors import KafkaError
 
         while not self.stopping.is_set():
             try:
-                consumer = KafkaConsumer(
-                    self.topic,
-                    bootstrap_servers=self.broker_url.split(","),
-                    group_id=None,
-                    auto_offset_reset="earliest",
-                    enable_auto_commit=False,
-                    client_id="tapewatch-alerts-listen",
-                )
+                with TopicReader(self.broker_url.split(","), self.topic, "tapewatch-alerts-listen") as reader:
+                    if not reader.exists:  # the worker creates it; look again soon
+                        self.stopping.wait(2)
+                        continue
+                    for record in reader.from_start().records(follow=True, stop=self.stopping):
+                        self._add(record.value)
             except KafkaError as exc:
                 log.warning(
                     "alerts topic %s unreachable at %s (%s); retrying", self.topic, self.broker_url, exc
                 )
                 self.stopping.wait(5)
-                continue
-            try:
-                while not self.stopping.is_set():
-                    for records in consumer.poll(timeout_ms=500).values():
-                        for record in records:
-                            self._add(record.value)
-            finally:
-                consumer.close()
 
     def _add(self, value: bytes | None) -> None:
         try:
-            alert = json.loads(value or b"")
-        except ValueError:
-            log.warning("skipping an alerts-topic record that is not JSON")
+            alert = decode_record(Alert, value)
+        except InvalidRecord as error:
+            log.warning("skipping an alerts-topic record: %s", error)
             return
-        if isinstance(alert, dict):
-            self.book.add(alert)
+        self.book.add(json.loads(alert.dumps()))
 
 
 def create_listener(

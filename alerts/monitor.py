@@ -1,16 +1,28 @@
 """Closed windows in, spike observations out: the rolling detection windows and the detector.
 
 The one path from TrendPoints to alerts, used by the live ``aggregate`` agent, by its restart
-recovery (to rebuild the baselines) and by replay and backtests.
+recovery (to rebuild the baselines) and by replay and backtests. Each event comes with the most
+negative documents of its detection window as evidence.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from alerts.detector import Observation, SpikeDetector
-from alerts.rolling import ClosedWindow, RollingWindows
+from alerts.rolling import ClosedWindow, DetectionWindow, RollingWindows
 from alerts.settings import AlertSettings
+from common.records import Evidence
+
+
+def most_negative(window: DetectionWindow[ClosedWindow], limit: int) -> list[Evidence]:
+    """The most negative documents of the detection window's parts, lowest score first."""
+    found: dict[str, Evidence] = {}
+    for part in window.parts:
+        for evidence in getattr(part, "most_negative", None) or ():  # TrendPoints keep them
+            found[evidence.id] = evidence
+    return sorted(found.values(), key=lambda e: (e.score, e.id))[:limit]
 
 
 class SpikeMonitor:
@@ -21,4 +33,11 @@ class SpikeMonitor:
 
     def observe(self, closed: Iterable[ClosedWindow]) -> list[Observation]:
         """Observations of every active key at each window end in ``closed``, in event-time order."""
-        return [self.detector.observe(window) for window in self.rolling.add(closed)]
+        return [self._with_evidence(self.detector.observe(w)) for w in self.rolling.add(closed)]
+
+    def _with_evidence(self, observation: Observation) -> Observation:
+        if observation.event is None:
+            return observation
+        window: DetectionWindow[ClosedWindow] = observation.window  # type: ignore[assignment]
+        evidence = most_negative(window, self.settings.evidence)
+        return dataclasses.replace(observation, event=observation.event.derive(evidence=evidence))

@@ -7,10 +7,12 @@ the same thresholds from the same ``TAPEWATCH_ALERT_*`` variables.
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ComponentSettings
 
 
-class AlertSettings(BaseSettings):
+class AlertSettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="TAPEWATCH_ALERT_", extra="ignore")
 
     span_windows: int = Field(

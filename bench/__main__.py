@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench import broker_throughput, pipeline_throughput, replay_archive
+from bench.report import BENCHMARKS_MD, write_section
 from model_service.benchmark import markdown as model_markdown
 from model_service.benchmark import run_model_benchmark
 from model_service.settings import ModelSettings
-from stream.bench_report import BENCHMARKS_MD, write_section
-
-DATA = Path("../shared/data")
 
 
 def main() -> None:
+    settings = ModelSettings.load()
     broker = broker_throughput.markdown(broker_throughput.run())
     write_section("broker", "Embedded broker throughput", broker)
     print(broker)
@@ -23,7 +20,7 @@ def main() -> None:
     replay = replay_archive.markdown(replay_archive.run())
     write_section("replay", "Replay over a large archive", replay)
     print(replay)
-    model = model_markdown(run_model_benchmark(DATA, ModelSettings()))
+    model = model_markdown(run_model_benchmark(settings.training_data_dir, settings))
     write_section("model", "Model throughput", model)
     print(model)
     print(f"written to {BENCHMARKS_MD}")

@@ -9,9 +9,9 @@ import time
 
 from kafka import KafkaConsumer
 
-from stream.broker import EmbeddedBroker
-from stream.documents import document_from_fields
-from stream.producer import DocumentProducer
+from stream.devstack.broker import EmbeddedBroker
+from stream.ingest.producer import DocumentProducer
+from stream.prepare.documents import document_from_fields
 from stream.settings import StreamSettings
 
 DOCUMENTS = 20_000

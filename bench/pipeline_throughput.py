@@ -10,17 +10,17 @@ import time
 from datetime import time as dt_time
 from pathlib import Path
 
-from kafka import KafkaConsumer
-
+from common.processes import free_port
+from common.records import ScoredDocument, decode_record
+from common.topic_reader import TopicReader
 from model_service.engine import InferenceEngine
-from stream.broker import EmbeddedBroker, free_port
+from stream.devstack.broker import EmbeddedBroker
+from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.pacing import at_rate, send_paced
-from stream.producer import DocumentProducer
-from stream.records import ScoredDocument
+from stream.ingest.producer import DocumentProducer
+from stream.ingest.synthetic import MarketDay
+from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.settings import StreamSettings
-from stream.synthetic import MarketDay
-from stream.topics import TopicNames, ensure_topics
-from stream.worker_process import WorkerProcess
 
 DOCUMENTS = 3000
 LATENCY_SECONDS = 30
@@ -71,20 +71,14 @@ def run() -> dict[str, float]:
                 )
                 while worker.documents_done() < len(burst) + count:
                     time.sleep(0.1)
-        consumer = KafkaConsumer(
-            TopicNames(settings.topic_prefix).scored,
-            bootstrap_servers=broker.bootstrap,
-            auto_offset_reset="earliest",
-            group_id=None,
-            consumer_timeout_ms=3000,
-        )
         wanted = {d.id for d in paced[:count]}
         latencies = []
-        for record in consumer:
-            scored = ScoredDocument.loads(record.value)
-            if scored.document.id in wanted:
-                latencies.append((scored.scored_at - scored.document.received_at).total_seconds())
-        consumer.close()
+        scored_topic = TopicNames(settings.topic_prefix).scored
+        with TopicReader(settings.bootstrap_servers, scored_topic, "bench-latency") as reader:
+            for record in reader.from_start().records():
+                scored = decode_record(ScoredDocument, record.value)
+                if scored.document.id in wanted:
+                    latencies.append((scored.scored_at - scored.document.received_at).total_seconds())
     quantiles = statistics.quantiles(latencies, n=100)
     return {
         "bare_per_s": bare,

@@ -98,8 +98,8 @@ def replay_in_child(archive: Path, start: datetime, end: datetime, out: Path) ->
 
 def rescore_rate(documents: int = 2000) -> float:
     from model_service.engine import InferenceEngine
+    from stream.ingest.synthetic import MarketDay
     from stream.replay.run import rescore
-    from stream.synthetic import MarketDay
 
     day = MarketDay(per_minute=60, syndicated_share=0.0, seed=9)
     raw = [d for _, d in zip(range(documents), day.documents(), strict=False)]

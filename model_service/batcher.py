@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from model_service.metrics import BATCH_LATENCY, BATCH_SIZE, OVERLOADED, QUEUE_DEPTH
+from prometheus_client import CollectorRegistry
+
+from model_service.metrics import ModelMetrics
 
 R = TypeVar("R")
 
@@ -40,7 +42,9 @@ class DynamicBatcher(Generic[R]):
         max_batch_size: int = 32,
         max_wait_ms: float = 5.0,
         max_queue: int = 2048,
+        metrics: ModelMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or ModelMetrics.create(CollectorRegistry())
         self.run = run
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000
@@ -68,12 +72,12 @@ class DynamicBatcher(Generic[R]):
         if not texts:
             return []
         if self.queued + len(texts) > self.max_queue:
-            OVERLOADED.inc()
+            self.metrics.overloaded.inc()
             raise Overloaded(f"{self.queued} texts are waiting (limit {self.max_queue}); retry shortly")
         flags = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
         self.queued += len(texts)
-        QUEUE_DEPTH.set(self.queued)
+        self.metrics.queue_depth.set(self.queued)
         await self._requests.put(_Request(list(texts), flags, future))
         return await future
 
@@ -118,8 +122,8 @@ class DynamicBatcher(Generic[R]):
             texts = [text for request in batch for text in request.texts]
             explain = [flag for request in batch for flag in request.explain]
             self.queued -= len(texts)
-            QUEUE_DEPTH.set(self.queued)
-            BATCH_SIZE.observe(len(texts))
+            self.metrics.queue_depth.set(self.queued)
+            self.metrics.batch_size.observe(len(texts))
             started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self.run, texts, explain)
@@ -129,7 +133,7 @@ class DynamicBatcher(Generic[R]):
                         request.future.set_exception(exc)
                 continue
             finally:
-                BATCH_LATENCY.observe(time.perf_counter() - started)
+                self.metrics.batch_latency.observe(time.perf_counter() - started)
             offset = 0
             for request in batch:
                 count = len(request.texts)

@@ -17,12 +17,13 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
+from common.metrics import exposition, process_registry
 from model_service.batcher import DynamicBatcher, Overloaded
 from model_service.engine import Classification, InferenceEngine
-from model_service.metrics import REQUESTS
+from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,6 @@ class ApiError(Exception):
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    REQUESTS.labels(status=str(status)).inc()
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
@@ -83,14 +83,23 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, list[di
     return 422, f"{first['field']}: {first['problem']}", details
 
 
-def create_app(settings: ModelSettings | None = None, engine: InferenceEngine | None = None) -> FastAPI:
-    """The API app; loads the engine in the background (``/readyz`` says when) unless one is given."""
+def create_app(
+    settings: ModelSettings | None = None,
+    engine: InferenceEngine | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """The API app; loads the engine in the background (``/readyz`` says when) unless one is given.
+
+    Its metrics live on ``registry`` (by default a new one with the process metrics), served at /metrics.
+    """
     settings = settings or ModelSettings()
+    registry = registry if registry is not None else process_registry()
+    metrics = ModelMetrics.create(registry)
     state: dict[str, Any] = {"engine": engine, "batcher": None, "load_error": None}
 
     async def start_batcher(loaded: InferenceEngine) -> None:
         batcher: DynamicBatcher[Classification] = DynamicBatcher(
-            loaded.classify, settings.max_batch_size, settings.max_wait_ms, settings.max_queue
+            loaded.classify, settings.max_batch_size, settings.max_wait_ms, settings.max_queue, metrics
         )
         await batcher.start()
         state["engine"], state["batcher"] = loaded, batcher
@@ -122,10 +131,12 @@ def create_app(settings: ModelSettings | None = None, engine: InferenceEngine | 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         status, message, details = _describe_validation(exc)
+        metrics.requests.labels(status=str(status)).inc()
         return _error(status, message, details=details)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        metrics.requests.labels(status=str(exc.status)).inc()
         return _error(exc.status, exc.message, exc.headers)
 
     def require_token(request: Request) -> None:
@@ -180,7 +191,7 @@ def create_app(settings: ModelSettings | None = None, engine: InferenceEngine | 
             results = await batcher.submit([d.text for d in body.documents], body.explain)
         except Overloaded as exc:
             raise ApiError(503, f"overloaded: {exc}", {"Retry-After": "1"}) from None
-        REQUESTS.labels(status="200").inc()
+        metrics.requests.labels(status="200").inc()
         engine_now: InferenceEngine = state["engine"]
         return ClassifyResponse(
             model_version=engine_now.version,
@@ -218,8 +229,9 @@ def create_app(settings: ModelSettings | None = None, engine: InferenceEngine | 
         return JSONResponse({"status": reason}, status_code=503)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def serve_metrics() -> Response:
+        body, content_type = exposition(registry)
+        return Response(body, headers={"Content-Type": content_type})
 
     return app
 

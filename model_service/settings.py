@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ComponentSettings
 
 Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
-class ModelSettings(BaseSettings):
+class ModelSettings(ComponentSettings):
     """How the classifier is loaded, batched and served."""
 
     model_config = SettingsConfigDict(env_prefix="TAPEWATCH_MODEL_", extra="ignore")
@@ -36,3 +38,7 @@ class ModelSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
     token: SecretStr | None = Field(None, description="Bearer token required by the HTTP API when set")
+    training_data_dir: Path = Field(
+        Path("../shared/data"),
+        description="Labeled CSVs that `tapewatch train` and the model benchmark read (beside a checkout)",
+    )

@@ -1,1 +1,2 @@
-"""tapewatch stream: records, sources, agents, windows, archive, CLI and the embedded broker."""
+"""tapewatch stream: sources (ingest), preparation, the Faust worker (pipeline), windows, the archive,
+replay, Grafana, the embedded stack (devstack) and the command line (cli)."""

@@ -17,7 +17,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stream.records import Document, ScoredDocument
+from common.records import Document, ScoredDocument
+from model_service.labels import SENTIMENTS
 
 SCHEMA = pa.schema(
     [
@@ -46,7 +47,6 @@ SCHEMA = pa.schema(
 
 
 DOCUMENT_COLUMNS = SCHEMA.names[: SCHEMA.get_field_index("received_at") + 1]  # the Document's fields
-SENTIMENTS = ("negative", "neutral", "positive")
 
 
 def row(scored: ScoredDocument) -> dict[str, object]:

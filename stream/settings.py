@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ComponentSettings
 
 
-class StreamSettings(BaseSettings):
+class StreamSettings(ComponentSettings):
     """Everything a stream worker or an ingest command needs to know."""
 
     model_config = SettingsConfigDict(env_prefix="TAPEWATCH_", extra="ignore")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from stream.records import Evidence, ScoredDocument, TrendPoint
+from common.records import Evidence, ScoredDocument, TrendPoint
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

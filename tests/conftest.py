@@ -1,15 +1,32 @@
-"""Shared fixtures: one real embedded broker per test session, isolated settings per test."""
+"""Shared fixtures: one real embedded broker per test session, isolated settings per test, a fresh
+metrics registry per test; and the cost markers, derived from what a test uses.
+
+A test that uses the broker, the model or the ONNX export is marked ``integration`` here, so
+``make test-fast`` (``-m "not integration and not e2e and not slow"``) can never pick it up by mistake.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from stream.broker import EmbeddedBroker, free_port
+from stream.devstack.broker import EmbeddedBroker
 from stream.settings import StreamSettings
+from tests.helpers import unique_settings
+
+COSTLY_FIXTURES = {"broker", "make_settings", "engine", "onnx_cache"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if COSTLY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -17,20 +34,6 @@ def broker() -> Iterator[EmbeddedBroker]:
     """The real Tansu broker on a free loopback port."""
     with EmbeddedBroker() as server:
         yield server
-
-
-def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object) -> StreamSettings:
-    """Settings on ``broker`` with a topic namespace and consumer group of their own."""
-    unique = uuid.uuid4().hex[:8]
-    values: dict[str, object] = {
-        "broker_url": broker.bootstrap,
-        "app_id": f"test-{unique}",
-        "topic_prefix": f"t{unique}",
-        "data_dir": directory / f"data-{unique}",
-        "web_port": free_port(),
-        **overrides,
-    }
-    return StreamSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -41,6 +44,12 @@ def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> Callable[..., Strea
         return unique_settings(broker, tmp_path, **overrides)
 
     return make
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    """A metrics registry of the test's own: values read from it are this test's alone."""
+    return CollectorRegistry()
 
 
 @pytest.fixture(scope="session")

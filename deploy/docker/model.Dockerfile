@@ -15,6 +15,7 @@ RUN python3.11 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN pip install --index-url https://download.pytorch.org/whl/cu128 torch==2.13.0
 COPY pyproject.toml requirements.lock README.md ./
+COPY common ./common
 COPY stream ./stream
 COPY model_service ./model_service
 COPY alerts ./alerts

@@ -15,15 +15,17 @@ from typing import Any
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from common.records import Alert, InvalidRecord, decode_record
+from common.settings import ComponentSettings
+from common.topic_reader import TopicReader
 from stream.grafana.dashboards import FOLDER, MARKET_UID, TICKER_UID, as_json, dashboards
-from stream.records import Alert
 
 log = logging.getLogger(__name__)
 
 
-class GrafanaSettings(BaseSettings):
+class GrafanaSettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="TAPEWATCH_GRAFANA_", extra="ignore")
 
     url: str = Field("http://localhost:3000", description="Grafana's base URL")
@@ -120,31 +122,10 @@ class AlertsTopic:
     unreadable: int = 0
 
     def __iter__(self) -> Iterator[Alert]:
-        from kafka import KafkaConsumer, TopicPartition
-
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers, group_id=None, client_id="tapewatch-grafana"
-        )
-        try:
-            partitions = [
-                TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())
-            ]
-            if not partitions:
-                return
-            consumer.assign(partitions)
-            consumer.seek_to_beginning()
-            ends = consumer.end_offsets(partitions)
-            while True:
-                batches = consumer.poll(timeout_ms=1000)
-                for records in batches.values():
-                    for record in records:
-                        try:
-                            yield Alert.loads(record.value)
-                        except Exception:
-                            self.unreadable += 1
-                            log.warning("skipping unreadable record %s@%d", record.topic, record.offset)
-                caught_up = all(consumer.position(tp) >= ends[tp] for tp in partitions)
-                if not self.follow and (caught_up or not batches):
-                    return
-        finally:
-            consumer.close()
+        with TopicReader(self.bootstrap_servers, self.topic, "tapewatch-grafana", poll_ms=1000) as reader:
+            for record in reader.from_start().records(follow=self.follow):
+                try:
+                    yield decode_record(Alert, record.value)
+                except InvalidRecord as error:
+                    self.unreadable += 1
+                    log.warning("skipping unreadable record %s@%d: %s", record.topic, record.offset, error)

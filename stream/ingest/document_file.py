@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from stream.documents import InvalidDocument, document_from_fields
-from stream.records import Document
+from common.records import Document, InvalidRecord
+from stream.prepare.documents import document_from_fields
 
 FileFormat = Literal["jsonl", "csv"]
 FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
@@ -86,5 +86,5 @@ def read_documents(path: Path, file_format: FileFormat | None = None) -> Iterato
             continue
         try:
             yield document_from_fields(row)
-        except InvalidDocument as exc:
+        except InvalidRecord as exc:
             yield RowError(line_no, str(exc))

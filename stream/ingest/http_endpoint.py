@@ -14,15 +14,18 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from stream.documents import InvalidDocument, document_from_fields
-from stream.metrics import DEADLETTERS
+from common.records import InvalidRecord
+from stream.pipeline.metrics import PipelineMetrics
+from stream.pipeline.topics import PipelineTopics
+from stream.prepare.documents import document_from_fields
 from stream.settings import StreamSettings
-from stream.topics import PipelineTopics
 
 MAX_ITEMS = 1000
 
 
-def add_ingest_page(app: faust.App, topics: PipelineTopics, settings: StreamSettings) -> None:
+def add_ingest_page(
+    app: faust.App, topics: PipelineTopics, settings: StreamSettings, metrics: PipelineMetrics
+) -> None:
     def error(view: View, status: int, message: str, **extra: Any) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return view.json({"error": message, **extra}, status=status, headers=headers)
@@ -55,8 +58,8 @@ def add_ingest_page(app: faust.App, topics: PipelineTopics, settings: StreamSett
                     continue
                 try:
                     accepted.append(document_from_fields(item))
-                except InvalidDocument as exc:
-                    DEADLETTERS.labels(reason=exc.reason.value).inc()
+                except InvalidRecord as exc:
+                    metrics.deadletters.labels(reason=exc.reason.value).inc()
                     rejected.append({"index": index, "error": str(exc)})
             deliveries = [await topics.raw.send(key=d.id.encode(), value=d.dumps()) for d in accepted]
             for delivery in deliveries:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from stream.producer import DocumentProducer
-from stream.records import Document
+from common.records import Document
+from stream.ingest.producer import DocumentProducer
 
 # When to send the n-th document, in seconds after the start; None = as fast as possible.
 Schedule = Callable[[int, Document], float] | None

@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 import feedparser
 import httpx
 
-from stream.documents import document_id
-from stream.records import Document
+from common.records import Document
+from stream.prepare.documents import document_id
 
 log = logging.getLogger(__name__)
 

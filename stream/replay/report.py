@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stream.records import Alert, TrendPoint
+from common.records import Alert, TrendPoint
 from stream.replay.run import ReplayResult
 
 CHART_TOPICS = 4  # at most this many keys in the chart, the ones with most alerts, then most documents

@@ -16,11 +16,10 @@ from tqdm import tqdm
 
 from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
+from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
-from stream.alerting import alert_record, most_negative
-from stream.records import Alert, Document, ScoredDocument, TrendPoint
+from stream.prepare.tickers import load_watchlist
 from stream.settings import StreamSettings
-from stream.tickers import load_watchlist
 from stream.windows import replay_windows
 
 
@@ -65,9 +64,5 @@ def replay(
     short = replay_windows(documents(), stream.window_s, stream.grace_s, watched, alerts.evidence)
     longer = replay_windows(documents(), stream.baseline_window_s, stream.grace_s, watched, alerts.evidence)
     monitor = SpikeMonitor(alerts, stream.window_s)
-    events = [
-        alert_record(o.event, most_negative(o, alerts.evidence), fired_at=o.event.window_end)
-        for o in monitor.observe(short)
-        if o.event is not None
-    ]
+    events = [o.event for o in monitor.observe(short) if o.event is not None]
     return ReplayResult(short + longer, events)

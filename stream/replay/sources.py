@@ -17,10 +17,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from kafka import TopicPartition
 
+from common.records import Document, InvalidRecord, ScoredDocument
+from common.topic_reader import TopicReader
 from stream.archive import SCHEMA, from_row
-from stream.documents import InvalidDocument, decode_document
-from stream.records import Document, ScoredDocument
+from stream.prepare.documents import decode_document
 
 log = logging.getLogger(__name__)
 
@@ -85,44 +87,15 @@ class KafkaRange:
     skipped: list[str] = field(default_factory=list)  # records that are not valid documents
 
     def __iter__(self) -> Iterator[Document]:
-        from kafka import KafkaConsumer, TopicPartition
-
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            client_id="tapewatch-replay",
-        )
-        try:
-            known = consumer.partitions_for_topic(self.topic)
-            if not known:
+        end_ms = int(self.end.timestamp() * 1000)
+        with TopicReader(self.bootstrap_servers, self.topic, "tapewatch-replay", poll_ms=1000) as reader:
+            if not reader.exists:
                 raise ReplayError(f"topic {self.topic} does not exist on {','.join(self.bootstrap_servers)}")
-            partitions = [TopicPartition(self.topic, p) for p in sorted(known)]
-            consumer.assign(partitions)
-            start_ms, end_ms = int(self.start.timestamp() * 1000), int(self.end.timestamp() * 1000)
-            found = consumer.offsets_for_times({tp: start_ms for tp in partitions})
-            remaining = set()
-            for tp in partitions:
-                offset = found.get(tp)
-                if offset is None:  # nothing at or after the start
+            for record in reader.from_time(self.start).records():
+                if record.timestamp >= end_ms:
+                    reader.finish(TopicPartition(record.topic, record.partition))
                     continue
-                consumer.seek(tp, offset.offset)
-                remaining.add(tp)
-            while remaining:  # until every partition passed the end, or a second without records
-                batches = consumer.poll(timeout_ms=1000)
-                if not batches:
-                    break
-                for tp, records in batches.items():
-                    for record in records:
-                        if record.timestamp >= end_ms:
-                            remaining.discard(tp)
-                            consumer.pause(tp)
-                            break
-                        if record.timestamp < start_ms:
-                            continue
-                        try:
-                            yield decode_document(record.value, max_bytes=self.max_bytes)
-                        except InvalidDocument as exc:
-                            self.skipped.append(f"{tp.topic}@{tp.partition}:{record.offset}: {exc.reason}")
-        finally:
-            consumer.close()
+                try:
+                    yield decode_document(record.value, max_bytes=self.max_bytes)
+                except InvalidRecord as exc:
+                    self.skipped.append(f"{record.topic}@{record.partition}:{record.offset}: {exc.reason}")

@@ -4,7 +4,7 @@ Alertmanager (the shipped routing), and ``tapewatch alerts listen`` as its webho
 A synthetic market hour with an Energy | Oil spike (and a few malformed records) is fed at 60x
 speed, so a one-minute window closes every second. Prometheus scrapes and evaluates every second,
 the rules hold for 2 s, and the copy of the shipped Alertmanager config only has its webhook URL and
-group timings (1 s) changed (see ``stream.monitoring.routed_to``). One run serves both tests.
+group timings (1 s) changed (see ``alerts.alertmanager.routed_to``). One run serves both tests.
 """
 
 from __future__ import annotations
@@ -17,21 +17,19 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import time as dt_time
-from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 
 from alerts.settings import AlertSettings
+from stream.devstack.monitoring import MonitoringStack, alertmanager_binary, get_json, prometheus_binary
+from stream.devstack.worker_process import WorkerProcess
 from stream.grafana.dashboards import panel_queries
 from stream.ingest.pacing import compressed, send_paced
-from stream.monitoring import MonitoringStack, alertmanager_binary, get_json, prometheus_binary
-from stream.producer import DocumentProducer
-from stream.synthetic import Incident, MarketDay
-from stream.topics import TopicNames, ensure_topics
-from stream.worker_process import WorkerProcess
-from tests.conftest import unique_settings
-from tests.helpers import wait_until
+from stream.ingest.producer import DocumentProducer
+from stream.ingest.synthetic import Incident, MarketDay
+from stream.pipeline.topics import TopicNames, ensure_topics
+from tests.helpers import ROOT, unique_settings, wait_until
 
 SPIKE = "Energy | Oil"
 # A shorter warm-up for a short day, and a lower minimum count so that the spike's tickers (a few
@@ -42,7 +40,7 @@ WORKER_ENV = {
     "TAPEWATCH_ALERT_MIN_COUNT": str(ALERTS.min_count),
     "TAPEWATCH_LAG_INTERVAL_S": "2",  # the consumer lag metric every 2 s instead of 10
 }
-DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards"
+DASHBOARDS = ROOT / "deploy/grafana/dashboards"
 
 
 @dataclass

@@ -1,0 +1,192 @@
+"""The records that travel between tapewatch components, as JSON on the wire.
+
+Every record carries ``schema_version``; every consumer reads records with ``decode_record``, which
+refuses a version it cannot read (and anything else malformed) with a reason, instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import faust
+
+SCHEMA_VERSION = 1
+
+
+class WireRecord(faust.Record, abstract=True, include_metadata=False, isodates=True, serializer="json"):
+    """Base of all wire records: plain JSON (no Faust metadata) with ISO-8601 datetimes."""
+
+
+class Document(WireRecord):
+    """A news article or social post as it enters the pipeline."""
+
+    id: str
+    source: str
+    kind: str  # "news" | "post"
+    title: str
+    body: str
+    url: str
+    author: str
+    lang: str
+    tickers: list[str]
+    published_at: datetime  # event time, UTC
+    received_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def text(self) -> str:
+        """The text the classifier reads: title and body."""
+        return f"{self.title}\n{self.body}".strip()
+
+    @property
+    def headline(self) -> str:
+        """What a person reads first: the title, or the start of a post's body."""
+        return self.title or self.body[:200]
+
+
+class TokenWeight(WireRecord):
+    token: str
+    weight: float
+
+
+class ScoredDocument(WireRecord):
+    """A document with the classifier's labels."""
+
+    document: Document
+    topic: str
+    topic_confidence: float
+    sentiment: str  # "negative" | "neutral" | "positive"
+    sentiment_score: float  # p_pos - p_neg, in [-1, 1]
+    probs: dict[str, float]
+    model_version: str
+    scored_at: datetime
+    explanation: list[TokenWeight] | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+class Evidence(WireRecord):
+    """A document that explains an alert."""
+
+    id: str
+    title: str
+    score: float
+    explanation: list[TokenWeight] | None = None
+
+
+class TrendPoint(WireRecord):
+    """One closed window for one key (a topic name or ``$TICKER``)."""
+
+    key: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    negative: int
+    neutral: int
+    positive: int
+    mean_score: float
+    negative_ratio: float
+    most_negative: list[Evidence] | None = None  # the window's most negative documents, lowest score first
+    schema_version: int = SCHEMA_VERSION
+
+
+class Alert(WireRecord):
+    """A negative-sentiment spike, firing or resolved."""
+
+    id: str
+    key: str
+    kind: str  # "negative_spike"
+    state: str  # "firing" | "resolved"
+    severity: str  # "warning" | "critical"
+    window_start: datetime
+    window_end: datetime
+    negative_ratio: float
+    baseline: float
+    zscore: float
+    count: int
+    evidence: list[Evidence]
+    fired_at: datetime
+    schema_version: int = SCHEMA_VERSION
+
+
+class RejectReason(StrEnum):
+    """Why an input record went to the dead-letter topic; also a bounded metric label."""
+
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    EMPTY_TEXT = "empty_text"
+    PROCESSING_ERROR = "processing_error"
+
+
+class InvalidRecord(ValueError):
+    """Input that cannot become a record; ``reason`` is a bounded label, ``detail`` is for people."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+R = TypeVar("R", bound=WireRecord)
+
+
+def check_schema_version(data: Mapping[str, Any]) -> None:
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION and str(version) != str(SCHEMA_VERSION):
+        raise InvalidRecord(
+            RejectReason.UNSUPPORTED_SCHEMA_VERSION,
+            f"schema_version {version!r} is not supported (this version reads {SCHEMA_VERSION})",
+        )
+
+
+def record_fields(payload: bytes | None, max_bytes: int | None = None) -> dict[str, Any]:
+    """A payload's JSON object, checked for size, encoding and schema version."""
+    if payload is None:
+        raise InvalidRecord(RejectReason.MISSING_FIELD, "empty record (no value)")
+    if max_bytes is not None and len(payload) > max_bytes:
+        raise InvalidRecord(RejectReason.TOO_LARGE, f"{len(payload)} bytes exceeds the limit of {max_bytes}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord(RejectReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(
+            RejectReason.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRecord(RejectReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(data).__name__}")
+    check_schema_version(data)
+    return data
+
+
+def decode_record(kind: type[R], payload: bytes | None) -> R:
+    """A ``kind`` record from its JSON bytes, or InvalidRecord saying why not."""
+    data = record_fields(payload)
+    try:
+        return kind.from_data(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InvalidRecord(RejectReason.INVALID_FIELD, f"not a {kind.__name__}: {exc}") from None
+
+
+class Rejected(WireRecord):
+    """An input that could not be processed, with enough context to find and replay it."""
+
+    reason: str  # a RejectReason value
+    detail: str
+    source_topic: str
+    partition: int
+    offset: int
+    payload: str  # the start of the original bytes, undecodable bytes backslash-escaped
+    payload_size: int
+    at: datetime
+    schema_version: int = SCHEMA_VERSION

@@ -1,0 +1,126 @@
+"""Reading a whole topic without a consumer group: no group's committed offsets ever move.
+
+Restart recovery reads the tail of the trends topic, replay a time range of the raw topic, the alerts
+listener and the Grafana sync the alerts topic from its start (and then follow it), tests and the demo
+whatever they check. They differ only in where they start and when they stop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+FETCH_BYTES = 16 * 1024 * 1024  # a partition fetch holds at least one record of the largest size we send
+
+
+class TopicReader:
+    """Every partition of ``topic``, assigned at open; seek with a ``from_*`` method, then ``records``.
+
+    Without ``follow``, reading stops when each partition has reached the end it had at open (or has
+    been finished by the caller), or when a poll brings nothing.
+    """
+
+    def __init__(
+        self, bootstrap_servers: Sequence[str], topic: str, client_id: str, poll_ms: int = 500
+    ) -> None:
+        self.topic = topic
+        self.poll_ms = poll_ms
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=list(bootstrap_servers),
+            group_id=None,
+            enable_auto_commit=False,
+            client_id=client_id,
+            max_partition_fetch_bytes=FETCH_BYTES,
+        )
+        known = self.consumer.partitions_for_topic(topic) or set()
+        self.partitions = [TopicPartition(topic, p) for p in sorted(known)]
+        self.ends: dict[TopicPartition, int] = {}
+        if self.partitions:
+            self.consumer.assign(self.partitions)
+            self.ends = self.consumer.end_offsets(self.partitions)
+        self._reading = set(self.partitions)
+        self._not_before_ms = 0  # records stamped earlier are skipped (set by from_time)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.partitions)
+
+    def from_start(self) -> TopicReader:
+        if self.partitions:
+            self.consumer.seek_to_beginning(*self.partitions)
+        return self
+
+    def from_tail(self, records: int) -> TopicReader:
+        """The last ``records`` of each partition."""
+        for tp in self.partitions:
+            self.consumer.seek(tp, max(0, self.ends[tp] - records))
+        return self
+
+    def from_time(self, at: datetime) -> TopicReader:
+        """Records stamped at or after ``at``; partitions without one are done.
+
+        The broker's time index only finds a place to start (the embedded one's is coarse), so the
+        records before ``at`` are also skipped one by one.
+        """
+        wanted = self._not_before_ms = int(at.timestamp() * 1000)
+        found = (
+            self.consumer.offsets_for_times(dict.fromkeys(self.partitions, wanted)) if self.partitions else {}
+        )
+        for tp in self.partitions:
+            offset = found.get(tp)
+            if offset is None:
+                self.finish(tp)
+            else:
+                self.consumer.seek(tp, offset.offset)
+        return self
+
+    def finish(self, tp: TopicPartition) -> None:
+        """Read nothing more from this partition (a caller that has read past what it wants)."""
+        self._reading.discard(tp)
+        self.consumer.pause(tp)
+
+    def poll(self) -> list[ConsumerRecord]:
+        """What one poll brings, oldest first per partition, from the partitions still being read."""
+        batches = self.consumer.poll(timeout_ms=self.poll_ms)
+        return [
+            record
+            for tp, records in batches.items()
+            if tp in self._reading
+            for record in records
+            if record.timestamp >= self._not_before_ms
+        ]
+
+    def records(self, follow: bool = False, stop: threading.Event | None = None) -> Iterator[ConsumerRecord]:
+        """The records from where the reader was sought; with ``follow``, until ``stop`` is set."""
+        stop = stop or threading.Event()
+        if not follow:
+            for tp in [tp for tp in self._reading if self.consumer.position(tp) >= self.ends[tp]]:
+                self.finish(tp)
+        while (follow or self._reading) and not stop.is_set():
+            batch = self.poll()
+            for record in batch:
+                tp = TopicPartition(record.topic, record.partition)
+                if tp in self._reading:  # the caller may finish a partition part-way through a batch
+                    yield record
+            if follow:
+                continue
+            if not batch:
+                return
+            for tp in [tp for tp in self._reading if self.consumer.position(tp) >= self.ends[tp]]:
+                self.finish(tp)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def __enter__(self) -> TopicReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

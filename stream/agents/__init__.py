@@ -1,1 +1,0 @@
-"""The Faust agents of the pipeline, each registered on an app by an ``add_*_agent`` function."""

@@ -1,0 +1,173 @@
+"""``tapewatch ingest ...``: send documents to the raw-documents topic."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from datetime import time as dt_time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from stream.cli.options import ClockTime, open_producer, stream_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from common.records import Document
+    from stream.ingest.producer import DocumentProducer
+
+
+def check_delivered(producer: DocumentProducer) -> None:
+    if producer.failed:
+        raise click.ClickException(
+            f"{producer.failed} documents were not acknowledged: {producer.last_error}"
+        )
+
+
+@click.group()
+def ingest() -> None:
+    """Send documents to the raw-documents topic."""
+
+
+@ingest.command("file")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "file_format", type=click.Choice(["jsonl", "csv"]), help="Default: from the suffix."
+)
+@click.option(
+    "--rate", type=click.FloatRange(min=0), default=0, help="Documents per second; 0 = as fast as possible."
+)
+def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
+    """Send the documents of a JSONL or CSV file; report invalid rows by line number.
+
+    Columns/fields: source, published_at (ISO-8601), title and/or body; optional id, kind (news|post),
+    url, author, lang, tickers. Exits 1 when some rows were invalid (the valid ones are still sent).
+    """
+    from stream.ingest.document_file import RowError, detect_format, read_documents
+    from stream.ingest.pacing import at_rate, send_paced
+
+    settings = stream_settings()
+    try:
+        fmt = file_format or detect_format(path)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    errors: list[RowError] = []
+
+    def valid_documents() -> Iterator[Document]:
+        """The file's documents, read as they are sent; bad rows are kept for the report."""
+        for item in read_documents(path, fmt):  # type: ignore[arg-type]
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                yield item
+
+    started = time.monotonic()
+    with open_producer(settings) as producer:
+        send_paced(producer, valid_documents(), at_rate(rate), description=path.name)
+    click.echo(
+        f"sent {producer.acknowledged} documents to {producer.topic} in {time.monotonic() - started:.1f} s"
+    )
+    check_delivered(producer)
+    if errors:
+        click.echo(f"{len(errors)} invalid rows were not sent:", err=True)
+        for error in errors[:50]:
+            click.echo(f"  {error}", err=True)
+        if len(errors) > 50:
+            click.echo(f"  ... and {len(errors) - 50} more", err=True)
+        sys.exit(1)
+
+
+@ingest.command("synthetic")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same documents.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default="2026-11-20", show_default=True)
+@click.option("--start", type=ClockTime(), default="09:30", show_default=True, help="First minute (UTC).")
+@click.option("--end", type=ClockTime(), default="16:00", show_default=True, help="End (UTC).")
+@click.option(
+    "--per-minute",
+    type=click.FloatRange(min=0),
+    default=30,
+    show_default=True,
+    help="Documents per minute over all topics, before incidents.",
+)
+@click.option(
+    "--incident",
+    "incidents",
+    multiple=True,
+    metavar="SPEC",
+    help="TOPIC@HH:MM/MINUTESm/FACTORx/PERCENT%, e.g. 'Energy | Oil@14:00/20m/5x/70%'. Repeatable.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="How many times faster than real time; 0 = as fast as possible. Event time is unchanged.",
+)
+def ingest_synthetic(
+    seed: int,
+    day: datetime,
+    start: dt_time,
+    end: dt_time,
+    per_minute: float,
+    incidents: tuple[str, ...],
+    speed: float,
+) -> None:
+    """Send a synthetic market day: topics, tickers, authors, syndicated copies and incidents."""
+    from stream.ingest.pacing import compressed, send_paced
+    from stream.ingest.synthetic import Incident, MarketDay
+
+    try:
+        scenario = MarketDay(
+            day=day.date(),
+            start=start,
+            end=end,
+            per_minute=per_minute,
+            incidents=[Incident.parse(spec) for spec in incidents],
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--incident") from None
+    documents = list(scenario.documents())
+    with open_producer(stream_settings()) as producer:
+        send_paced(
+            producer,
+            documents,
+            compressed(scenario.begins, speed),
+            total=len(documents),
+            description="synthetic day",
+        )
+    click.echo(
+        f"sent {producer.acknowledged} documents ({scenario.begins:%H:%M}-{scenario.ends:%H:%M} UTC "
+        f"on {scenario.day}) to {producer.topic}"
+    )
+    check_delivered(producer)
+
+
+@ingest.command("rss")
+@click.argument("urls", nargs=-1, required=True)
+@click.option(
+    "--interval", type=click.FloatRange(min=1), default=60, show_default=True, help="Seconds between polls."
+)
+@click.option("--once", is_flag=True, help="Poll every feed once and exit.")
+def ingest_rss(urls: tuple[str, ...], interval: float, once: bool) -> None:
+    """Poll RSS/Atom feeds and send each new entry once (state in TAPEWATCH_DATA_DIR/rss-state.json)."""
+    import threading
+
+    from stream.ingest.rss import FeedPoller
+
+    settings = stream_settings()
+    poller = FeedPoller(list(urls), settings.data_dir / "rss-state.json", interval_s=interval)
+    with open_producer(settings) as producer:
+        if once:
+            click.echo(
+                f"sent {poller.poll_once(producer.send, producer.flush)} new entries to {producer.topic}"
+            )
+            return
+        click.echo(f"polling {len(urls)} feed(s) every {interval:.0f} s; Ctrl-C stops")
+        try:
+            poller.run(producer.send, producer.flush, threading.Event())
+        except KeyboardInterrupt:
+            click.echo(f"stopped; {producer.acknowledged} entries sent")

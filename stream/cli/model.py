@@ -1,0 +1,204 @@
+"""``tapewatch train``, ``classify`` and ``serve-model``: the classifier's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from stream.cli.options import load, training_data_option
+
+if TYPE_CHECKING:
+    from model_service.settings import ModelSettings
+
+BACKENDS = click.Choice(["auto", "torch", "onnx", "onnx-int8"])
+
+
+def model_settings(**overrides: object) -> ModelSettings:
+    from model_service.settings import ModelSettings
+
+    return load(ModelSettings, **overrides)
+
+
+def parse_codes(spec: str) -> dict[str, str]:
+    """``"0=negative,1=positive,2=neutral"`` to a mapping from the file's codes to sentiment names."""
+    from model_service.labels import SENTIMENTS
+
+    codes = {}
+    for part in spec.split(","):
+        code, _, name = part.partition("=")
+        if name.strip() not in SENTIMENTS:
+            raise click.BadParameter(
+                f"{part!r}: each entry is CODE=NAME with NAME one of {', '.join(SENTIMENTS)}"
+            )
+        codes[code.strip()] = name.strip()
+    return codes
+
+
+def in_data_dir(data_dir: Path, given: Path | None, name: str) -> Path:
+    """``given``, or the file ``name`` in the training-data folder; a usage error if it is missing."""
+    path = given or data_dir / name
+    if not path.is_file():
+        raise click.UsageError(f"{path} does not exist (set --data-dir or TAPEWATCH_MODEL_TRAINING_DATA_DIR)")
+    return path
+
+
+@click.command()
+@training_data_option
+@click.option(
+    "--sentiment-csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Columns text,label. [default: DATA_DIR/sentiment_train.csv]",
+)
+@click.option(
+    "--topic-csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Columns text,label (topic index). [default: DATA_DIR/topic_train.csv]",
+)
+@click.option(
+    "--topic-labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="One topic name per line. [default: DATA_DIR/topic_labels.txt]",
+)
+@click.option(
+    "--sentiment-codes",
+    default="0=negative,1=positive,2=neutral",
+    show_default=True,
+    help="What the sentiment CSV's label values mean.",
+)
+@click.option(
+    "--base-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Hugging Face encoder directory. Default: the packaged all-MiniLM-L6-v2.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the artifact (config.json + adapter.safetensors).",
+)
+@click.option("--epochs", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--lora-rank", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--seed", type=int, default=13, show_default=True, help="Seeds the dev split and training.")
+@click.option(
+    "--limit", type=click.IntRange(1), help="Use only this many training examples per task (smoke runs)."
+)
+def train(
+    data_dir: Path,
+    sentiment_csv: Path | None,
+    topic_csv: Path | None,
+    topic_labels: Path | None,
+    sentiment_codes: str,
+    base_dir: Path | None,
+    out_dir: Path,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    lora_rank: int,
+    seed: int,
+    limit: int | None,
+) -> None:
+    """Fine-tune the classifier (LoRA adapters + heads) on labeled CSVs; report dev-split metrics."""
+    codes = parse_codes(sentiment_codes)
+    sentiment_csv = in_data_dir(data_dir, sentiment_csv, "sentiment_train.csv")
+    topic_csv = in_data_dir(data_dir, topic_csv, "topic_train.csv")
+    topic_labels = in_data_dir(data_dir, topic_labels, "topic_labels.txt")
+    from model_service.data import DataError
+    from model_service.model import packaged_base_dir
+    from model_service.training import TrainConfig, format_metrics
+    from model_service.training import train as run_training
+
+    topics = [line.strip() for line in topic_labels.read_text().splitlines() if line.strip()]
+    config = TrainConfig(
+        sentiment_csv=sentiment_csv,
+        topic_csv=topic_csv,
+        topic_labels=topics,
+        sentiment_code=lambda code: codes[code],
+        base_dir=base_dir or packaged_base_dir(),
+        out_dir=out_dir,
+        base_model=base_dir.name if base_dir else "all-MiniLM-L6-v2",
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        lora_rank=lora_rank,
+        lora_alpha=2.0 * lora_rank,
+        seed=seed,
+        limit=limit,
+    )
+    try:
+        report = run_training(config)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        format_metrics(f"best epoch dev ({sum(report.dev_examples.values())} examples)", report.dev_metrics)
+    )
+    size = sum(f.stat().st_size for f in out_dir.iterdir()) / 1e6
+    click.echo(f"wrote {report.version} to {out_dir} ({size:.1f} MB) in {report.seconds / 60:.1f} min")
+
+
+@click.command("serve-model")
+@click.option("--host", help="Default: TAPEWATCH_MODEL_HOST (127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Default: TAPEWATCH_MODEL_PORT (8081).")
+@click.option("--backend", type=BACKENDS, help="Default: TAPEWATCH_MODEL_BACKEND (auto).")
+def serve_model(host: str | None, port: int | None, backend: str | None) -> None:
+    """Serve the classifier over HTTP (POST /v1/classify; OpenAPI at /docs).
+
+    Set TAPEWATCH_MODEL_TOKEN to require `Authorization: Bearer <token>` on /v1/*.
+    """
+    from model_service.server import serve
+
+    serve(model_settings(host=host, port=port, backend=backend))
+
+
+@click.command()
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV or JSONL file to classify instead of TEXTS.",
+)
+@click.option("--text-column", default="text", show_default=True, help="Column/field holding the text.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write CSV (or JSONL, by suffix) with the input columns plus the labels.",
+)
+@click.option("--explain", is_flag=True, help="Add the words that drove each sentiment decision.")
+@click.option("--backend", type=BACKENDS, help="Default: TAPEWATCH_MODEL_BACKEND (auto).")
+def classify(
+    texts: tuple[str, ...],
+    input_path: Path | None,
+    text_column: str,
+    output: Path | None,
+    explain: bool,
+    backend: str | None,
+) -> None:
+    """Label texts given as arguments, or every row of a CSV/JSONL file.
+
+    \b
+    tapewatch classify "Oil slumps as OPEC+ raises output" "Apple beats estimates"
+    tapewatch classify --input tweets.csv --text-column text --output labeled.csv
+    """
+    from model_service.batch_files import classify_file, print_table
+
+    if bool(texts) == bool(input_path):
+        raise click.UsageError("give either TEXTS or --input FILE")
+    if output and not input_path:
+        raise click.UsageError("--output needs --input")
+    from model_service.engine import InferenceEngine
+
+    engine = InferenceEngine.load(model_settings(backend=backend))
+    if texts:
+        print_table(list(texts), engine.classify(list(texts), explain=explain))
+        return
+    assert input_path is not None
+    try:
+        summary = classify_file(engine, input_path, text_column, output, explain)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary, err=output is None)

@@ -1,0 +1,249 @@
+"""``tapewatch replay`` and ``tapewatch backtest``: a past period through the live windows and detector."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from stream.cli.options import TIME_HELP, Instant, check_range, stream_settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from common.records import Document
+    from stream.settings import StreamSettings
+
+
+def numbers(text: str | None) -> list[float]:
+    if not text:
+        return []
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected comma-separated numbers, e.g. 2.5,3,3.5") from None
+
+
+def check_topics(topics: tuple[str, ...]) -> None:
+    from model_service.artifact import packaged_artifact_dir, read_config
+
+    known = read_config(packaged_artifact_dir()).topics
+    unknown = [t for t in topics if t not in known]
+    if unknown:
+        raise click.UsageError(f"unknown topic {unknown[0]!r}; topics: {', '.join(known)}")
+
+
+def archived_days(root: Path) -> str:
+    days = sorted(p.name.removeprefix("date=") for p in root.glob("date=*") if p.is_dir())
+    return f"{days[0]} to {days[-1]}" if days else "none"
+
+
+@click.command("replay")
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable); all if not given.")
+@click.option("--ticker", help="Only documents that mention this ticker, e.g. XOM.")
+@click.option("--from", "start", type=Instant(), required=True, help=f"Start of the period. {TIME_HELP}")
+@click.option("--to", "end", type=Instant(), required=True, help=f"End of the period (excluded). {TIME_HELP}")
+@click.option(
+    "--source",
+    type=click.Choice(["archive", "kafka"]),
+    default="archive",
+    show_default=True,
+    help="archive: scored documents by event time; kafka: raw documents by record time (always rescored).",
+)
+@click.option("--rescore", is_flag=True, help="Score the documents again with the current model.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Report folder.")
+@click.option(
+    "--republish",
+    metavar="PREFIX",
+    help="Also send the documents to PREFIX.docs.raw, for a worker run with TAPEWATCH_TOPIC_PREFIX=PREFIX.",
+)
+def replay(
+    topics: tuple[str, ...],
+    ticker: str | None,
+    start: datetime,
+    end: datetime,
+    source: str,
+    rescore: bool,
+    out: Path,
+    republish: str | None,
+) -> None:
+    """Replay a period through the live windows and detector; write trend.csv, alerts.csv,
+    documents.parquet and chart.png to OUT.
+    """
+    from alerts.settings import AlertSettings
+    from stream.replay.report import write_report
+    from stream.replay.run import replay as replay_period
+    from stream.replay.sources import ReplayError, scored_documents
+
+    check_range(start, end)
+    check_topics(topics)
+    settings = stream_settings()
+    if republish is not None and republish == settings.topic_prefix:
+        raise click.UsageError(f"--republish {republish!r} is the live namespace; choose another prefix")
+    ticker = ticker.upper().lstrip("$") if ticker else None
+    try:
+        table = load_documents(settings, source, start, end, topics, rescore, ticker)
+    except ReplayError as exc:
+        raise click.UsageError(str(exc)) from None
+    if table.num_rows == 0:
+        where = (
+            f"archive ({archived_days(settings.archive_root)} archived)" if source == "archive" else source
+        )
+        raise click.UsageError(
+            f"no documents between {start.isoformat()} and {end.isoformat()} in the {where}"
+        )
+    click.echo(f"replaying {table.num_rows} documents through the windows and the detector ...", err=True)
+    result = replay_period(lambda: scored_documents(table), settings, AlertSettings())
+    if ticker is not None and topics:
+        keys = {f"${ticker}", *topics}
+        result.trend = [p for p in result.trend if p.key in keys]
+        result.alerts = [a for a in result.alerts if a.key in keys]
+    paths = write_report(result, table, out, settings.window_s)
+    firing = sum(a.state == "firing" for a in result.alerts)
+    click.echo(
+        f"replayed {table.num_rows} documents ({source}, {start.isoformat()} to {end.isoformat()}): "
+        f"{len(result.trend)} windows, {firing} alerts fired"
+    )
+    for path in paths:
+        click.echo(f"  {path}")
+    if republish is not None:
+        republish_documents(settings, republish, [d.document for d in scored_documents(table)])
+
+
+def load_documents(
+    settings: StreamSettings,
+    source: str,
+    start: datetime,
+    end: datetime,
+    topics: tuple[str, ...],
+    rescore: bool,
+    ticker: str | None,
+) -> pa.Table:
+    """The period's scored documents in the archive's columns, event-time order, filtered."""
+    import pyarrow as pa
+
+    from stream.archive import to_table
+    from stream.replay.run import rescore as rescore_documents
+    from stream.replay.run import select
+    from stream.replay.sources import KafkaRange, read_archive, scored_documents
+
+    if source == "archive" and not rescore:
+        click.echo(f"reading the archive at {settings.archive_root} ...", err=True)
+        table = read_archive(settings.archive_root, start, end, topics)
+        if ticker is not None:
+            mask = [ticker in (tickers or []) for tickers in table.column("tickers").to_pylist()]
+            table = table.filter(pa.array(mask, pa.bool_()))
+        return table
+    if source == "archive":
+        raw = [s.document for s in scored_documents(read_archive(settings.archive_root, start, end))]
+    else:
+        from stream.pipeline.app import pseudonym_key
+        from stream.pipeline.topics import TopicNames
+        from stream.prepare.preparer import DocumentPreparer
+
+        reader = KafkaRange(settings.bootstrap_servers, TopicNames(settings.topic_prefix).raw, start, end)
+        preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
+        raw = preparer.first_copies(reader)
+        if reader.skipped:
+            click.echo(f"skipped {len(reader.skipped)} records that are not documents", err=True)
+    from model_service.engine import InferenceEngine
+
+    scored = select(rescore_documents(raw, InferenceEngine.load()), topics, ticker)
+    scored.sort(key=lambda d: (d.document.published_at, d.document.id))
+    return to_table(scored)
+
+
+def republish_documents(settings: StreamSettings, prefix: str, documents: list[Document]) -> None:
+    from stream.ingest.pacing import send_paced
+    from stream.ingest.producer import DocumentProducer
+    from stream.pipeline.topics import ensure_topics
+
+    target = settings.model_copy(update={"topic_prefix": prefix})
+    ensure_topics(target)
+    with DocumentProducer(target) as producer:
+        send_paced(producer, documents, None, total=len(documents), description="republishing")
+    click.echo(f"republished {producer.acknowledged} documents to {producer.topic}")
+
+
+@click.command("backtest")
+@click.option("--from", "start", type=Instant(), required=True, help=f"Start. {TIME_HELP}")
+@click.option("--to", "end", type=Instant(), required=True, help=f"End (excluded). {TIME_HELP}")
+@click.option("--z", "z_values", help="z_warning values to try, e.g. 2.5,3,3.5.")
+@click.option("--min-count", "min_counts", help="min_count values, e.g. 8,10,15.")
+@click.option("--floor", "floors", help="Negative-share floors, e.g. 0.4,0.5.")
+@click.option("--span", "spans", help="Windows per detection window, e.g. 3,5.")
+@click.option(
+    "--incidents",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of labeled incidents (key,start,end): adds detection delay, misses and false alerts.",
+)
+def backtest(
+    start: datetime,
+    end: datetime,
+    z_values: str | None,
+    min_counts: str | None,
+    floors: str | None,
+    spans: str | None,
+    incidents: Path | None,
+) -> None:
+    """Sweep detector settings over the archived history and report what each would have fired."""
+    from alerts.backtest import backtest as sweep
+    from alerts.backtest import grid, read_incidents
+    from alerts.settings import AlertSettings
+    from stream.prepare.tickers import load_watchlist
+    from stream.replay.sources import ReplayError, read_archive, scored_documents
+    from stream.windows import replay_windows
+
+    check_range(start, end)
+    settings = stream_settings()
+    try:
+        labeled = read_incidents(incidents) if incidents else []
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    axes = {
+        name: values
+        for name, values in (
+            ("z_warning", numbers(z_values)),
+            ("min_count", [int(v) for v in numbers(min_counts)]),
+            ("floor", numbers(floors)),
+            ("span_windows", [int(v) for v in numbers(spans)]),
+        )
+        if values
+    }
+    try:
+        table = read_archive(settings.archive_root, start, end)
+    except ReplayError as exc:
+        raise click.UsageError(str(exc)) from None
+    if table.num_rows == 0:
+        raise click.UsageError(
+            f"no documents between {start.isoformat()} and {end.isoformat()} in the archive "
+            f"({archived_days(settings.archive_root)} archived)"
+        )
+    watched = frozenset(load_watchlist(settings.watchlist_path))
+    windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s, watched)
+    try:
+        outcomes = sweep(windows, AlertSettings(), grid(axes), settings.window_s, labeled)
+    except ValueError as exc:
+        raise click.UsageError(f"inconsistent settings in the sweep: {exc}") from None
+    click.echo(
+        f"{table.num_rows} documents, {len(windows)} windows, {start.isoformat()} to {end.isoformat()}"
+    )
+    for outcome in outcomes:
+        name = ", ".join(f"{k}={v:g}" for k, v in outcome.overrides.items()) or "defaults"
+        line = f"{name}: {len(outcome.fired)} alerts"
+        if labeled:
+            delays = [d / 60 for d in outcome.delays_s.values()]
+            mean = f"{sum(delays) / len(delays):.1f} min" if delays else "-"
+            line += (
+                f", caught {len(outcome.delays_s)}/{len(labeled)} (mean delay {mean}), "
+                f"missed {len(outcome.missed)}, false {len(outcome.false)}"
+            )
+        click.echo(line)
+        for event in outcome.fired[:12]:
+            click.echo(
+                f"    {event.window_end:%Y-%m-%d %H:%M} {event.severity:8} {event.key} (z {event.zscore:.1f})"
+            )
+        if len(outcome.fired) > 12:
+            click.echo(f"    ... and {len(outcome.fired) - 12} more")

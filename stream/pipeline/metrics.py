@@ -1,0 +1,131 @@
+"""Prometheus metrics of the stream worker (names prefixed ``tapewatch_``), with bounded labels.
+
+``WorkerMetrics.create(registry)`` builds everything one worker exports, its detector's and its
+in-process model's included, on the registry its /metrics page serves (as faust's
+``sensors/prometheus.py`` does). Tests pass a fresh ``CollectorRegistry`` and read values from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts.metrics import DetectorMetrics
+from common.metrics import BoundedLabel, process_registry
+from common.records import TrendPoint
+from model_service.metrics import ModelMetrics
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    documents_received: Counter
+    deadletters: Counter
+    unreadable: Counter
+    documents_scored: Counter
+    duplicates: Counter
+    ingest_to_scored: Histogram
+    model_up: Gauge
+    model_retries: Counter
+    topic_volume: Gauge
+    topic_mean_sentiment: Gauge
+    topic_negative_ratio: Gauge
+    windows_closed: Counter
+    late_documents: Counter
+    consumer_lag: Gauge
+    archive_buffered: Gauge
+    archived: Counter
+    source_label: BoundedLabel
+    key_label: BoundedLabel  # topics (20) plus watched tickers
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> PipelineMetrics:
+        def counter(name: str, help_text: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(name, help_text, labels, registry=registry)
+
+        def gauge(name: str, help_text: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, help_text, labels, registry=registry)
+
+        return cls(
+            documents_received=counter(
+                "tapewatch_documents_received_total", "Raw documents accepted by the worker", ("source",)
+            ),
+            deadletters=counter(
+                "tapewatch_deadletters_total", "Inputs sent to the dead-letter topic", ("reason",)
+            ),
+            unreadable=counter(
+                "tapewatch_unreadable_records_total",
+                "Records of tapewatch's own topics that could not be read and were skipped",
+                ("topic", "reason"),
+            ),
+            documents_scored=counter(
+                "tapewatch_documents_scored_total", "Documents classified", ("source", "topic", "sentiment")
+            ),
+            duplicates=counter(
+                "tapewatch_duplicates_total", "Documents recognized as repeats, not scored again", ("kind",)
+            ),
+            ingest_to_scored=Histogram(
+                "tapewatch_ingest_to_scored_seconds",
+                "From received_at to the scored document being produced",
+                buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+                registry=registry,
+            ),
+            model_up=gauge("tapewatch_model_up", "1 when the last call to the model service succeeded"),
+            model_retries=counter(
+                "tapewatch_model_retries_total", "Model service calls retried because it was unavailable"
+            ),
+            topic_volume=gauge("tapewatch_topic_volume", "Documents in the last closed window", ("key",)),
+            topic_mean_sentiment=gauge(
+                "tapewatch_topic_mean_sentiment", "Mean sentiment score of the last closed window", ("key",)
+            ),
+            topic_negative_ratio=gauge(
+                "tapewatch_topic_negative_ratio", "Negative share of the last closed window", ("key",)
+            ),
+            windows_closed=counter("tapewatch_windows_closed_total", "Trend points emitted", ("window",)),
+            late_documents=counter(
+                "tapewatch_late_documents_total", "Documents whose window had already closed"
+            ),
+            consumer_lag=gauge(
+                "tapewatch_consumer_lag",
+                "Messages at or after the group's committed offset",
+                ("topic", "partition"),
+            ),
+            archive_buffered=gauge(
+                "tapewatch_archive_buffered", "Scored documents waiting for the next Parquet file"
+            ),
+            archived=counter(
+                "tapewatch_archived_documents_total", "Scored documents written to the Parquet archive"
+            ),
+            source_label=BoundedLabel(limit=32),
+            key_label=BoundedLabel(limit=64),
+        )
+
+    def window_closed(self, name: str, point: TrendPoint) -> None:
+        """Count a closed window; the short ones also set their key's gauges."""
+        self.windows_closed.labels(window=name).inc()
+        if name == "short":
+            label = self.key_label(point.key)
+            self.topic_volume.labels(key=label).set(point.count)
+            self.topic_mean_sentiment.labels(key=label).set(point.mean_score)
+            self.topic_negative_ratio.labels(key=label).set(point.negative_ratio)
+
+
+@dataclass(frozen=True)
+class WorkerMetrics:
+    """Everything one worker exports, on the registry its /metrics page serves."""
+
+    registry: CollectorRegistry
+    pipeline: PipelineMetrics
+    detector: DetectorMetrics
+    model: ModelMetrics  # the in-process engine's batches
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
+        registry = registry if registry is not None else process_registry()
+        pipeline = PipelineMetrics.create(registry)
+        return cls(
+            registry=registry,
+            pipeline=pipeline,
+            detector=DetectorMetrics.create(registry, pipeline.key_label),
+            model=ModelMetrics.create(registry),
+        )

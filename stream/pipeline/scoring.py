@@ -1,0 +1,95 @@
+"""Where the classify agent gets labels: the engine in-process, or the model service over HTTP.
+
+Either way inference never runs on the event loop: the engine runs on one worker thread, the HTTP
+client awaits the network. When the service is down, ``score`` retries with backoff (and says so
+in a metric and the log) until it answers: scoring stalls, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from model_service.client import ModelClient, ModelServiceUnavailable
+from model_service.engine import Classification, InferenceEngine
+from stream.pipeline.metrics import WorkerMetrics
+
+log = logging.getLogger(__name__)
+
+
+Explanation = list[tuple[str, float]]
+
+
+class Scorer(Protocol):
+    async def score(self, texts: Sequence[str]) -> list[Classification]: ...
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        """The tokens that pushed each text's sentiment, for alert evidence; one attempt."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessScorer:
+    """The engine on a dedicated thread, so heartbeats and commits go on during a forward pass."""
+
+    def __init__(self, engine: InferenceEngine, metrics: WorkerMetrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-classify")
+
+    async def score(self, texts: Sequence[str]) -> list[Classification]:
+        started = time.perf_counter()
+        results = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.engine.classify, list(texts)
+        )
+        self.metrics.model.batch_size.observe(len(texts))
+        self.metrics.model.batch_latency.observe(time.perf_counter() - started)
+        return results
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        results = await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: self.engine.classify(list(texts), explain=True)
+        )
+        return [r.explanation or [] for r in results]
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False)
+
+
+class HttpScorer:
+    """The model service; retries forever with capped backoff while it is unavailable."""
+
+    def __init__(
+        self, url: str, token: str | None, metrics: WorkerMetrics, max_backoff_s: float = 10.0
+    ) -> None:
+        self.client = ModelClient(url, token=token, retries=2, backoff=0.2, max_backoff=max_backoff_s)
+        self.metrics = metrics.pipeline
+        self.max_backoff_s = max_backoff_s
+
+    async def score(self, texts: Sequence[str]) -> list[Classification]:
+        delay = 0.5
+        while True:
+            try:
+                results = await self.client.classify([(str(i), t) for i, t in enumerate(texts)])
+            except ModelServiceUnavailable as exc:
+                self.metrics.model_up.set(0)
+                self.metrics.model_retries.inc()
+                log.warning("model service unavailable, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(self.max_backoff_s, delay * 2)
+                continue
+            self.metrics.model_up.set(1)
+            return results
+
+    async def explain(self, texts: Sequence[str]) -> list[Explanation]:
+        results = await self.client.classify([(str(i), t) for i, t in enumerate(texts)], explain=True)
+        return [r.explanation or [] for r in results]
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,85 @@
+"""TopicReader on the real broker: where it starts, where it stops, and that no group moves."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from common.topic_reader import TopicReader
+
+T0_MS = int(datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def topic_with_records(broker, per_partition: int = 5) -> str:
+    """A 2-partition topic; record n of partition p is b"p:n", stamped T0 + n minutes.
+
+    One record per batch: the embedded broker reports a partition's end as its last batch's base
+    offset + 1, which is the true end only then (a reader stops at or after the reported end, so a
+    coarser end only means reading more, never less).
+    """
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    admin.create_topics([NewTopic(name, 2, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    for n in range(per_partition):
+        for partition in (0, 1):
+            producer.send(
+                name, f"{partition}:{n}".encode(), partition=partition, timestamp_ms=T0_MS + n * 60_000
+            )
+            producer.flush()
+    producer.close()
+    return name
+
+
+def values(records) -> list[str]:
+    return sorted(r.value.decode() for r in records)
+
+
+def test_start_tail_and_time_read_what_they_say_and_stop_at_the_end(broker) -> None:
+    topic = topic_with_records(broker)
+    with TopicReader([broker.bootstrap], topic, "test") as reader:
+        assert len(list(reader.from_start().records())) == 10
+    with TopicReader([broker.bootstrap], topic, "test") as reader:
+        assert values(reader.from_tail(2).records()) == ["0:3", "0:4", "1:3", "1:4"]
+    with TopicReader([broker.bootstrap], topic, "test") as reader:
+        at = datetime.fromtimestamp((T0_MS + 3 * 60_000) / 1000, tz=UTC)
+        assert values(reader.from_time(at).records()) == ["0:3", "0:4", "1:3", "1:4"]
+
+
+def test_a_finished_partition_yields_nothing_more(broker) -> None:
+    topic = topic_with_records(broker)
+    seen = []
+    with TopicReader([broker.bootstrap], topic, "test") as reader:
+        for record in reader.from_start().records():
+            seen.append(record.value.decode())
+            if record.partition == 0:
+                reader.finish(TopicPartition(topic, 0))
+    assert [v for v in seen if v.startswith("0:")] == ["0:0"]
+    assert len([v for v in seen if v.startswith("1:")]) == 5
+
+
+def test_following_sees_later_records_until_stopped(broker) -> None:
+    topic = topic_with_records(broker, per_partition=1)
+    stop = threading.Event()
+    seen: list[str] = []
+    with TopicReader([broker.bootstrap], topic, "test", poll_ms=100) as reader:
+        records = reader.from_start().records(follow=True, stop=stop)
+        seen += [next(records).value.decode(), next(records).value.decode()]
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        producer.send(topic, b"0:late", partition=0)
+        producer.close()
+        seen.append(next(records).value.decode())
+        stop.set()
+        assert list(records) == []
+    assert seen[-1] == "0:late"
+
+
+def test_a_missing_topic_reads_as_empty(broker) -> None:
+    with TopicReader([broker.bootstrap], f"missing-{uuid.uuid4().hex[:8]}", "test") as reader:
+        assert not reader.exists
+        assert list(reader.from_start().records()) == []

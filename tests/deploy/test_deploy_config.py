@@ -1,0 +1,157 @@
+"""The shipped Prometheus rules and Alertmanager config, checked by the real tools.
+
+promtool and amtool come with Debian's prometheus and prometheus-alertmanager packages, which
+`make test` installs when it runs as root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alerts.rules import render_rules
+from alerts.settings import AlertSettings
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.integration  # real servers, tools or CLI processes
+
+RULES = ROOT / "deploy/prometheus/rules/tapewatch.rules.yml"
+RULE_TESTS = ROOT / "deploy/prometheus/tests/tapewatch.test.yml"
+ALERTMANAGER = ROOT / "deploy/alertmanager/alertmanager.yml"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} not found: install Debian's prometheus and prometheus-alertmanager (make test does)"
+    return path
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_committed_rules_are_the_rendered_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("TAPEWATCH_ALERT_")]:
+        monkeypatch.delenv(name)
+    assert RULES.read_text() == render_rules(AlertSettings()), "run `tapewatch rules render`"
+
+
+def test_promtool_checks_the_rules() -> None:
+    assert "SUCCESS: 5 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
+
+
+def test_promtool_checks_the_compose_prometheus_config() -> None:
+    out = run(tool("promtool"), "check", "config", str(ROOT / "deploy/prometheus/prometheus.yml"))
+    assert "SUCCESS" in out
+
+
+def test_promtool_rule_tests_pass() -> None:
+    assert "SUCCESS" in run(tool("promtool"), "test", "rules", str(RULE_TESTS))
+
+
+def test_rendered_rules_follow_changed_thresholds(tmp_path: Path) -> None:
+    text = render_rules(AlertSettings(z_warning=2.5, min_count=20, for_s=30))
+    assert ">= 2.5" in text and ">= 20" in text and "for: 30s" in text
+    path = tmp_path / "rules.yml"
+    path.write_text(text)
+    run(tool("promtool"), "check", "rules", str(path))
+
+
+def test_amtool_accepts_the_alertmanager_config() -> None:
+    out = run(tool("amtool"), "check-config", str(ALERTMANAGER))
+    assert "SUCCESS" in out and "1 inhibit rules" in out and "2 receivers" in out
+
+
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+@pytest.fixture(scope="module")
+def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`docker-compose config` (Debian's docker-compose) on the compose file, with .env.example filled in."""
+    env = tmp_path_factory.mktemp("compose") / ".env"
+    filled = [
+        f"{line}placeholder" if line.endswith("=") else line for line in ENV_EXAMPLE.read_text().splitlines()
+    ]
+    env.write_text("\n".join(filled) + "\n")
+    out = run(
+        tool("docker-compose"),
+        "--project-directory",
+        str(ROOT),
+        "-f",
+        str(COMPOSE),
+        "--env-file",
+        str(env),
+        "config",
+    )
+    return yaml.safe_load(out)
+
+
+def test_docker_compose_accepts_the_file_with_every_service(compose_config: dict) -> None:
+    services = set(compose_config["services"])
+    assert {"kafka", "kafka-init", "worker", "model", "model-cpu", "rss-ingest", "prometheus",
+            "alertmanager", "grafana", "listener"} <= services  # fmt: skip
+    gpu = compose_config["services"]["model"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["capabilities"] == ["gpu"] and gpu["driver"] == "nvidia"
+    for name, service in compose_config["services"].items():
+        if name != "kafka-init":
+            assert service.get("restart") == "unless-stopped", name
+        assert "container_name" not in service, f"{name}: a fixed name stops --scale"
+
+
+def test_every_image_is_pinned_and_every_mounted_file_exists(compose_config: dict) -> None:
+    for name, service in compose_config["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest" and any(c.isdigit() for c in tag), f"{name}: {image}"
+        if "build" in service:
+            assert (Path(service["build"]["context"]) / service["build"]["dockerfile"]).is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith("/"):
+                assert Path(source).exists(), f"{name} mounts {source}, which does not exist"
+
+
+def test_dockerfiles_pin_their_bases_and_run_as_a_user() -> None:
+    for dockerfile in (ROOT / "deploy/docker").glob("*.Dockerfile"):
+        text = dockerfile.read_text()
+        bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+        assert bases and all(
+            ":" in b and not b.endswith(":latest") for b in bases if b not in ("base", "build")
+        )
+        assert "\nUSER tapewatch" in text, f"{dockerfile.name} runs as root"
+        assert "torch==2.13.0" in text
+
+
+def test_every_required_variable_is_in_the_env_example() -> None:
+    import re
+
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
+    listed = {line.split("=")[0] for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line}
+    assert required and required <= listed, f"missing from .env.example: {required - listed}"
+    assert all(
+        line.endswith("=")
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "TOKEN=" in line or "KEY=" in line
+    )
+
+
+def test_dockerfiles_copy_every_package_the_wheel_ships() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {name.rstrip("*") for name in config["tool"]["setuptools"]["packages"]["find"]["include"]}
+    for dockerfile in (ROOT / "deploy/docker").glob("*.Dockerfile"):
+        copied = {
+            line.split()[1]
+            for line in dockerfile.read_text().splitlines()
+            if line.startswith("COPY ") and "./" in line
+        }
+        assert packages <= copied, f"{dockerfile.name} does not copy {sorted(packages - copied)}"

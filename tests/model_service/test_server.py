@@ -1,0 +1,231 @@
+"""``tapewatch serve-model`` over real HTTP: answers, precise 4xx errors, batching, and the client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from common.processes import free_port, spawn, terminate
+from model_service.client import ModelClient, ModelServiceError, ModelServiceUnavailable
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "test-token-123"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = {
+        "TAPEWATCH_MODEL_PORT": str(port),
+        "TAPEWATCH_MODEL_TOKEN": TOKEN,
+        "TAPEWATCH_MODEL_BACKEND": "torch",
+        "TAPEWATCH_MODEL_MAX_REQUEST_ITEMS": "64",
+        "TAPEWATCH_MODEL_MAX_WAIT_MS": "20",
+    }
+    with log_path.open("wb") as log:
+        process = spawn([sys.executable, "-m", "stream.cli", "serve-model"], env=env, output=log)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        assert process.poll() is None, log_path.read_text()[-2000:]
+        try:
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(ready, 120, "the model server to be ready")
+        yield url
+    finally:
+        terminate(process)
+
+
+def post(server: str, body: object, token: str | None = TOKEN, raw: bytes | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if raw is not None:
+        return httpx.post(
+            f"{server}/v1/classify", content=raw, headers={**headers, "Content-Type": "application/json"}
+        )
+    return httpx.post(f"{server}/v1/classify", json=body, headers=headers, timeout=30)
+
+
+def test_classify_returns_labels_for_each_id(server: str) -> None:
+    response = post(
+        server,
+        {
+            "documents": [
+                {"id": "a", "text": "Stocks crash as recession fears mount"},
+                {"id": "b", "text": "Gold rallies to a record"},
+            ],
+            "explain": True,
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["id"] for r in body["results"]] == ["a", "b"]
+    assert body["results"][0]["sentiment"] == "negative"
+    assert all(r["model_version"] == body["model_version"] for r in body["results"])
+    assert body["results"][0]["explanation"][0]["token"]
+
+
+@pytest.mark.parametrize(
+    ("body", "raw", "token", "status", "message"),
+    [
+        ({"documents": []}, None, TOKEN, 422, "documents: List should have at least 1 item"),
+        (
+            {"documents": [{"id": "a", "text": ""}]},
+            None,
+            TOKEN,
+            422,
+            "documents.0.text: String should have at least 1",
+        ),
+        ({"documents": [{"id": "a", "text": "   "}]}, None, TOKEN, 422, "documents.0.text: is blank"),
+        (
+            {"documents": [{"id": "a", "text": "x" * 1_048_576}]},
+            None,
+            TOKEN,
+            413,
+            "1,048,576 characters; the limit is 20,000",
+        ),
+        (None, b'{"documents": [', TOKEN, 400, "not valid JSON"),
+        ({"documents": "abc"}, None, TOKEN, 422, "documents: Input should be a valid list"),
+        (
+            {"documents": [{"id": 5, "text": "x"}]},
+            None,
+            TOKEN,
+            422,
+            "documents.0.id: Input should be a valid string",
+        ),
+        ({"documents": [{"text": "x"}]}, None, TOKEN, 422, "documents.0.id: Field required"),
+        ({"documents": [{"id": str(i), "text": "x"} for i in range(65)]}, None, TOKEN, 413, "65 documents"),
+        ({"documents": [{"id": "a", "text": "x"}]}, None, None, 401, "missing bearer token"),
+        ({"documents": [{"id": "a", "text": "x"}]}, None, "wrong", 401, "invalid bearer token"),
+    ],
+)
+def test_bad_requests_get_precise_4xx_and_the_server_keeps_serving(server, body, raw, token, status, message):
+    response = post(server, body, token=token, raw=raw)
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert post(server, {"documents": [{"id": "ok", "text": "Fed holds rates"}]}).status_code == 200
+
+
+def test_model_info_health_openapi_and_metrics(server: str) -> None:
+    info = httpx.get(f"{server}/v1/model", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert info["backend"] == "torch-cpu-float32" and len(info["topics"]) == 20
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
+    assert "/v1/classify" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    metrics = httpx.get(f"{server}/metrics").text
+    assert "tapewatch_model_batch_size_bucket" in metrics
+    assert 'tapewatch_model_requests_total{status="413"}' in metrics
+
+
+def batch_counts(server: str) -> tuple[float, float]:
+    """(forward passes, texts) so far, from the batch-size histogram."""
+    values = {}
+    for line in httpx.get(f"{server}/metrics").text.splitlines():
+        if line.startswith(("tapewatch_model_batch_size_count", "tapewatch_model_batch_size_sum")):
+            name, value = line.split()
+            values[name] = float(value)
+    return values["tapewatch_model_batch_size_count"], values["tapewatch_model_batch_size_sum"]
+
+
+def test_concurrent_single_document_requests_share_forward_passes(server: str) -> None:
+    passes_before, texts_before = batch_counts(server)
+
+    async def fire() -> list[int]:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        f"{server}/v1/classify",
+                        json={"documents": [{"id": str(i), "text": f"Stock {i} soars"}]},
+                    )
+                    for i in range(64)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(fire()) == [200] * 64
+    passes_after, texts_after = batch_counts(server)
+    assert texts_after - texts_before == 64
+    assert passes_after - passes_before < 32  # 64 requests, far fewer forward passes
+
+
+def test_client_classifies_and_reports_refusals_without_retrying(server: str) -> None:
+    async def scenario() -> None:
+        async with ModelClient(server, token=TOKEN) as client:
+            results = await client.classify([("a", "Oil prices plunge"), ("b", "Bank posts record profit")])
+            assert len(results) == 2 and results[0].model_version
+            assert (await client.model_info())["version"] == results[0].model_version
+        async with ModelClient(server, token="wrong", retries=5, backoff=5) as client:
+            with pytest.raises(ModelServiceError, match="401"):
+                await asyncio.wait_for(client.classify([("a", "x")]), timeout=5)
+
+    asyncio.run(scenario())
+
+
+def test_client_says_clearly_when_the_service_is_down() -> None:
+    async def scenario() -> None:
+        async with ModelClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as client:
+            with pytest.raises(ModelServiceUnavailable, match=r"unavailable after 3 attempts: ConnectError"):
+                await client.classify([("a", "x")])
+
+    asyncio.run(scenario())
+
+
+def test_classify_command_labels_arguments_and_files(tmp_path: Path) -> None:
+    env = {**os.environ, "TAPEWATCH_MODEL_BACKEND": "torch"}
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "classify", "Shares plunge after profit warning"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert result.stdout.startswith("negative")
+    source = tmp_path / "in.csv"
+    source.write_text('id,headline\n1,"Oil prices slump"\n2,"Apple beats estimates"\n')
+    output = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stream.cli",
+            "classify",
+            "--input",
+            str(source),
+            "--text-column",
+            "headline",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "2"] and all(r["sentiment"] and r["topic"] for r in rows)
+    missing = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "classify", "--input", str(source), "--text-column", "body"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert missing.returncode == 1 and "no column 'body'" in missing.stderr

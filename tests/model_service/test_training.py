@@ -1,0 +1,84 @@
+"""A training smoke run on a tiny subset of the real data, through the CLI, on the real encoder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_service.artifact import load_model, read_config
+from model_service.model import packaged_base_dir
+from model_service.settings import ModelSettings
+
+pytestmark = pytest.mark.integration
+
+DATA = ModelSettings().training_data_dir
+
+
+@pytest.mark.skipif(
+    not (DATA / "topic_train.csv").exists(), reason="needs ../shared/data beside the checkout"
+)
+def test_train_smoke_run_writes_a_loadable_artifact(tmp_path: Path) -> None:
+    out = tmp_path / "artifact"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stream.cli",
+            "train",
+            "--data-dir",
+            str(DATA),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--limit",
+            "64",
+            "--lora-rank",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "topic accuracy" in result.stdout and "sentiment accuracy" in result.stdout
+    config = read_config(out)
+    assert config.lora_rank == 4 and config.training["train_examples"] == {"topic": 64, "sentiment": 64}
+    model, _, version = load_model(out, packaged_base_dir())
+    assert version in result.stdout
+    assert not any(p.requires_grad for p in model.parameters())
+
+
+def test_unknown_sentiment_codes_are_a_usage_error(tmp_path: Path) -> None:
+    csv = tmp_path / "s.csv"
+    csv.write_text("text,label\nx,0\n")
+    labels = tmp_path / "topics.txt"
+    labels.write_text("A\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stream.cli",
+            "train",
+            "--out",
+            str(tmp_path / "out"),
+            "--sentiment-csv",
+            str(csv),
+            "--topic-csv",
+            str(csv),
+            "--topic-labels",
+            str(labels),
+            "--sentiment-codes",
+            "0=bad",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "CODE=NAME with NAME one of negative, neutral, positive" in result.stderr

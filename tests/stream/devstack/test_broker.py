@@ -1,0 +1,63 @@
+"""The embedded broker's lifecycle: ready when started, clear errors, gone when its parent dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from common.processes import accepts_connections
+from stream.devstack.broker import BrokerError, EmbeddedBroker
+
+pytestmark = pytest.mark.integration
+
+
+def test_broker_accepts_connections_when_started_and_none_after_stop() -> None:
+    broker = EmbeddedBroker().start()
+    try:
+        assert accepts_connections(broker.host, broker.port)
+    finally:
+        broker.stop()
+    assert not broker.running
+    assert not accepts_connections(broker.host, broker.port)
+
+
+def test_a_binary_that_cannot_run_gives_a_clear_error(tmp_path) -> None:
+    fake = tmp_path / "tansu"
+    fake.write_text("not a program")
+    with pytest.raises(BrokerError, match="not executable"):
+        EmbeddedBroker(binary=str(fake)).start()
+    fake.chmod(0o755)
+    fake.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
+    with pytest.raises(BrokerError, match="exited at start with code 3: boom"):
+        EmbeddedBroker(binary=str(fake)).start()
+
+
+def test_busy_port_is_a_clear_error(broker) -> None:
+    with pytest.raises(BrokerError, match="already in use"):
+        EmbeddedBroker(port=broker.port).start()
+
+
+def test_broker_dies_with_its_parent() -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from stream.devstack.broker import EmbeddedBroker\nb = EmbeddedBroker().start()\n"
+            "print(b.port, flush=True)\nimport time\ntime.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(parent.stdout.readline())
+    assert accepts_connections("127.0.0.1", port)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while accepts_connections("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not accepts_connections("127.0.0.1", port)

@@ -1,0 +1,123 @@
+"""The whole path on the real broker with the real model: synthetic documents in, archive and trends out."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from common.records import TrendPoint
+from stream.devstack.worker_process import WorkerProcess
+from stream.ingest.synthetic import Incident, MarketDay
+from stream.pipeline.topics import TopicNames
+from stream.windows import window_start
+from tests.helpers import archived, consume, send_documents, wait_until
+
+pytestmark = pytest.mark.integration
+
+ONE_MINUTE = timedelta(minutes=1)
+
+SPIKE = [Incident.parse("Energy | Oil@14:02/4m/4x/80%")]
+# 403 documents, 16 of them syndicated copies (from wire.example) that the duplicate detector catches.
+WITH_COPIES = MarketDay(start=time(14, 0), end=time(14, 8), per_minute=40, incidents=SPIKE, seed=11)
+# 3,140 documents (about ten seconds of work: long enough to kill the worker mid-stream) with no two
+# alike once SimHash matching is off (checked with DuplicateDetector(max_distance=0)). After a SIGKILL
+# the detector's memory is gone, so only a scenario without repeats has a fixed set of documents that
+# must all be archived.
+NO_COPIES = MarketDay(
+    start=time(14, 0), end=time(14, 25), per_minute=120, incidents=SPIKE, seed=11, syndicated_share=0.0
+)
+
+
+def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway: bool) -> None:
+    exact_only = {"dedupe_max_distance": 0} if kill_midway else {}
+    settings = make_settings(grace_s=3600, idle_close_s=3, archive_flush_s=1, **exact_only)
+    documents = list(scenario.documents())
+    send_documents(settings, documents)
+    # int8 quantizes activations per batch, so a document scored again after the kill, in another
+    # batch, can flip a near-tie label; fp32 keeps the archive and the windows comparable
+    backend = {"TAPEWATCH_MODEL_BACKEND": "onnx"} if kill_midway else {}
+    worker = WorkerProcess(settings, tmp_path / "worker.log", env=backend).start()
+    try:
+        worker.wait_ready(120)
+        if kill_midway:
+            wait_until(lambda: archived(settings), 120, "part of the stream to be archived")
+            os.kill(worker.process.pid, signal.SIGKILL)
+            before_kill = len(archived(settings))
+            assert before_kill < len(documents), "the kill must come mid-stream"
+            worker.process.wait()
+            worker = WorkerProcess(settings, tmp_path / "worker-restarted.log", env=backend).start()
+            worker.wait_ready(120)
+
+        def settled() -> bool:
+            duplicates = 0 if kill_midway else worker.total("tapewatch_duplicates_total")
+            return len({r["id"] for r in archived(settings)}) + duplicates >= len(documents)
+
+        wait_until(settled, 180, "every document to be archived or counted as a duplicate")
+        rows = archived(settings)
+        ids = [r["id"] for r in rows]
+        assert len(ids) == len(set(ids)), "a document was archived twice"
+        assert set(ids) <= {d.id for d in documents}
+        if not kill_midway:
+            duplicates = worker.total("tapewatch_duplicates_total")
+            assert len(ids) + duplicates == len(documents)
+            copies = sum(d.url.startswith("https://wire.example/") for d in documents)
+            assert copies > 10 and duplicates == copies, "the scenario's syndicated copies are recognized"
+        else:
+            assert set(ids) == {d.id for d in documents}, "a document was lost across the SIGKILL"
+            print(f"killed with {before_kill} of {len(documents)} archived")
+
+        # Every emitted 1-minute topic window counts exactly the archived documents of that minute and topic.
+        expected = Counter((r["topic"], window_start(r["published_at"], 60)) for r in rows)
+        newest = max(window_start(r["published_at"], 60) for r in rows)
+        trends = consume(
+            settings.broker_url, TopicNames(settings.topic_prefix).trends, expected=10**6, timeout=8
+        )
+        points = [TrendPoint.loads(r.value) for r in trends]
+        minutes = [
+            p for p in points if not p.key.startswith("$") and p.window_end - p.window_start == ONE_MINUTE
+        ]
+        emitted = Counter((p.key, p.window_start) for p in minutes)
+        assert set(emitted.values()) == {1}, "a window was emitted twice"
+        assert {(p.key, p.window_start): p.count for p in minutes} == {k: expected[k] for k in emitted}
+        closed = {key for key in expected if key[1] < newest}
+        assert closed <= set(emitted), f"windows never emitted: {sorted(closed - set(emitted))[:5]}"
+        assert worker.alive()
+    finally:
+        worker.stop()
+
+
+def test_synthetic_documents_are_scored_once_archived_and_windowed(make_settings, tmp_path) -> None:
+    run_scenario(make_settings, tmp_path, WITH_COPIES, kill_midway=False)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_double_counts_nothing(make_settings, tmp_path) -> None:
+    run_scenario(make_settings, tmp_path, NO_COPIES, kill_midway=True)
+
+
+def test_archive_is_flushed_at_shutdown(make_settings, tmp_path) -> None:
+    settings = make_settings(archive_flush_s=3600, archive_batch=100_000)  # only shutdown writes
+    documents = list(
+        MarketDay(start=time(10, 0), end=time(10, 2), per_minute=30, syndicated_share=0.0).documents()
+    )
+    send_documents(settings, documents)
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(120)
+        wait_until(lambda: worker.documents_done() >= len(documents), 120, "every document to be scored")
+        duplicates = worker.total("tapewatch_duplicates_total")
+        wait_until(
+            lambda: worker.total("tapewatch_archive_buffered") >= len(documents) - duplicates,
+            60,
+            "every scored document to reach the archive's buffer",
+        )
+        assert archived(settings) == []  # the timer and the batch size never fired
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    ids = [r["id"] for r in archived(settings)]
+    assert len(ids) == len(set(ids)) and set(ids) <= {d.id for d in documents}
+    assert len(ids) + duplicates == len(documents)

@@ -1,0 +1,156 @@
+"""Replay and backtest on the real broker: the archive of a live run replays to the same windows and
+alerts; Kafka replay by time returns exactly the documents of the range; bad arguments exit 2.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kafka import KafkaProducer
+
+from common.records import Alert, TrendPoint
+from stream.devstack.worker_process import WorkerProcess
+from stream.ingest.synthetic import Incident, MarketDay
+from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.replay.sources import KafkaRange
+from tests.helpers import consume, send_documents, tapewatch, unique_settings, wait_until
+
+pytestmark = pytest.mark.integration  # real servers, tools or CLI processes
+
+ALERT_ENV = {"TAPEWATCH_ALERT_WARMUP_WINDOWS": "10"}  # a two-hour day needs a shorter warm-up
+DAY = MarketDay(
+    start=time(10, 0), end=time(12, 0), incidents=[Incident.parse("Energy | Oil@11:20/15m/6x/85%")], seed=21
+)
+
+
+@pytest.fixture(scope="module")
+def live_day(broker, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A worker's run over the synthetic morning: its archive, trend points and alerts."""
+
+    tmp = tmp_path_factory.mktemp("live")
+    settings = unique_settings(broker, tmp, grace_s=3600, idle_close_s=3, archive_flush_s=1)
+    documents = list(DAY.documents())
+    send_documents(settings, documents)
+    worker = WorkerProcess(settings, tmp / "worker.log", env=ALERT_ENV).start()
+    try:
+        worker.wait_ready(120)
+        wait_until(lambda: worker.documents_done() >= len(documents), 180, "the day to be scored")
+        names = TopicNames(settings.topic_prefix)
+        minutes = (DAY.ends - DAY.begins) // timedelta(minutes=1)
+        wait_until(
+            lambda: len(consume(settings.broker_url, names.trends, expected=10**6, timeout=2)) > minutes,
+            60,
+            "the windows to close",
+        )
+
+        def alerts_published() -> list:
+            records = consume(settings.broker_url, names.alerts, expected=10**6, timeout=2)
+            events = worker.total("tapewatch_alert_events_total")
+            return records if events and len(records) == events else []
+
+        alerts = [
+            Alert.loads(r.value) for r in wait_until(alerts_published, 60, "the alerts to be published")
+        ]
+        worker.stop()
+        trends = [
+            TrendPoint.loads(r.value) for r in consume(settings.broker_url, names.trends, 10**6, timeout=4)
+        ]
+    finally:
+        worker.stop()
+    return {"settings": settings, "trends": trends, "alerts": alerts, "tmp": tmp}
+
+
+def test_replaying_the_archived_day_gives_the_live_windows_and_alerts(live_day: dict) -> None:
+    settings, out = live_day["settings"], live_day["tmp"] / "replay"
+    result = tapewatch(
+        "replay", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--out", str(out),
+        env={**settings.as_env(), **ALERT_ENV},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "alerts fired" in result.stdout
+    trend = pd.read_csv(out / "trend.csv", parse_dates=["window_start"])
+    replayed = {
+        (r.key, r.window_s, r.window_start.to_pydatetime()): (r.count, r.negative, r.neutral, r.positive)
+        for r in trend.itertuples()
+    }
+    live = {
+        (p.key, int((p.window_end - p.window_start).total_seconds()), p.window_start): (
+            p.count, p.negative, p.neutral, p.positive
+        )
+        for p in live_day["trends"]
+    }  # fmt: skip
+    assert len(live) > 200
+    assert {k: replayed.get(k) for k in live} == live, "a live window differs in the replay"
+    newest = {size: max(start for _, s, start in live if s == size) for _, size, _ in live}
+    extra = set(replayed) - set(live)  # live keeps each size's newest window open while input is quiet
+    assert all(start > newest[size] for _, size, start in extra), (
+        "the replay has windows the live run had not"
+    )
+
+    alerts = pd.read_csv(out / "alerts.csv")
+    live_alerts = {(a.id, a.key, a.state, a.severity, a.count) for a in live_day["alerts"]}
+    assert any(a.key == "Energy | Oil" and a.state == "firing" for a in live_day["alerts"])
+    replay_alerts = {(r.id, r.key, r.state, r.severity, r.count) for r in alerts.itertuples()}
+    assert live_alerts <= replay_alerts, f"live alerts missing from the replay: {live_alerts - replay_alerts}"
+    assert (out / "chart.png").stat().st_size > 10_000 and (out / "documents.parquet").exists()
+
+
+def test_backtest_reports_delays_misses_and_false_alerts(live_day: dict) -> None:
+    incidents = live_day["tmp"] / "incidents.csv"
+    incidents.write_text("key,start,end\nEnergy | Oil,2026-11-20T11:20:00+00:00,2026-11-20T11:35:00+00:00\n")
+    result = tapewatch(
+        "backtest", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--z", "3,12",
+        "--incidents", str(incidents), env={**live_day["settings"].as_env(), **ALERT_ENV},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    found = next(line for line in lines if line.startswith("z_warning=3:"))
+    assert "caught 1/1" in found and "missed 0" in found
+    impossible = next(line for line in lines if line.startswith("z_warning=12:"))
+    assert "caught 0/1" in impossible and "missed 1" in impossible
+
+
+def test_kafka_replay_by_time_returns_exactly_the_documents_of_the_range(make_settings) -> None:
+    settings = make_settings()
+    ensure_topics(settings)
+    topic = TopicNames(settings.topic_prefix).raw
+    documents = list(MarketDay(start=time(10, 0), end=time(10, 5), seed=3).documents())[:60]
+    base = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    producer = KafkaProducer(bootstrap_servers=settings.broker_url)
+    for n, document in enumerate(documents):  # one record a second, in three batches of 20
+        at = base + timedelta(seconds=n)
+        producer.send(
+            topic, key=document.id.encode(), value=document.dumps(), timestamp_ms=int(at.timestamp() * 1000)
+        )
+        if n % 20 == 19:
+            producer.flush()
+    producer.close()
+    start, end = base + timedelta(seconds=17), base + timedelta(seconds=43)
+    found = list(KafkaRange(settings.bootstrap_servers, topic, start, end))
+    assert sorted(d.id for d in found) == sorted(d.id for d in documents[17:43])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-11-20T12:00", "--to", "2026-11-20T10:00"], "is after --to"),
+        (["--from", "2026-11-20T10:00", "--to", "2026-11-20T10:00"], "empty range"),
+        (
+            ["--from", "2026-11-20T10:00", "--to", "2026-11-20T11:00", "--topic", "Weather"],
+            "unknown topic 'Weather'",
+        ),
+        (["--from", "yesterday", "--to", "2026-11-20T11:00"], "is not an ISO-8601 time"),
+        (["--from", "2026-11-20T10:00", "--to", "2026-11-20T11:00"], "no archive at"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors_with_exit_code_2(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    env = {"TAPEWATCH_DATA_DIR": str(tmp_path / "nothing-here")}
+    result = tapewatch("replay", *args, "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2, result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and message in error[0], result.stderr

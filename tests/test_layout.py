@@ -1,0 +1,86 @@
+"""The house rules of the layout (docs/architecture.md), checked on the source rather than trusted.
+
+Components depend one way: ``common`` on none of the others, ``alerts`` and ``model_service`` only on
+``common``, ``stream`` on all three. No modules import each other in a cycle (not even inside
+functions), and no test module imports another one (shared builders live in ``tests/helpers.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+COMPONENTS = ("common", "alerts", "model_service", "stream")
+MAY_IMPORT = {
+    "common": set(),
+    "alerts": {"common"},
+    "model_service": {"common"},
+    "stream": {"common", "alerts", "model_service"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> Iterator[str]:
+    """Modules ``path`` imports, also inside functions (a lazy import still ties two modules)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def sources(*tops: str) -> list[Path]:
+    return [path for top in tops for path in sorted((ROOT / top).rglob("*.py"))]
+
+
+def test_components_depend_one_way() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for component in COMPONENTS
+        for path in sources(component)
+        for name in imports(path)
+        if name.split(".")[0] in set(COMPONENTS) - MAY_IMPORT[component] - {component}
+    ]
+    assert wrong == []
+
+
+def test_no_import_cycle_not_even_inside_functions() -> None:
+    modules = {module_name(path): path for path in sources(*COMPONENTS)}
+    graph = {
+        name: {imported for imported in imports(path) if imported in modules}
+        for name, path in modules.items()
+    }
+    done: set[str] = set()
+
+    def cycle_from(name: str, trail: list[str]) -> list[str] | None:
+        if name in trail:
+            return [*trail[trail.index(name) :], name]
+        if name in done:
+            return None
+        for imported in sorted(graph[name]):
+            if found := cycle_from(imported, [*trail, name]):
+                return found
+        done.add(name)
+        return None
+
+    cycles = [cycle for name in sorted(graph) if (cycle := cycle_from(name, []))]
+    assert cycles == [], " -> ".join(cycles[0])
+
+
+def test_test_modules_import_no_other_test_module() -> None:
+    shared = {"tests.helpers"}
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        for name in imports(path)
+        if name.startswith("tests.") and not any(name == s or name.startswith(f"{s}.") for s in shared)
+    ]
+    assert wrong == []
