@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from datetime import datetime
 
 from alerts.detector import Observation, SpikeDetector
 from alerts.rolling import ClosedWindow, DetectionWindow, RollingWindows
@@ -31,9 +32,10 @@ class SpikeMonitor:
         self.rolling: RollingWindows[ClosedWindow] = RollingWindows(settings.span_windows, window_s)
         self.detector = SpikeDetector(settings)
 
-    def observe(self, closed: Iterable[ClosedWindow]) -> list[Observation]:
-        """Observations of every active key at each window end in ``closed``, in event-time order."""
-        return [self._with_evidence(self.detector.observe(w)) for w in self.rolling.add(closed)]
+    def observe(self, closed: Iterable[ClosedWindow], until: datetime | None = None) -> list[Observation]:
+        """Observations of every active key at each window end up to the newest in ``closed`` (or
+        ``until``, when every window ending by then has been given), in event-time order."""
+        return [self._with_evidence(self.detector.observe(w)) for w in self.rolling.add(closed, until)]
 
     def _with_evidence(self, observation: Observation) -> Observation:
         if observation.event is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 
@@ -46,42 +46,73 @@ class DetectionWindow(Generic[W]):
 class RollingWindows(Generic[W]):
     """Feed closed windows in event-time order; get one detection window per active key per step.
 
-    A step is a window end. Each step answers every key with a window in the span, including
-    keys that had no documents in the newest window, so a quiet key's sums go down. A key whose
-    span has emptied is answered once more with a count of zero, then forgotten.
+    A step is a window end. Every key with a window in the span is answered at every step, those with
+    no documents in the newest window included, so a quiet key's sums go down; a key whose span has
+    emptied is answered once more with a count of zero, then forgotten. Steps go through every window
+    end in turn, so what a key is answered depends on its own windows only, not on which other keys
+    share its monitor (a worker owns a part of the keys). A window for an end already stepped past is
+    an amended one: it replaces its part for the steps to come.
     """
 
     def __init__(self, span: int, size_s: int) -> None:
         self.span = span
-        self.size_s = size_s
+        self.size = timedelta(seconds=size_s)
         self.parts: dict[str, deque[W]] = defaultdict(deque)
         self.last_end: datetime | None = None
 
-    def add(self, closed: Iterable[W]) -> list[DetectionWindow[W]]:
+    def add(self, closed: Iterable[W], until: datetime | None = None) -> list[DetectionWindow[W]]:
+        """Detection windows at every end up to the newest window in ``closed`` (or ``until``, the end up
+        to which every window has been given), in order."""
         by_end: dict[datetime, list[W]] = defaultdict(list)
         for window in closed:
             if self.last_end is not None and window.window_end <= self.last_end:
-                continue  # already stepped past (a replayed or repeated window)
-            by_end[window.window_end].append(window)
+                self._replace(window)
+            else:
+                by_end[window.window_end].append(window)
+        target = max([*by_end, *([until] if until is not None else [])], default=None)
+        if target is None or (self.last_end is not None and target <= self.last_end):
+            return []
+        pending = sorted(by_end)
+        end = self.last_end + self.size if self.last_end is not None else pending[0] if pending else target
         detections: list[DetectionWindow[W]] = []
-        for end in sorted(by_end):
-            for window in by_end[end]:
+        while end <= target:
+            if not self.parts and pending and end < pending[0]:
+                end = pending[0]  # nothing in any span until the next window: skip the empty ends
+            elif not self.parts and not pending:
+                break
+            for window in by_end.pop(end, []):
                 self.parts[window.key].append(window)
+            if pending and pending[0] == end:
+                pending.pop(0)
             detections.extend(self._step(end))
+            end += self.size
+        self.last_end = target
         return detections
 
+    def _replace(self, window: W) -> None:
+        parts = self.parts.get(window.key)
+        if parts is None:
+            return
+        for index, part in enumerate(parts):
+            if part.window_start == window.window_start:
+                parts[index] = window
+                return
+            if part.window_start > window.window_start:
+                parts.insert(index, window)
+                return
+        if self.last_end is not None and window.window_end > self.last_end - self.span * self.size:
+            parts.append(window)
+
     def _step(self, end: datetime) -> list[DetectionWindow[W]]:
-        self.last_end = end
-        span_s = self.span * self.size_s
+        span = self.span * self.size
         out: list[DetectionWindow[W]] = []
         for key in sorted(self.parts):
             parts = self.parts[key]
-            while parts and (end - parts[0].window_start).total_seconds() > span_s:
+            while parts and end - parts[0].window_start > span:
                 parts.popleft()
-            start = datetime.fromtimestamp(end.timestamp() - span_s, tz=end.tzinfo)
             window = DetectionWindow(
                 key=key,
-                window_start=start,
+                window_start=end - span,
                 window_end=end,
                 count=sum(p.count for p in parts),
                 negative=sum(p.negative for p in parts),

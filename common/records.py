@@ -65,6 +65,46 @@ class ScoredDocument(WireRecord):
     model_version: str
     scored_at: datetime
     explanation: list[TokenWeight] | None = None
+    lane: int | None = None  # the raw-topic partition it was read from
+    offset: int | None = None  # and its offset there: a redelivered record is known by the pair
+    schema_version: int = SCHEMA_VERSION
+
+
+class WindowEntry(WireRecord):
+    """One scored document as one window key counts it: a record of the keyed topic.
+
+    ``classify`` sends one per key of a document (its topic, each watched ticker), keyed by that key,
+    so every key is counted by the one worker that reads its partition.
+    """
+
+    key: str
+    id: str
+    published_at: datetime
+    sentiment: str
+    score: float
+    title: str
+    lane: int  # the raw partition the document came from, and its offset there
+    offset: int
+    kind: str = "entry"
+    schema_version: int = SCHEMA_VERSION
+
+
+class LaneMark(WireRecord):
+    """What ``classify`` vouches for on one input lane (raw partition), sent to every keyed partition.
+
+    Every record of the lane before ``offset`` has been published (ahead of this mark, on every
+    partition); ``watermark`` is the latest event time published from the lane. ``idle``: nothing more
+    is waiting on the lane. Sent after each batch and as a heartbeat, so a lane nobody speaks for
+    (a worker restarting, a rebalance) holds windows open instead of letting them close too early.
+    """
+
+    lane: int
+    lanes: int  # how many lanes (raw partitions) there are
+    offset: int
+    watermark: datetime | None
+    idle: bool
+    sent_at: datetime
+    kind: str = "mark"
     schema_version: int = SCHEMA_VERSION
 
 
@@ -90,6 +130,9 @@ class TrendPoint(WireRecord):
     mean_score: float
     negative_ratio: float
     most_negative: list[Evidence] | None = None  # the window's most negative documents, lowest score first
+    revision: int = 0  # a window emitted early and amended by late documents is sent again, one higher
+    final: bool = True  # False: emitted because input went quiet; late documents may still amend it
+    upto: dict[str, int] | None = None  # per lane: documents before this raw offset are in the count
     schema_version: int = SCHEMA_VERSION
 
 
@@ -124,6 +167,7 @@ class RejectReason(StrEnum):
     INVALID_FIELD = "invalid_field"
     EMPTY_TEXT = "empty_text"
     PROCESSING_ERROR = "processing_error"
+    FUTURE_TIMESTAMP = "future_timestamp"
 
 
 class InvalidRecord(ValueError):
@@ -169,9 +213,19 @@ def record_fields(payload: bytes | None, max_bytes: int | None = None) -> dict[s
     return data
 
 
+def decode_keyed(payload: bytes | None) -> WindowEntry | LaneMark:
+    """A record of the keyed topic: a window entry or a lane mark."""
+    data = record_fields(payload)
+    kind: type[WindowEntry | LaneMark] = LaneMark if data.get("kind") == "mark" else WindowEntry
+    return decode_fields(kind, data)
+
+
 def decode_record(kind: type[R], payload: bytes | None) -> R:
     """A ``kind`` record from its JSON bytes, or InvalidRecord saying why not."""
-    data = record_fields(payload)
+    return decode_fields(kind, record_fields(payload))
+
+
+def decode_fields(kind: type[R], data: dict[str, Any]) -> R:
     try:
         return kind.from_data(data)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:

@@ -7,43 +7,62 @@ whatever they check. They differ only in where they start and when they stop.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+log = logging.getLogger(__name__)
+
 FETCH_BYTES = 16 * 1024 * 1024  # a partition fetch holds at least one record of the largest size we send
 
 
 class TopicReader:
-    """Every partition of ``topic``, assigned at open; seek with a ``from_*`` method, then ``records``.
+    """Every partition of ``topic`` (or those in ``partitions``), assigned at open; seek with a ``from_*``
+    method, then ``records``.
 
-    Without ``follow``, reading stops when each partition has reached the end it had at open (or has
-    been finished by the caller), or when a poll brings nothing.
+    Without ``follow``, reading stops when each partition has reached its end (or has been finished by
+    the caller). The end is the high watermark of the fetch responses: the broker's listed end offset
+    is not exact on every broker (the embedded Tansu answers low), so it is trusted only for an empty
+    partition, or for one that brought nothing in two polls. A poll may come back empty while records
+    remain (a fetch slower than the poll, on a busy machine): only ``stall_s`` seconds without a record
+    end the reading early.
     """
 
     def __init__(
-        self, bootstrap_servers: Sequence[str], topic: str, client_id: str, poll_ms: int = 500
+        self,
+        bootstrap_servers: Sequence[str],
+        topic: str,
+        client_id: str,
+        poll_ms: int = 500,
+        partitions: Iterable[int] | None = None,
+        stall_s: float = 30.0,
     ) -> None:
         self.topic = topic
         self.poll_ms = poll_ms
+        self.stall_s = stall_s
         self.consumer = KafkaConsumer(
             bootstrap_servers=list(bootstrap_servers),
             group_id=None,
             enable_auto_commit=False,
             client_id=client_id,
             max_partition_fetch_bytes=FETCH_BYTES,
+            fetch_max_wait_ms=min(100, poll_ms),
         )
         known = self.consumer.partitions_for_topic(topic) or set()
-        self.partitions = [TopicPartition(topic, p) for p in sorted(known)]
+        wanted = known if partitions is None else known & set(partitions)
+        self.partitions = [TopicPartition(topic, p) for p in sorted(wanted)]
         self.ends: dict[TopicPartition, int] = {}
         if self.partitions:
             self.consumer.assign(self.partitions)
             self.ends = self.consumer.end_offsets(self.partitions)
         self._reading = set(self.partitions)
+        self._quiet_polls: dict[TopicPartition, int] = dict.fromkeys(self.partitions, 0)
         self._not_before_ms = 0  # records stamped earlier are skipped (set by from_time)
 
     @property
@@ -87,6 +106,8 @@ class TopicReader:
     def poll(self) -> list[ConsumerRecord]:
         """What one poll brings, oldest first per partition, from the partitions still being read."""
         batches = self.consumer.poll(timeout_ms=self.poll_ms)
+        for tp in self._quiet_polls:
+            self._quiet_polls[tp] = 0 if batches.get(tp) else self._quiet_polls[tp] + 1
         return [
             record
             for tp, records in batches.items()
@@ -99,8 +120,8 @@ class TopicReader:
         """The records from where the reader was sought; with ``follow``, until ``stop`` is set."""
         stop = stop or threading.Event()
         if not follow:
-            for tp in [tp for tp in self._reading if self.consumer.position(tp) >= self.ends[tp]]:
-                self.finish(tp)
+            self._finish_read()
+        last_record = time.monotonic()
         while (follow or self._reading) and not stop.is_set():
             batch = self.poll()
             for record in batch:
@@ -109,9 +130,23 @@ class TopicReader:
                     yield record
             if follow:
                 continue
-            if not batch:
+            if batch:
+                last_record = time.monotonic()
+            elif time.monotonic() - last_record > self.stall_s:
+                log.warning(
+                    "%s: no record for %.0f s before the end; stopping early", self.topic, self.stall_s
+                )
                 return
-            for tp in [tp for tp in self._reading if self.consumer.position(tp) >= self.ends[tp]]:
+            self._finish_read()
+
+    def _finish_read(self) -> None:
+        for tp in list(self._reading):
+            position, highwater = self.consumer.position(tp), self.consumer.highwater(tp)
+            if highwater is not None:
+                done = position >= highwater
+            else:
+                done = position >= self.ends[tp] and (self.ends[tp] == 0 or self._quiet_polls[tp] >= 2)
+            if done:
                 self.finish(tp)
 
     def close(self) -> None:

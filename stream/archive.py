@@ -94,6 +94,10 @@ class ParquetArchive:
         self.root = root
         self._ids: dict[date, set[str]] = {}
 
+    def forget_known(self) -> None:
+        """Other workers may have written since (partitions moved): read the ids again when needed."""
+        self._ids.clear()
+
     def _known_ids(self, day: date) -> set[str]:
         """Ids already archived for ``day`` (read once from the partition's files)."""
         if day not in self._ids:

@@ -55,6 +55,12 @@ class StreamSettings(ComponentSettings):
         6 * 3600, gt=0, description="How long a document is remembered for duplicates"
     )
     dedupe_max_entries: int = Field(200_000, ge=1)
+    lane_memory_records: int = Field(
+        20_000,
+        ge=0,
+        description="Scored records per partition read back when a worker takes a lane over (labels to "
+        "reuse for records read again, the lane's duplicate table)",
+    )
     dedupe_max_distance: int = Field(
         3, ge=0, le=16, description="SimHash bits two near-duplicates may differ by"
     )
@@ -68,8 +74,18 @@ class StreamSettings(ComponentSettings):
     baseline_window_s: int = Field(900, ge=1, description="Longer window for baselines")
     grace_s: int = Field(30, ge=0, description="How late (event time) a document may arrive and still count")
     idle_close_s: float = Field(
-        5.0, gt=0, description="Quiet input for this long closes windows before the newest"
+        5.0, gt=0, description="Every lane idle this long: open windows are emitted early, to be amended"
     )
+    max_future_s: float = Field(
+        900.0,
+        gt=0,
+        description="How far after its receive time an event time may be (else future_timestamp); also how "
+        "far past the wall clock a window may close",
+    )
+    lane_stale_s: float = Field(
+        4.0, gt=0, description="A lane whose marks stop this long holds windows at its last mark"
+    )
+    mark_interval_s: float = Field(1.0, gt=0, description="How often classify marks each lane's progress")
 
     # archive
     archive_dir: Path | None = Field(None, description="Parquet archive; default: <data_dir>/archive")

@@ -1,18 +1,23 @@
-"""Event-time tumbling windows: fold scored documents into accumulators, close them into TrendPoints.
+"""Event-time tumbling windows: fold documents into accumulators, emit them as TrendPoints.
 
 Pure and deterministic, shared by the live ``aggregate`` agent and by replay. A window
-``[start, start + size)`` closes when the watermark (the latest event time seen) passes its end
-plus the grace period; documents for an already-closed window are counted as late.
+``[start, start + size)`` is final, and emitted, once the watermark passes its end plus the grace.
+When input has gone quiet a window may be emitted early (``flush``); documents that still come
+within its grace amend it, and it is emitted again with the next revision. Documents for a final
+window are late. Each emission says, per input lane, up to which offset it counts everything
+(``upto``), so a record published again after a crash is known for a repeat, not counted twice.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from common.records import Evidence, ScoredDocument, TrendPoint
+from common.records import Evidence, ScoredDocument, TrendPoint, WindowEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -29,6 +34,30 @@ def window_keys(scored: ScoredDocument, watched: frozenset[str] | None) -> list[
     return [scored.topic, *(f"${t}" for t in dict.fromkeys(tickers))]
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What a window counts of one document; ``lane``/``offset`` say where it was read, if from Kafka."""
+
+    id: str
+    published_at: datetime
+    sentiment: str
+    score: float
+    title: str
+    lane: int | None = None
+    offset: int | None = None
+
+    @classmethod
+    def of(cls, scored: ScoredDocument) -> Counted:
+        doc = scored.document
+        return cls(doc.id, doc.published_at, scored.sentiment, scored.sentiment_score, doc.headline)
+
+    @classmethod
+    def entry(cls, entry: WindowEntry) -> Counted:
+        return cls(
+            entry.id, entry.published_at, entry.sentiment, entry.score, entry.title, entry.lane, entry.offset
+        )
+
+
 @dataclass
 class WindowAccumulator:
     """Counts and score sum of one window of one key."""
@@ -42,8 +71,16 @@ class WindowAccumulator:
     # min-heap of (-score, id, title): its root is the least negative of the kept documents
     most_negative: list[tuple[float, str, str]] = field(default_factory=list)
 
+    @classmethod
+    def resumed(cls, point: TrendPoint, keep: int) -> WindowAccumulator:
+        """The accumulator an emitted window was made from (for amending it after a restart)."""
+        kept = [(-e.score, e.id, e.title) for e in point.most_negative or []]
+        heapq.heapify(kept)
+        return cls(point.count, point.negative, point.neutral, point.positive,
+                   point.mean_score * point.count, keep, kept)  # fmt: skip
+
     def add(self, doc_id: str, sentiment: str, score: float, title: str = "") -> None:
-        """Fold one document in (the book counts each id once per window start)."""
+        """Fold one document in (the book counts each id once per window)."""
         if sentiment == "negative" and self.keep:
             entry = (-score, doc_id, title)
             if len(self.most_negative) < self.keep:
@@ -59,7 +96,15 @@ class WindowAccumulator:
         else:
             self.neutral += 1
 
-    def trend(self, key: str, start: datetime, size_s: int) -> TrendPoint:
+    def trend(
+        self,
+        key: str,
+        start: datetime,
+        size_s: int,
+        revision: int = 0,
+        final: bool = True,
+        upto: Mapping[int, int] | None = None,
+    ) -> TrendPoint:
         return TrendPoint(
             key=key,
             window_start=start,
@@ -74,113 +119,129 @@ class WindowAccumulator:
                 Evidence(id=doc_id, title=title, score=-neg_score)
                 for neg_score, doc_id, title in sorted(self.most_negative, reverse=True)
             ],
+            revision=revision,
+            final=final,
+            upto={str(lane): offset for lane, offset in upto.items()} if upto else None,
         )
 
 
-@dataclass(frozen=True)
-class Added:
-    """What happened to one document: the windows it went into, or why not."""
+class Outcome(StrEnum):
+    """What happened to one document in one book."""
 
-    keys: list[str]
-    late: bool = False
-    duplicate: bool = False
+    COUNTED = "counted"  # into an open window
+    AMENDED = "amended"  # into a window emitted early: it will be emitted again
+    REPEAT = "repeat"  # already in its window (the same id, or a record published again after a crash)
+    LATE = "late"  # its window was final
+
+
+@dataclass
+class OpenWindow:
+    accumulator: WindowAccumulator
+    ids: set[str] = field(default_factory=set)
+    emitted: TrendPoint | None = None  # the latest emission, if it was emitted early
+    changed: bool = True
+
+
+def counted_before(item: Counted, point: TrendPoint | None) -> bool:
+    """Whether ``point`` already counts the record ``item`` was read from (it was published before)."""
+    if point is None or point.upto is None or item.lane is None or item.offset is None:
+        return False
+    return item.offset < point.upto.get(str(item.lane), 0)
 
 
 class WindowBook:
-    """Open windows of every key, closed in event-time order by the watermark.
-
-    Input from several partitions is read unevenly, so each partition (``lane``) keeps its own
-    high-water mark and the watermark is the lowest of them: no lane's documents become late
-    because another lane was read ahead.
-    """
+    """Every key's windows of one size: open, emitted early (still amendable), and recently final."""
 
     def __init__(
-        self,
-        size_s: int = 60,
-        grace_s: int = 30,
-        watched: frozenset[str] | None = None,
-        evidence: int = 3,
+        self, size_s: int = 60, grace_s: int = 30, evidence: int = 3, remember: int = 20_000
     ) -> None:
         self.size_s = size_s
-        self.evidence = evidence
         self.grace = timedelta(seconds=grace_s)
-        self.watched = watched
-        self.lanes: dict[object, datetime] = {}
-        self.expected: frozenset[object] = frozenset()
-        self.closed_before: datetime | None = None  # every window starting before this is closed
-        self.open: dict[tuple[str, datetime], WindowAccumulator] = {}
-        # ids counted per window start, over all keys: a document redelivered after a crash and scored
-        # again may come back with another topic, and must not count under both
-        self.counted: dict[datetime, set[str]] = {}
+        self.evidence = evidence
+        self.remember = remember
+        self.windows: dict[tuple[str, datetime], OpenWindow] = {}
+        self.finals: OrderedDict[tuple[str, datetime], TrendPoint] = OrderedDict()  # the latest ones
+        self.horizon: datetime | None = None  # every window starting before this is final
 
-    def resume_after(self, emitted_until: datetime) -> None:
-        """Windows ending at or before ``emitted_until`` were emitted before a restart: keep them closed."""
-        if self.closed_before is None or emitted_until > self.closed_before:
-            self.closed_before = emitted_until
+    def add(self, key: str, item: Counted) -> Outcome:
+        start = window_start(item.published_at, self.size_s)
+        slot = (key, start)
+        window = self.windows.get(slot)
+        if window is None:
+            final = self.finals.get(slot)
+            if final is not None:
+                return Outcome.REPEAT if counted_before(item, final) else Outcome.LATE
+            if self.horizon is not None and start < self.horizon:
+                return Outcome.LATE
+            window = self.windows[slot] = OpenWindow(WindowAccumulator(keep=self.evidence))
+        elif item.id in window.ids or counted_before(item, window.emitted):
+            return Outcome.REPEAT
+        window.ids.add(item.id)
+        window.accumulator.add(item.id, item.sentiment, item.score, item.title)
+        window.changed = True
+        return Outcome.AMENDED if window.emitted is not None else Outcome.COUNTED
 
-    def expect(self, lanes: frozenset[object]) -> None:
-        """The lanes (partitions) this book reads; none is passed over before it has data."""
-        self.expected = lanes
-
-    @property
-    def watermark(self) -> datetime | None:
-        if any(lane not in self.lanes for lane in self.expected):
-            return None
-        marks = [mark for lane, mark in self.lanes.items() if not self.expected or lane in self.expected]
-        return min(marks) if marks else None
-
-    def close_idle(self) -> list[TrendPoint]:
-        """Input went quiet: close the windows that end before the newest document seen.
-
-        Lagging or empty lanes stop holding the others back and the grace period is waived; the
-        window of the newest document stays open. Calling it again changes nothing.
-        """
-        if not self.lanes:
+    def close(self, watermark: datetime, upto: Mapping[int, int] | None = None) -> list[TrendPoint]:
+        """Every window whose end plus grace the watermark has passed, final, oldest first."""
+        horizon = window_start(watermark - self.grace, self.size_s)
+        if self.horizon is not None and horizon <= self.horizon:
             return []
-        horizon = window_start(max(self.lanes.values()), self.size_s)
-        if self.closed_before is None or horizon > self.closed_before:
-            self.closed_before = horizon
-        return self._close(self.closed_before)
+        self.horizon = horizon
+        return self._final(sorted((start, key) for key, start in self.windows if start < horizon), upto)
 
-    def add(self, scored: ScoredDocument, lane: object = None) -> Added:
-        at = scored.document.published_at
-        start = window_start(at, self.size_s)
-        keys = window_keys(scored, self.watched)
-        if self.closed_before is not None and start < self.closed_before:
-            return Added(keys=[], late=True)
-        if lane not in self.lanes or at > self.lanes[lane]:
-            self.lanes[lane] = at
-        seen = self.counted.setdefault(start, set())
-        if scored.document.id in seen:
-            return Added(keys=[], duplicate=True)
-        seen.add(scored.document.id)
-        for key in keys:
-            self.open.setdefault((key, start), WindowAccumulator(keep=self.evidence)).add(
-                scored.document.id, scored.sentiment, scored.sentiment_score, scored.document.headline
-            )
-        return Added(keys=keys)
+    def flush(self, upto: Mapping[int, int] | None = None) -> list[TrendPoint]:
+        """Input went quiet: emit every open window not emitted yet (or changed since), to be amended."""
+        points = []
+        for (key, start), window in sorted(self.windows.items(), key=lambda item: (item[0][1], item[0][0])):
+            if window.changed:
+                window.emitted = self._emit(key, start, window, final=False, upto=upto)
+                points.append(window.emitted)
+        return points
 
-    def close_ready(self) -> list[TrendPoint]:
-        """TrendPoints of every window whose end plus grace the watermark has passed, oldest first."""
-        if self.watermark is None:
-            return []
-        horizon = window_start(self.watermark - self.grace, self.size_s)
-        if self.closed_before is None or horizon > self.closed_before:
-            self.closed_before = horizon
-        return self._close(self.closed_before)
+    def finish(self) -> list[TrendPoint]:
+        """Every window final (the end of a replay)."""
+        return self._final(sorted((start, key) for key, start in self.windows), None)
 
-    def flush(self) -> list[TrendPoint]:
-        """Close every open window (end of a replay, or shutdown)."""
-        if not self.open:
-            return []
-        self.closed_before = max(start for _, start in self.open) + timedelta(seconds=self.size_s)
-        return self._close(self.closed_before)
+    def recover(self, points: Iterable[TrendPoint]) -> None:
+        """Windows of this size emitted before a restart: final ones are remembered (so a repeat is known),
+        early ones reopened, to be amended or made final."""
+        latest: dict[tuple[str, datetime], TrendPoint] = {}
+        for point in points:
+            if (point.window_end - point.window_start).total_seconds() != self.size_s:
+                continue
+            slot = (point.key, point.window_start)
+            if slot not in latest or point.revision >= latest[slot].revision:
+                latest[slot] = point
+        for slot, point in sorted(latest.items(), key=lambda item: item[0][1]):
+            if point.final:
+                self._remember(slot, point)
+            else:
+                accumulator = WindowAccumulator.resumed(point, self.evidence)
+                self.windows[slot] = OpenWindow(accumulator, emitted=point, changed=False)
 
-    def _close(self, before: datetime) -> list[TrendPoint]:
-        for start in [start for start in self.counted if start < before]:
-            del self.counted[start]
-        due = sorted((start, key) for key, start in self.open if start < before)
-        return [self.open.pop((key, start)).trend(key, start, self.size_s) for start, key in due]
+    def _final(self, due: list[tuple[datetime, str]], upto: Mapping[int, int] | None) -> list[TrendPoint]:
+        points = []
+        for start, key in due:
+            window = self.windows.pop((key, start))
+            point = window.emitted
+            if point is None or window.changed or not point.final:
+                point = self._emit(key, start, window, final=True, upto=upto)
+                points.append(point)
+            self._remember((key, start), point)
+        return points
+
+    def _emit(
+        self, key: str, start: datetime, window: OpenWindow, final: bool, upto: Mapping[int, int] | None
+    ) -> TrendPoint:
+        revision = window.emitted.revision + 1 if window.emitted is not None else 0
+        window.changed = False
+        return window.accumulator.trend(key, start, self.size_s, revision, final, upto)
+
+    def _remember(self, slot: tuple[str, datetime], point: TrendPoint) -> None:
+        self.finals[slot] = point
+        self.finals.move_to_end(slot)
+        while len(self.finals) > self.remember:
+            self.finals.popitem(last=False)
 
 
 def replay_windows(
@@ -190,10 +251,15 @@ def replay_windows(
     watched: frozenset[str] | None = None,
     evidence: int = 3,
 ) -> list[TrendPoint]:
-    """All TrendPoints of a sequence of documents, as the live agent would emit them."""
-    book = WindowBook(size_s, grace_s, watched, evidence)
+    """All final TrendPoints of documents in event-time order, as the live agent would emit them."""
+    book = WindowBook(size_s, grace_s, evidence)
     points: list[TrendPoint] = []
+    latest: datetime | None = None
     for scored in documents:
-        book.add(scored)
-        points.extend(book.close_ready())
-    return points + book.flush()
+        item = Counted.of(scored)
+        for key in window_keys(scored, watched):
+            book.add(key, item)
+        if latest is None or item.published_at > latest:
+            latest = item.published_at
+            points.extend(book.close(latest))
+    return points + book.finish()

@@ -16,16 +16,23 @@ from pathlib import Path
 from typing import TypeVar
 
 import pyarrow.parquet as pq
+from kafka import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.partitioner.default import murmur2
 
 from common.processes import free_port
-from common.records import Document, ScoredDocument
+from common.records import Document, ScoredDocument, TrendPoint, decode_record
 from common.topic_reader import TopicReader
 from stream.devstack.broker import EmbeddedBroker
 from stream.ingest.producer import DocumentProducer
-from stream.pipeline.topics import ensure_topics
+from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.prepare.dedupe import raw_topic_key
 from stream.prepare.documents import document_from_fields
+from stream.prepare.preparer import DocumentPreparer
+from stream.prepare.tickers import load_watchlist
+from stream.replay.sources import read_archive, scored_documents
 from stream.settings import StreamSettings
+from stream.windows import replay_windows
 
 T = TypeVar("T")
 
@@ -141,3 +148,68 @@ def archived(settings: StreamSettings) -> list[dict]:
     if not root.exists() or not list(root.rglob("*.parquet")):
         return []
     return pq.read_table(root, columns=["id", "topic", "published_at", "sentiment"]).to_pylist()
+
+
+Window = tuple[str, int, datetime]  # key, size in seconds, start
+Counts = tuple[int, int, int, int]  # count, negative, neutral, positive
+
+
+def latest_windows(settings: StreamSettings, timeout: float = 4) -> dict[Window, Counts]:
+    """Every window on the trends topic, at its latest revision."""
+    records = consume(settings.broker_url, TopicNames(settings.topic_prefix).trends, 10**7, timeout=timeout)
+    latest: dict[Window, TrendPoint] = {}
+    for record in records:
+        point = decode_record(TrendPoint, record.value)
+        window = (point.key, int((point.window_end - point.window_start).total_seconds()), point.window_start)
+        if window not in latest or point.revision >= latest[window].revision:
+            latest[window] = point
+    return {w: (p.count, p.negative, p.neutral, p.positive) for w, p in latest.items()}
+
+
+def replayed_windows(settings: StreamSettings) -> dict[Window, Counts]:
+    """The windows a replay of the whole archive gives (both sizes)."""
+    far = datetime(1970, 1, 2, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+    table = read_archive(settings.archive_root, *far)
+    watched = frozenset(load_watchlist(settings.watchlist_path))
+    points = [
+        point
+        for size in (settings.window_s, settings.baseline_window_s)
+        for point in replay_windows(scored_documents(table), size, settings.grace_s, watched)
+    ]
+    return {
+        (p.key, int((p.window_end - p.window_start).total_seconds()), p.window_start): (
+            p.count, p.negative, p.neutral, p.positive,
+        )
+        for p in points
+    }  # fmt: skip
+
+
+def raw_finished(settings: StreamSettings) -> bool:
+    """Whether the worker group has committed every record of the raw topic (done with all of them)."""
+    topic = TopicNames(settings.topic_prefix).raw
+    with TopicReader([settings.broker_url], topic, "tapewatch-tests") as reader:
+        ends: dict[int, int] = {}
+        for record in reader.from_start().records():
+            ends[record.partition] = record.offset + 1
+        partitions = reader.partitions
+    admin = KafkaAdminClient(bootstrap_servers=settings.broker_url)
+    try:
+        committed = admin.list_group_offsets({settings.app_id: partitions}).get(settings.app_id, {})
+    finally:
+        admin.close()
+    return all(
+        (committed[tp].offset if tp in committed else 0) >= ends.get(tp.partition, 0) for tp in partitions
+    )
+
+
+def keepers(settings: StreamSettings, documents: list[Document]) -> set[str]:
+    """The ids the pipeline keeps (scores and archives) of documents sent in this order: each one goes
+    to the lane its story key hashes to, and each lane has its own duplicate table."""
+    preparer = DocumentPreparer.from_settings(settings, b"any key: pseudonyms do not decide repeats")
+    kept = set()
+    for document in documents:
+        lane = (murmur2(raw_topic_key(document)) & 0x7FFFFFFF) % settings.topic_partitions  # Kafka's default
+        prepared = preparer.prepare(document.dumps(), lane=lane)
+        if not prepared.duplicate.duplicate:
+            kept.add(prepared.document.id)
+    return kept

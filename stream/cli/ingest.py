@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from datetime import time as dt_time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from stream.cli.options import ClockTime, open_producer, stream_settings
+from stream.cli.options import ClockTime, open_producer, report_outcome, stream_settings, wait_option
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,13 +40,17 @@ def ingest() -> None:
 @click.option(
     "--rate", type=click.FloatRange(min=0), default=0, help="Documents per second; 0 = as fast as possible."
 )
-def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
+@wait_option
+def ingest_file(path: Path, file_format: str | None, rate: float, wait: bool, timeout: float) -> None:
     """Send the documents of a JSONL or CSV file; report invalid rows by line number.
 
     Columns/fields: source, published_at (ISO-8601), title and/or body; optional id, kind (news|post),
-    url, author, lang, tickers. Exits 1 when some rows were invalid (the valid ones are still sent).
+    url, author, lang, tickers. A history file sent at full speed lands in the same windows as it
+    would live. Then, unless --no-wait, waits for the workers and says how many documents were scored,
+    repeats, dead-lettered or late. Exits 1 when some rows were invalid (the valid ones are still sent).
     """
     from stream.ingest.document_file import RowError, detect_format, read_documents
+    from stream.ingest.outcome import SentRecords
     from stream.ingest.pacing import at_rate, send_paced
 
     settings = stream_settings()
@@ -64,13 +68,15 @@ def ingest_file(path: Path, file_format: str | None, rate: float) -> None:
             else:
                 yield item
 
-    started = time.monotonic()
-    with open_producer(settings) as producer:
+    started, since, sent = time.monotonic(), datetime.now(UTC), SentRecords()
+    with open_producer(settings, sent) as producer:
         send_paced(producer, valid_documents(), at_rate(rate), description=path.name)
     click.echo(
         f"sent {producer.acknowledged} documents to {producer.topic} in {time.monotonic() - started:.1f} s"
     )
     check_delivered(producer)
+    if wait and sent.count:
+        report_outcome(settings, sent, since, timeout)
     if errors:
         click.echo(f"{len(errors)} invalid rows were not sent:", err=True)
         for error in errors[:50]:

@@ -16,6 +16,7 @@ import click
 from common.settings import ComponentSettings, SettingsError
 
 if TYPE_CHECKING:
+    from stream.ingest.outcome import SentRecords
     from stream.ingest.producer import DocumentProducer
     from stream.settings import StreamSettings
 
@@ -39,13 +40,13 @@ def stream_settings() -> StreamSettings:
     return load(StreamSettings)
 
 
-def open_producer(settings: StreamSettings) -> DocumentProducer:
+def open_producer(settings: StreamSettings, sent: SentRecords | None = None) -> DocumentProducer:
     """A producer to the raw topic, or a one-line error naming the broker address."""
     from stream.ingest.producer import DocumentProducer
     from stream.pipeline.topics import BrokerUnreachable
 
     try:
-        return DocumentProducer(settings)
+        return DocumentProducer(settings, sent=sent)
     except BrokerUnreachable as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -84,6 +85,37 @@ def check_range(start: datetime, end: datetime) -> None:
         raise click.UsageError(f"--from {start.isoformat()} is after --to {end.isoformat()}")
     if start == end:
         raise click.UsageError("empty range: --from and --to are the same time")
+
+
+def wait_option(function: F) -> F:
+    """``--wait/--no-wait`` and ``--timeout``: follow the workers until they finish what was sent."""
+    function = click.option(
+        "--timeout",
+        type=click.FloatRange(min=1),
+        default=60,
+        show_default=True,
+        help="Stop waiting when the workers finish nothing for this many seconds.",
+    )(function)
+    return click.option(
+        "--wait/--no-wait",
+        default=True,
+        show_default=True,
+        help="Wait for the workers, then say what became of the documents: scored, duplicates, dead "
+        "letters, late.",
+    )(function)
+
+
+def report_outcome(settings: StreamSettings, sent: SentRecords, since: datetime, timeout: float) -> None:
+    """Follow the workers with a progress bar, then print the summary line."""
+    from stream.ingest.outcome import follow
+
+    click.echo("waiting for the workers to finish them (Ctrl-C or --no-wait skips this) ...", err=True)
+    try:
+        summary = follow(settings, sent, since, timeout_s=timeout)
+    except KeyboardInterrupt:
+        click.echo("stopped waiting; the documents are on the raw topic", err=True)
+        return
+    click.echo(summary.line())
 
 
 def training_data_dir() -> Path:

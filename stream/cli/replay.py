@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from stream.cli.options import TIME_HELP, Instant, check_range, stream_settings
+from stream.cli.options import TIME_HELP, Instant, check_range, report_outcome, stream_settings, wait_option
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -57,8 +57,10 @@ def archived_days(root: Path) -> str:
 @click.option(
     "--republish",
     metavar="PREFIX",
-    help="Also send the documents to PREFIX.docs.raw, for a worker run with TAPEWATCH_TOPIC_PREFIX=PREFIX.",
+    help="Also send the documents to PREFIX.docs.raw, for a worker run with TAPEWATCH_TOPIC_PREFIX=PREFIX "
+    "(then, unless --no-wait, follow it and say what became of them).",
 )
+@wait_option
 def replay(
     topics: tuple[str, ...],
     ticker: str | None,
@@ -68,6 +70,8 @@ def replay(
     rescore: bool,
     out: Path,
     republish: str | None,
+    wait: bool,
+    timeout: float,
 ) -> None:
     """Replay a period through the live windows and detector; write trend.csv, alerts.csv,
     documents.parquet and chart.png to OUT.
@@ -109,7 +113,8 @@ def replay(
     for path in paths:
         click.echo(f"  {path}")
     if republish is not None:
-        republish_documents(settings, republish, [d.document for d in scored_documents(table)])
+        documents = [d.document for d in scored_documents(table)]
+        republish_documents(settings, republish, documents, timeout if wait else None)
 
 
 def load_documents(
@@ -155,16 +160,23 @@ def load_documents(
     return to_table(scored)
 
 
-def republish_documents(settings: StreamSettings, prefix: str, documents: list[Document]) -> None:
+def republish_documents(
+    settings: StreamSettings, prefix: str, documents: list[Document], timeout: float | None
+) -> None:
+    """Send the documents to another namespace's raw topic; with a ``timeout``, follow its workers."""
+    from stream.ingest.outcome import SentRecords
     from stream.ingest.pacing import send_paced
     from stream.ingest.producer import DocumentProducer
     from stream.pipeline.topics import ensure_topics
 
     target = settings.model_copy(update={"topic_prefix": prefix})
     ensure_topics(target)
-    with DocumentProducer(target) as producer:
+    since, sent = datetime.now(UTC), SentRecords()
+    with DocumentProducer(target, sent=sent) as producer:
         send_paced(producer, documents, None, total=len(documents), description="republishing")
     click.echo(f"republished {producer.acknowledged} documents to {producer.topic}")
+    if timeout is not None and sent.count:
+        report_outcome(target, sent, since, timeout)
 
 
 @click.command("backtest")

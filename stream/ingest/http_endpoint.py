@@ -17,6 +17,7 @@ from faust.web import Request, Response, View
 from common.records import InvalidRecord
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.topics import PipelineTopics
+from stream.prepare.dedupe import raw_topic_key
 from stream.prepare.documents import document_from_fields
 from stream.settings import StreamSettings
 
@@ -61,7 +62,7 @@ def add_ingest_page(
                 except InvalidRecord as exc:
                     metrics.deadletters.labels(reason=exc.reason.value).inc()
                     rejected.append({"index": index, "error": str(exc)})
-            deliveries = [await topics.raw.send(key=d.id.encode(), value=d.dumps()) for d in accepted]
+            deliveries = [await topics.raw.send(key=raw_topic_key(d), value=d.dumps()) for d in accepted]
             for delivery in deliveries:
                 await delivery
             status = 202 if accepted else 422

@@ -7,18 +7,23 @@ from types import TracebackType
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.producer.future import RecordMetadata
 
 from common.records import Document
+from stream.ingest.outcome import SentRecords
 from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.prepare.dedupe import raw_topic_key
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 
 
 class DocumentProducer:
-    """Sends Documents keyed by id; counts what the broker acknowledged and what failed."""
+    """Sends Documents keyed by story; counts what the broker acknowledged and what failed."""
 
-    def __init__(self, settings: StreamSettings, topic: str | None = None) -> None:
+    def __init__(
+        self, settings: StreamSettings, topic: str | None = None, sent: SentRecords | None = None
+    ) -> None:
         self.topic = topic or TopicNames(settings.topic_prefix).raw
         ensure_topics(settings, [self.topic])
         self._producer = KafkaProducer(
@@ -29,11 +34,14 @@ class DocumentProducer:
             max_request_size=settings.max_message_bytes,
         )
         self.acknowledged = 0
+        self.sent = sent  # where each acknowledged record landed, for the ingest summary
         self.failed = 0
         self.last_error: str | None = None
 
-    def _on_success(self, _metadata: object) -> None:
+    def _on_success(self, metadata: RecordMetadata) -> None:
         self.acknowledged += 1
+        if self.sent is not None:
+            self.sent.add(metadata.partition, metadata.offset)
 
     def _on_error(self, error: BaseException) -> None:
         self.failed += 1
@@ -41,7 +49,7 @@ class DocumentProducer:
         log.error("send failed: %s", error)
 
     def send(self, document: Document) -> None:
-        self.send_raw(document.id.encode(), document.dumps())
+        self.send_raw(raw_topic_key(document), document.dumps())
 
     def send_raw(self, key: bytes | None, value: bytes) -> None:
         """Send bytes as they are (tests use it to send malformed input)."""

@@ -1,11 +1,12 @@
-"""Agent ``aggregate``: scored documents into event-time windows per topic and watched ticker.
+"""Agent ``aggregate``: window entries into event-time windows per key, one keyed partition at a time.
 
-Closed windows become TrendPoints on the trends topic and metric values; the short ones also go
-through the spike monitor, whose firing and resolved events go to the alerts topic (firing ones with
-the model's explanation of their evidence). A document is acknowledged once every window it counts
-in has been emitted, so after a crash the open windows are rebuilt from redelivered documents (and
-repeats of one id are counted once per window), and the monitor's baselines from the tail of the
-trends topic.
+Every key (a topic, a watched ticker) lives in one partition of the keyed topic, so one worker counts
+it. Each partition keeps its own windows, its view of the input lanes' marks (the watermark) and its
+keys' spike monitor. Emitted windows become TrendPoints on the trends topic (on the partition of the
+same number, so a worker taking the partition over reads back exactly its windows) and metric
+values; the short ones also go through the monitor, whose events go to the alerts topic (firing ones
+with the model's explanation of their evidence). An entry is acknowledged once every window it
+counts in has been emitted.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
@@ -26,78 +28,113 @@ from common.records import (
     Alert,
     Evidence,
     InvalidRecord,
-    ScoredDocument,
+    LaneMark,
     TokenWeight,
     TrendPoint,
-    decode_record,
+    WindowEntry,
+    decode_keyed,
 )
+from stream.lanes import LaneClock
 from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.metrics import WorkerMetrics
-from stream.pipeline.recovery import read_trends_tail
+from stream.pipeline.recovery import TrendsTail, read_alert_ids, read_partition_tail
 from stream.pipeline.scoring import Explanation, Scorer
 from stream.pipeline.topics import PipelineTopics
 from stream.settings import StreamSettings
-from stream.windows import WindowBook, window_start
+from stream.windows import Counted, Outcome, WindowBook, window_start
 
 log = logging.getLogger(__name__)
 
 Explainer = Callable[[Sequence[str]], Awaitable[list[Explanation]]]
+Slot = tuple[str, str, datetime]  # book, key, window start
 
 
-class Aggregator:
-    """The window books (short and baseline) and the events each still waits on."""
+class PartitionWindows:
+    """The windows of one keyed partition's keys: the books, the lane clock, the monitor, the held events."""
 
     def __init__(
-        self, settings: StreamSettings, watched: frozenset[str], alerts: AlertSettings, metrics: WorkerMetrics
+        self, partition: int, settings: StreamSettings, alerts: AlertSettings, metrics: WorkerMetrics
     ) -> None:
-        self.books = {
-            "short": WindowBook(settings.window_s, settings.grace_s, watched, alerts.evidence),
-            "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, watched, alerts.evidence),
-        }
-        self.monitor = SpikeMonitor(alerts, settings.window_s)
+        self.partition = partition
+        self.settings = settings
         self.metrics = metrics
-        self.waiting: dict[tuple[str, datetime], list[EventT]] = defaultdict(list)
-        self.remaining: dict[int, int] = {}  # id(event) -> books it still waits on
-        self.last_event_wall = time.monotonic()
-        self.stream: faust.StreamT | None = None  # set when the agent starts; done events are acked on it
+        self.books = {
+            "short": WindowBook(settings.window_s, settings.grace_s, alerts.evidence),
+            "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, alerts.evidence),
+        }
+        self.clock = LaneClock(settings.lane_stale_s)
+        self.monitor = SpikeMonitor(alerts, settings.window_s)
+        self.future = timedelta(seconds=settings.max_future_s)
+        self.waiting: dict[Slot, list[EventT]] = defaultdict(list)
+        self.remaining: dict[int, int] = {}  # id(event) -> windows it still waits on
+        # the agent and the clock both publish: one at a time, or the monitor could be given a later
+        # emission before an earlier one and step past the earlier windows without seeing them
+        self.publishing = asyncio.Lock()
 
-    def add(self, event: EventT, scored: ScoredDocument, lane: object) -> bool:
-        """Count the document; True when it is already done (late or a repeat) and can be acked."""
-        self.last_event_wall = time.monotonic()
-        pending = 0
+    def recover(self, tail: TrendsTail) -> list[Alert]:
+        """Windows emitted before (by this worker before a crash, or by another): repeats are known,
+        early windows can be amended, and the monitor has its baselines back. Returns the monitor's
+        events for the newest windows, which a worker that crashed after emitting them may not have sent."""
+        for book in self.books.values():
+            book.recover(tail.points)
+        latest: dict[tuple[str, datetime], TrendPoint] = {}
+        for point in tail.points:
+            if (point.window_end - point.window_start).total_seconds() == self.settings.window_s:
+                latest[(point.key, point.window_start)] = point
+        if not latest:
+            return []
+        observed = self.monitor.observe(sorted(latest.values(), key=lambda p: (p.window_end, p.key)))
+        at_risk = max(p.window_end for p in latest.values()) - timedelta(seconds=2 * self.settings.window_s)
+        return [o.event for o in observed if o.event is not None and o.event.window_end >= at_risk]
+
+    def heard(self, mark: LaneMark) -> None:
+        self.clock.heard(mark, time.monotonic())
+
+    def add(self, event: EventT, entry: WindowEntry) -> tuple[bool, bool]:
+        """Count the entry: whether it is already done (late or a repeat) and can be acked, and whether
+        it came after one of its windows was final."""
+        item = Counted.entry(entry)
+        pending, late = 0, False
         for name, book in self.books.items():
-            added = book.add(scored, lane)
-            if added.late:
-                self.metrics.pipeline.late_documents.inc()
-            if added.keys:
-                self.waiting[(name, window_start(scored.document.published_at, book.size_s))].append(event)
+            outcome = book.add(entry.key, item)
+            if outcome is Outcome.LATE:
+                late = True
+            elif outcome in (Outcome.COUNTED, Outcome.AMENDED):
+                self.waiting[(name, entry.key, window_start(entry.published_at, book.size_s))].append(event)
                 pending += 1
         if pending:
             self.remaining[id(event)] = pending
-        return pending == 0
+        if late:
+            self.metrics.pipeline.late_documents.inc()
+        return pending == 0, late
 
-    def close(
-        self, lanes: frozenset[object], idle: bool = False
-    ) -> tuple[list[tuple[str, TrendPoint]], list[EventT]]:
-        """Closed windows, and the events that no longer wait on anything."""
+    def close(self) -> tuple[list[tuple[str, TrendPoint]], list[EventT], datetime | None]:
+        """Windows to emit (final ones, and early ones once every lane has been idle long enough), the
+        events no longer waiting on anything, and the end up to which every short window is emitted."""
+        now = time.monotonic()
+        upto = self.clock.upto()
         points: list[tuple[str, TrendPoint]] = []
-        for name, book in self.books.items():
-            book.expect(lanes)
-            points.extend((name, p) for p in (book.close_idle() if idle else book.close_ready()))
+        watermark = self.clock.watermark(now)
+        if watermark is not None:
+            watermark = min(watermark, datetime.now(UTC) + self.future)  # never past the clock
+            for name, book in self.books.items():
+                points.extend((name, point) for point in book.close(watermark, upto))
+        if self.clock.quiet_for(now) >= self.settings.idle_close_s:
+            for name, book in self.books.items():
+                points.extend((name, point) for point in book.flush(upto))
         done: list[EventT] = []
-        for name in self.books:
-            for start in {p.window_start for n, p in points if n == name}:
-                for event in self.waiting.pop((name, start), []):
-                    self.remaining[id(event)] -= 1
-                    if self.remaining[id(event)] == 0:
-                        del self.remaining[id(event)]
-                        done.append(event)
-        return points, done
+        for name, point in points:
+            for event in self.waiting.pop((name, point.key, point.window_start), []):
+                self.remaining[id(event)] -= 1
+                if self.remaining[id(event)] == 0:
+                    del self.remaining[id(event)]
+                    done.append(event)
+        return points, done, self.books["short"].horizon
 
-    def alerts(self, points: list[TrendPoint]) -> list[Alert]:
-        """The monitor's events for newly closed short windows; every observation goes to the gauges."""
+    def alerts(self, points: list[TrendPoint], until: datetime | None) -> list[Alert]:
+        """The monitor's events for newly emitted short windows; every observation goes to the gauges."""
         events = []
-        for observation in self.monitor.observe(points):
+        for observation in self.monitor.observe(points, until):
             self.metrics.detector.export(observation)
             if observation.event is not None:
                 events.append(observation.event.derive(fired_at=datetime.now(UTC)))
@@ -123,77 +160,99 @@ def add_aggregate_agent(
     app: faust.App,
     topics: PipelineTopics,
     settings: StreamSettings,
-    watched: frozenset[str],
     metrics: WorkerMetrics,
     scorer_factory: Callable[[], Awaitable[Scorer]] | None = None,
     alert_settings: AlertSettings | None = None,
 ) -> None:
-    aggregator = Aggregator(settings, watched, alert_settings or AlertSettings(), metrics)
+    alerts = alert_settings or AlertSettings()
     deadletters = DeadLetterSink(topics.deadletter, metrics.pipeline)
+    partitions: dict[int, PartitionWindows] = {}
+    streams: list[faust.StreamT] = []
 
-    async def publish_alerts(points: list[TrendPoint]) -> None:
-        """Run the monitor on closed short windows; its events are out before their inputs are acked."""
-        if not points:  # most events close no window
-            return
+    async def taken_over(partition: int) -> PartitionWindows:
+        state = PartitionWindows(partition, settings, alerts, metrics)
+        tail = await asyncio.to_thread(read_partition_tail, settings, topics.names.trends, partition)
+        for reason, count in tail.skipped.items():
+            metrics.pipeline.unreadable.labels(topic=topics.names.trends, reason=reason).inc(count)
+        unsent = state.recover(tail)
+        if unsent:
+            sent = await asyncio.to_thread(read_alert_ids, settings, topics.names.alerts, partition)
+            for alert in (a for a in unsent if a.id not in sent):
+                log.warning("alert %s %s on %s was not sent before a crash: sending it", alert.state,
+                            alert.severity, alert.key)  # fmt: skip
+                await topics.alerts.send(key=alert.key.encode(), value=alert, partition=partition)
+        log.info("keyed partition %d taken: %d trend points read back", partition, len(tail.points))
+        return partitions.setdefault(partition, state)
+
+    async def publish_alerts(
+        state: PartitionWindows, points: list[TrendPoint], until: datetime | None
+    ) -> None:
+        """Run the monitor on emitted short windows; its events are out before their inputs are acked."""
         deliveries = []
-        for alert in aggregator.alerts(points):
+        for alert in state.alerts(points, until):
             if alert.state == "firing" and scorer_factory is not None:
-                alert = alert.derive(
-                    evidence=await explained(alert.evidence, (await scorer_factory()).explain)
-                )
+                evidence = await explained(alert.evidence, (await scorer_factory()).explain)
+                alert = alert.derive(evidence=evidence)
             log.warning(
                 "alert %s %s on %s: %.0f%% negative of %d (baseline %.0f%%, z %.1f)",
                 alert.state, alert.severity, alert.key, 100 * alert.negative_ratio, alert.count,
                 100 * alert.baseline, alert.zscore,
             )  # fmt: skip
-            deliveries.append(await topics.alerts.send(key=alert.key.encode(), value=alert))
+            deliveries.append(
+                await topics.alerts.send(key=alert.key.encode(), value=alert, partition=state.partition)
+            )
         for future in deliveries:
             await future
 
-    async def publish(points: list[tuple[str, TrendPoint]], done: list[EventT]) -> None:
-        deliveries = [await topics.trends.send(key=point.key.encode(), value=point) for _, point in points]
-        for future in deliveries:
-            await future
-        await publish_alerts([point for name, point in points if name == "short"])
-        for name, point in points:
-            metrics.pipeline.window_closed(name, point)
-        if aggregator.stream is not None:
-            for event in done:
-                await aggregator.stream.ack(event)
+    async def publish(state: PartitionWindows) -> None:
+        """Emit what is due, in order: trend points, then alerts, then acknowledge what they held."""
+        async with state.publishing:
+            points, done, until = state.close()
+            short = [point for name, point in points if name == "short"]
+            deliveries = [
+                await topics.trends.send(key=point.key.encode(), value=point, partition=state.partition)
+                for _, point in points
+            ]
+            for future in deliveries:
+                await future
+            await publish_alerts(state, short, until)
+            for name, point in points:
+                metrics.pipeline.window_closed(name, point)
+            if streams:
+                for event in done:
+                    await streams[0].ack(event)
 
-    def assigned() -> frozenset[object]:
-        """The scored topic's partitions this worker reads now (they change on rebalance)."""
-        return frozenset(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.names.scored)
-
-    @app.agent(topics.scored, name="aggregate")
+    @app.agent(topics.keyed, name="aggregate")
     async def aggregate(stream: faust.StreamT[bytes]) -> None:
-        aggregator.stream = stream
-        tail = await asyncio.to_thread(read_trends_tail, settings, topics.names.trends)
-        for reason, count in tail.skipped.items():
-            metrics.pipeline.unreadable.labels(topic=topics.names.trends, reason=reason).inc(count)
-        for book in aggregator.books.values():
-            if book.size_s in tail.emitted_until:
-                book.resume_after(tail.emitted_until[book.size_s])
-                log.info("resuming %d s windows after %s", book.size_s, tail.emitted_until[book.size_s])
-        short = settings.window_s
-        aggregator.monitor.observe(
-            p for p in tail.points if (p.window_end - p.window_start).total_seconds() == short
-        )
+        streams.append(stream)
         async for event in stream.noack().events():
+            partition = int(event.message.partition)
+            state = partitions.get(partition) or await taken_over(partition)
             try:
-                scored = decode_record(ScoredDocument, event.message.value)
+                record = decode_keyed(event.message.value)
             except InvalidRecord as error:
                 await deadletters.reject(error, event.message)
                 await stream.ack(event)
                 continue
-            if aggregator.add(event, scored, event.message.partition):
+            if isinstance(record, LaneMark):
+                state.heard(record)
                 await stream.ack(event)
-            await publish(*aggregator.close(assigned()))
+            else:
+                done, late = state.add(event, record)
+                if late:
+                    await (await topics.late.send(key=record.key.encode(), value=event.message.value))
+                if done:
+                    await stream.ack(event)
+            await publish(state)
 
     @app.timer(1.0)
-    async def close_idle_windows() -> None:
-        if (
-            aggregator.stream is not None
-            and time.monotonic() - aggregator.last_event_wall > settings.idle_close_s
-        ):
-            await publish(*aggregator.close(assigned(), idle=True))
+    async def close_quiet_windows() -> None:
+        """Marks stop when lanes go quiet or their worker is away: closing also runs on the clock."""
+        for state in list(partitions.values()):
+            await publish(state)
+
+    @app.on_partitions_revoked.connect
+    async def forget_partitions(_app: faust.App, revoked: set[TP], **_kwargs: Any) -> None:
+        for tp in revoked:
+            if tp.topic == topics.names.keyed:
+                partitions.pop(tp.partition, None)

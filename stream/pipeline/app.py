@@ -117,13 +117,15 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
     use_tuned_transport(app, settings)
     topics = declare_topics(app, settings)
     add_metrics_page(app, metrics)
-    add_lag_metric(app, settings, [topics.names.raw, topics.names.scored], metrics.pipeline)
+    add_lag_metric(
+        app, settings, [topics.names.raw, topics.names.scored, topics.names.keyed], metrics.pipeline
+    )
     add_ingest_page(app, topics, settings, metrics.pipeline)
     watchlist = load_watchlist(settings.watchlist_path)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
     scorer = scorer_factory(settings, metrics)
-    add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline)
-    add_aggregate_agent(app, topics, settings, frozenset(watchlist), metrics, scorer)
+    add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline, frozenset(watchlist))
+    add_aggregate_agent(app, topics, settings, metrics, scorer)
     add_archive_agent(app, topics, settings, metrics.pipeline)
     return app
 

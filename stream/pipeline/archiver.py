@@ -16,6 +16,7 @@ from faust.types import EventT
 
 from common.records import InvalidRecord, ScoredDocument, decode_record
 from stream.archive import ParquetArchive
+from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.topics import PipelineTopics
 from stream.settings import StreamSettings
@@ -64,6 +65,7 @@ def add_archive_agent(
     app: faust.App, topics: PipelineTopics, settings: StreamSettings, metrics: PipelineMetrics
 ) -> None:
     buffer = ArchiveBuffer(ParquetArchive(settings.archive_root), metrics)
+    deadletters = DeadLetterSink(topics.deadletter, metrics)
 
     @app.agent(topics.scored, name="archive")
     async def archive_scored(stream: faust.StreamT[bytes]) -> None:
@@ -71,7 +73,8 @@ def add_archive_agent(
         async for event in stream.noack().events():
             try:
                 buffer.pending.append((event, decode_record(ScoredDocument, event.message.value)))
-            except InvalidRecord:  # the aggregate agent dead-letters unreadable records
+            except InvalidRecord as error:  # the one reader of the scored topic says so
+                await deadletters.reject(error, event.message)
                 await stream.ack(event)
                 continue
             metrics.archive_buffered.set(len(buffer.pending))
@@ -81,6 +84,10 @@ def add_archive_agent(
     @app.timer(settings.archive_flush_s)
     async def flush_archive() -> None:
         await buffer.flush()
+
+    @app.on_partitions_assigned.connect
+    async def reread_known_ids(_app: faust.App, _assigned: set[Any], **_kwargs: Any) -> None:
+        buffer.archive.forget_known()
 
     @app.on_before_shutdown.connect
     async def flush_on_shutdown(_app: faust.App, **_kwargs: Any) -> None:

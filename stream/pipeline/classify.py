@@ -1,113 +1,283 @@
-"""Agent ``classify``: raw documents in, ScoredDocuments (keyed by topic) out.
+"""Agent ``classify``: raw documents in; ScoredDocuments (keyed by topic) and window entries (keyed by
+window key) out, and a mark of each lane's progress for ``aggregate``'s watermark.
 
 Each batch comes from ``noack_take``: events are acknowledged only once their outcome is durable
-(scored document or dead letter delivered, duplicate counted), so a crash redelivers instead of
-losing. The next batch is collected while the current one is being scored.
+(scored document and entries, or the dead letter, delivered; duplicate counted), so a crash
+redelivers instead of losing. A record read again (after a crash or a rebalance) is published again
+with the labels it had, so it always counts under the same keys; a lane's duplicate table and those
+labels are read back from the scored topic when a worker takes the lane. The next batch is
+collected while the current one is being scored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
-from common.records import Document, InvalidRecord, RejectReason, ScoredDocument
-from model_service.engine import Classification
+from common.records import Document, InvalidRecord, RejectReason, ScoredDocument, WindowEntry
+from stream.lanes import LaneProgress
 from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.metrics import PipelineMetrics
+from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
 from stream.pipeline.topics import PipelineTopics
 from stream.prepare.preparer import DocumentPreparer
 from stream.settings import StreamSettings
+from stream.windows import window_keys
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Taken:
+    """One raw record of a batch: its event, and what preparing it gave."""
+
+    event: EventT
+    document: Document | None = None  # to score
+    published: ScoredDocument | None = None  # read again: publish it as it was
+
+    @property
+    def lane(self) -> int:
+        return int(self.event.message.partition)
+
+    @property
+    def offset(self) -> int:
+        return int(self.event.message.offset)
+
+
+class LaneMemory:
+    """Per lane, the records it published lately, by raw offset, with their labels (bounded)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lanes: dict[int, OrderedDict[int, ScoredDocument]] = {}
+
+    def known(self, lane: int) -> bool:
+        return lane in self.lanes
+
+    def load(self, lane: int, published: Sequence[ScoredDocument]) -> None:
+        self.lanes[lane] = OrderedDict()
+        for scored in published:
+            self.add(scored)
+
+    def add(self, scored: ScoredDocument) -> None:
+        if scored.lane is None or scored.offset is None:
+            return
+        memory = self.lanes.setdefault(scored.lane, OrderedDict())
+        memory[scored.offset] = scored
+        while len(memory) > self.limit:
+            memory.popitem(last=False)
+
+    def get(self, lane: int, offset: int) -> ScoredDocument | None:
+        return self.lanes.get(lane, {}).get(offset)
+
+    def forget(self, lane: int) -> None:
+        self.lanes.pop(lane, None)
+
+
 class Classifier:
-    """One batch at a time: prepare every record, score the keepers, publish, then acknowledge."""
+    """One batch at a time: prepare every record, score the new ones, publish, mark, then acknowledge."""
 
     def __init__(
         self,
+        app: faust.App,
         topics: PipelineTopics,
+        settings: StreamSettings,
         preparer: DocumentPreparer,
-        scorer: Scorer,
-        stream: faust.StreamT,
         metrics: PipelineMetrics,
     ) -> None:
+        self.app = app
         self.topics = topics
+        self.settings = settings
         self.preparer = preparer
-        self.scorer = scorer
-        self.stream = stream
         self.metrics = metrics
+        self.watched: frozenset[str] | None = None
         self.deadletters = DeadLetterSink(topics.deadletter, metrics)
+        self.memory = LaneMemory(max(1, settings.lane_memory_records))
+        self.progress: LaneProgress | None = None  # once the raw topic's partition count is known
+        self.in_hand: Counter[int] = Counter()  # lane -> records taken and not finished
+        self.unseen_idle: set[int] = set()  # lanes found caught up once without a record read
+        self.scorer: Scorer | None = None
+        self.stream: faust.StreamT | None = None
 
-    async def prepare(self, events: Sequence[EventT]) -> list[tuple[EventT, Document]]:
-        keep: list[tuple[EventT, Document]] = []
-        for event in events:
-            try:
-                prepared = self.preparer.prepare(event.message.value)
-            except InvalidRecord as error:
-                await self.deadletters.reject(error, event.message)
-                await self.stream.ack(event)
-                continue
-            except Exception as exc:  # a bug must not stop the worker: the record is kept for study
-                log.exception("preparing %s@%d failed", event.message.topic, event.message.offset)
-                error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-                await self.deadletters.reject(error, event.message)
-                await self.stream.ack(event)
-                continue
-            self.metrics.documents_received.labels(
-                source=self.metrics.source_label(prepared.document.source)
-            ).inc()
-            if prepared.duplicate.duplicate:
-                self.metrics.duplicates.labels(kind=prepared.duplicate.kind).inc()
-                await self.stream.ack(event)
-                continue
-            keep.append((event, prepared.document))
-        return keep
+    async def start(self, scorer: Scorer, stream: faust.StreamT, watched: frozenset[str]) -> None:
+        self.scorer, self.stream, self.watched = scorer, stream, watched
+        lanes = self.app.consumer.topic_partitions(self.topics.names.raw) or self.settings.topic_partitions
+        self.progress = LaneProgress(lanes, self.settings.window_s, self.settings.mark_interval_s)
 
-    async def _score(
-        self, batch: list[tuple[EventT, Document]]
-    ) -> list[tuple[EventT, Document, Classification]]:
-        """Labels for the batch; if the batch fails, one by one, dead-lettering what still fails."""
+    def forget(self, lanes: set[int]) -> None:
+        """These lanes went to another worker: what we knew of them is stale if they come back."""
+        for lane in lanes:
+            self.memory.forget(lane)
+            self.unseen_idle.discard(lane)
+            if self.progress is not None:
+                self.progress.restart(lane)
+
+    async def take(self, events: Sequence[EventT]) -> list[Taken]:
+        """Prepare a batch: repeats and bad records are finished here, the rest go on to scoring."""
+        lanes = {int(e.message.partition) for e in events}
+        missing = {lane for lane in lanes if not self.memory.known(lane)}
+        if missing:
+            published = await asyncio.to_thread(
+                read_published, self.settings, self.topics.names.scored, missing
+            )
+            for lane, scored in published.items():
+                self.memory.load(lane, scored)
+                self.preparer.duplicates.restart(lane, [s.document for s in scored])
+                log.info("lane %d taken over: %d published records read back", lane, len(scored))
+        taken = [Taken(event) for event in events]
+        for item in taken:
+            self.in_hand[item.lane] += 1
+            item.published = self.memory.get(item.lane, item.offset)
+            if item.published is None:
+                await self._prepare(item)
+        return taken
+
+    async def _prepare(self, item: Taken) -> None:
+        message = item.event.message
         try:
-            results = await self.scorer.score([document.text for _, document in batch])
-            return [(e, d, r) for (e, d), r in zip(batch, results, strict=True)]
+            prepared = self.preparer.prepare(message.value, lane=item.lane)
+        except InvalidRecord as error:
+            await self.deadletters.reject(error, message)
+            return
+        except Exception as exc:  # a bug must not stop the worker: the record is kept for study
+            log.exception("preparing %s@%d failed", message.topic, message.offset)
+            error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
+            await self.deadletters.reject(error, message)
+            return
+        self.metrics.documents_received.labels(
+            source=self.metrics.source_label(prepared.document.source)
+        ).inc()
+        if prepared.duplicate.duplicate:
+            self.metrics.duplicates.labels(kind=prepared.duplicate.kind).inc()
+            return
+        item.document = prepared.document
+
+    async def _score(self, batch: list[Taken]) -> None:
+        """Labels for the batch; if the batch fails, one by one, dead-lettering what still fails."""
+        assert self.scorer is not None
+        scored_at = datetime.now(UTC)
+
+        def labeled(item: Taken, labels: dict[str, Any]) -> ScoredDocument:
+            assert item.document is not None
+            return ScoredDocument(
+                document=item.document, scored_at=scored_at, lane=item.lane, offset=item.offset, **labels
+            )
+
+        try:
+            results = await self.scorer.score([item.document.text for item in batch if item.document])
+            for item, result in zip(batch, results, strict=True):
+                item.published = labeled(item, result.labels())
+            return
         except Exception:
             log.exception("scoring a batch of %d failed; retrying one by one", len(batch))
-        scored = []
-        for event, document in batch:
+        for item in batch:
+            assert item.document is not None
             try:
-                scored.append((event, document, (await self.scorer.score([document.text]))[0]))
+                item.published = labeled(item, (await self.scorer.score([item.document.text]))[0].labels())
             except Exception as exc:
                 error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
-                await self.deadletters.reject(error, event.message)
-                await self.stream.ack(event)
-        return scored
+                await self.deadletters.reject(error, item.event.message)
+            item.document = None
 
-    async def score_and_publish(self, batch: list[tuple[EventT, Document]]) -> None:
-        if not batch:
-            return
-        labeled = await self._score(batch)
-        scored_at = datetime.now(UTC)
+    async def publish(self, taken: list[Taken]) -> None:
+        """Score, send the scored documents and their entries, mark the lanes, then acknowledge."""
+        assert self.stream is not None and self.progress is not None
+        fresh = [item for item in taken if item.document is not None]
+        if fresh:
+            await self._score(fresh)
         deliveries = []
-        for _, document, result in labeled:
-            scored = ScoredDocument(document=document, scored_at=scored_at, **result.labels())
-            deliveries.append(await self.topics.scored.send(key=result.topic.encode(), value=scored.dumps()))
-            self.metrics.documents_scored.labels(
-                source=self.metrics.source_label(document.source),
-                topic=result.topic,
-                sentiment=result.sentiment,
-            ).inc()
+        for item in taken:
+            scored = item.published
+            if scored is None:
+                continue
+            deliveries.append(await self.topics.scored.send(key=scored.topic.encode(), value=scored.dumps()))
+            for key in window_keys(scored, self.watched):
+                entry = WindowEntry(
+                    key=key, id=scored.document.id, published_at=scored.document.published_at,
+                    sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,
+                    lane=item.lane, offset=item.offset,
+                )  # fmt: skip
+                deliveries.append(await self.topics.keyed.send(key=key.encode(), value=entry.dumps()))
         await asyncio.gather(*deliveries)
         done = datetime.now(UTC)
-        for event, document, _ in labeled:
-            self.metrics.ingest_to_scored.observe(max(0.0, (done - document.received_at).total_seconds()))
-            await self.stream.ack(event)
+        for item in taken:
+            scored = item.published
+            if scored is not None and item.document is not None:  # scored now, not published again
+                self.memory.add(scored)
+                self.metrics.documents_scored.labels(
+                    source=self.metrics.source_label(scored.document.source),
+                    topic=scored.topic,
+                    sentiment=scored.sentiment,
+                ).inc()
+                age = (done - scored.document.received_at).total_seconds()
+                self.metrics.ingest_to_scored.observe(max(0.0, age))
+            self.progress.done(item.lane, item.offset, scored.document.published_at if scored else None)
+            self.in_hand[item.lane] -= 1
+            await self.stream.ack(item.event)
+        await self.send_marks({item.lane for item in taken})
+
+    def _raw(self, lane: int) -> TP:
+        return TP(self.topics.names.raw, lane)
+
+    def idle(self, lane: int) -> bool:
+        """Nothing taken and unfinished, and nothing more on the broker than what is finished."""
+        assert self.progress is not None
+        highwater = self.app.consumer.highwater(self._raw(lane))
+        finished = self.progress.offset.get(lane)
+        return (
+            self.in_hand[lane] == 0
+            and highwater is not None
+            and finished is not None
+            and finished >= highwater
+        )
+
+    async def send_marks(self, lanes: set[int]) -> None:
+        """A mark for each lane that is due, to every keyed partition, after the entries it vouches for."""
+        assert self.progress is not None
+        now, sent_at = time.monotonic(), datetime.now(UTC)
+        partitions = (
+            self.app.consumer.topic_partitions(self.topics.names.keyed) or self.settings.topic_partitions
+        )
+        deliveries = []
+        for lane in sorted(lanes):
+            idle = self.idle(lane)
+            if not self.progress.due(lane, now, idle):
+                continue
+            mark = self.progress.mark(lane, idle, now, sent_at)
+            for partition in range(partitions):
+                deliveries.append(await self.topics.keyed.send(value=mark.dumps(), partition=partition))
+        await asyncio.gather(*deliveries)
+
+    async def heartbeat(self) -> None:
+        """Mark every lane this worker reads, so ``aggregate`` knows it is alive and whether it is idle.
+
+        A lane not read from since it was assigned is vouched for (as idle, at the consumer's position)
+        only once it was caught up on two heartbeats in a row: records fetched before the first are
+        taken within one.
+        """
+        if self.progress is None:
+            return  # still loading the model: say nothing, so windows wait for these lanes
+        assigned = {
+            tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.names.raw
+        }
+        for lane in assigned - set(self.progress.offset):
+            position = await self.app.consumer.position(self._raw(lane))
+            highwater = self.app.consumer.highwater(self._raw(lane))
+            caught_up = position is not None and highwater is not None and position >= highwater
+            if caught_up and lane in self.unseen_idle and self.in_hand[lane] == 0:
+                self.progress.caught_up(lane, position)
+            self.unseen_idle = (self.unseen_idle | {lane}) if caught_up else (self.unseen_idle - {lane})
+        await self.send_marks(assigned & set(self.progress.offset))
 
 
 def add_classify_agent(
@@ -117,19 +287,30 @@ def add_classify_agent(
     preparer: DocumentPreparer,
     scorer_factory: Callable[[], Awaitable[Scorer]],
     metrics: PipelineMetrics,
+    watched: frozenset[str],
 ) -> None:
+    classifier = Classifier(app, topics, settings, preparer, metrics)
+
     @app.agent(topics.raw, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:
         scorer = await scorer_factory()
-        classifier = Classifier(topics, preparer, scorer, stream, metrics)
+        await classifier.start(scorer, stream, watched)
         in_flight: asyncio.Task[None] | None = None
         try:
             async for events in stream.noack_take(settings.max_batch, within=settings.max_wait_s):
-                batch = await classifier.prepare(events)
+                taken = await classifier.take(events)
                 if in_flight is not None:
                     await in_flight
-                in_flight = asyncio.create_task(classifier.score_and_publish(batch))
+                in_flight = asyncio.create_task(classifier.publish(taken))
             if in_flight is not None:
                 await in_flight
         finally:
             await scorer.close()
+
+    @app.timer(settings.mark_interval_s)
+    async def mark_lanes() -> None:
+        await classifier.heartbeat()
+
+    @app.on_partitions_revoked.connect
+    async def forget_lanes(_app: faust.App, revoked: set[TP], **_kwargs: Any) -> None:
+        classifier.forget({tp.partition for tp in revoked if tp.topic == topics.names.raw})

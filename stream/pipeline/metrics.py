@@ -83,7 +83,8 @@ class PipelineMetrics:
             ),
             windows_closed=counter("tapewatch_windows_closed_total", "Trend points emitted", ("window",)),
             late_documents=counter(
-                "tapewatch_late_documents_total", "Documents whose window had already closed"
+                "tapewatch_late_documents_total",
+                "Window entries (a document under one key) that came after their window was final",
             ),
             consumer_lag=gauge(
                 "tapewatch_consumer_lag",

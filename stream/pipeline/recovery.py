@@ -1,10 +1,13 @@
-"""What a restarted ``aggregate`` agent must know: which windows it already emitted.
+"""What a worker taking over a partition must know of what was published before it (after a crash or
+a rebalance), read back from the topics themselves.
 
-The trends topic is the durable record of closed windows. Reading its tail tells, per window size,
-the end of the last window emitted; events redelivered after a crash that belong before it were
-already counted and must not open the window again. The same tail, fed to the spike monitor,
-rebuilds the detector's baselines and which keys are firing. A record that cannot be read is
-skipped and counted, so it can never stop the agent from starting.
+``aggregate``: the trends topic is the durable record of emitted windows, and trend points go to the
+partition number of the keyed partition whose keys they count. Reading a partition's tail tells
+which windows were emitted (final, or early and still open to amendment, with the offsets they
+count up to), so records read again are known for repeats; fed to the spike monitor, the same tail
+rebuilds the keys' baselines and which are firing. ``classify``: the scored topic's tail tells what
+each lane published, with its labels. A record that cannot be read is skipped and counted, so it
+can never stop an agent from starting.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from common.records import InvalidRecord, TrendPoint, decode_record
+from common.records import Alert, InvalidRecord, ScoredDocument, TrendPoint, decode_record
 from common.topic_reader import TopicReader
 from stream.settings import StreamSettings
 
@@ -25,25 +27,55 @@ TAIL_RECORDS = 5000  # per partition: many minutes of windows for every key
 
 @dataclass
 class TrendsTail:
-    emitted_until: dict[int, datetime] = field(default_factory=dict)  # window size (s) -> latest end
-    points: list[TrendPoint] = field(default_factory=list)  # in window_end order
+    points: list[TrendPoint] = field(default_factory=list)  # every revision, in window_end order
     skipped: Counter[str] = field(default_factory=Counter)  # unreadable records, by reason
 
 
-def read_trends_tail(settings: StreamSettings, topic: str) -> TrendsTail:
-    """The last ``TAIL_RECORDS`` trend points of every partition of ``topic``."""
+def partition_tail(settings: StreamSettings, topic: str, partition: int) -> TopicReader:
+    """A reader of the last ``TAIL_RECORDS`` records of one partition."""
+    reader = TopicReader(settings.bootstrap_servers, topic, "tapewatch-recovery", partitions={partition})
+    return reader.from_tail(TAIL_RECORDS)
+
+
+def read_partition_tail(settings: StreamSettings, topic: str, partition: int) -> TrendsTail:
+    """The last ``TAIL_RECORDS`` trend points of one partition: the windows of one keyed partition."""
     tail = TrendsTail()
-    with TopicReader(settings.bootstrap_servers, topic, "tapewatch-recovery") as reader:
-        for record in reader.from_tail(TAIL_RECORDS).records():
+    with partition_tail(settings, topic, partition) as reader:
+        for record in reader.records():
             try:
-                point = decode_record(TrendPoint, record.value)
+                tail.points.append(decode_record(TrendPoint, record.value))
             except InvalidRecord as error:
                 log.warning("skipping %s[%d]@%d: %s", topic, record.partition, record.offset, error)
                 tail.skipped[error.reason.value] += 1
-                continue
-            tail.points.append(point)
-            size = int((point.window_end - point.window_start).total_seconds())
-            if size not in tail.emitted_until or point.window_end > tail.emitted_until[size]:
-                tail.emitted_until[size] = point.window_end
-    tail.points.sort(key=lambda p: (p.window_end, p.key))
+    tail.points.sort(key=lambda p: (p.window_end, p.key, p.revision))
     return tail
+
+
+def read_published(settings: StreamSettings, topic: str, lanes: set[int]) -> dict[int, list[ScoredDocument]]:
+    """What ``lanes`` published before, from the tail of the scored topic, in raw-offset order per lane.
+
+    A worker taking a lane over gives a record it reads again the labels it was published with (so it
+    counts under the same keys), and rebuilds the lane's duplicate table from it.
+    """
+    published: dict[int, dict[int, ScoredDocument]] = {lane: {} for lane in lanes}
+    with TopicReader(settings.bootstrap_servers, topic, "tapewatch-lanes") as reader:
+        for record in reader.from_tail(settings.lane_memory_records).records():
+            try:
+                scored = decode_record(ScoredDocument, record.value)
+            except InvalidRecord:
+                continue  # aggregate dead-letters it
+            if scored.lane in published and scored.offset is not None:
+                published[scored.lane][scored.offset] = scored
+    return {lane: [by_offset[o] for o in sorted(by_offset)] for lane, by_offset in published.items()}
+
+
+def read_alert_ids(settings: StreamSettings, topic: str, partition: int) -> set[str]:
+    """The ids of the alert events lately sent for one keyed partition's keys."""
+    ids = set()
+    with partition_tail(settings, topic, partition) as reader:
+        for record in reader.records():
+            try:
+                ids.add(decode_record(Alert, record.value).id)
+            except InvalidRecord:
+                continue
+    return ids

@@ -32,6 +32,14 @@ class TopicNames:
         return f"{self.prefix}.docs.scored"
 
     @property
+    def keyed(self) -> str:
+        return f"{self.prefix}.docs.keyed"
+
+    @property
+    def late(self) -> str:
+        return f"{self.prefix}.docs.late"
+
+    @property
     def trends(self) -> str:
         return f"{self.prefix}.trends"
 
@@ -44,7 +52,7 @@ class TopicNames:
         return f"{self.prefix}.deadletter"
 
     def all(self) -> list[str]:
-        return [self.raw, self.scored, self.trends, self.alerts, self.deadletter]
+        return [self.raw, self.scored, self.keyed, self.late, self.trends, self.alerts, self.deadletter]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class PipelineTopics:
     names: TopicNames
     raw: faust.TopicT
     scored: faust.TopicT
+    keyed: faust.TopicT
+    late: faust.TopicT
     trends: faust.TopicT
     alerts: faust.TopicT
     deadletter: faust.TopicT
@@ -70,6 +80,10 @@ def declare_topics(app: faust.App, settings: StreamSettings) -> PipelineTopics:
         raw=app.topic(names.raw, **RAW),
         # Scored documents also arrive as bytes: consumers decode them and dead-letter what they cannot.
         scored=app.topic(names.scored, **RAW),
+        # One record per window key of a document, keyed by that key, and the lanes' marks.
+        keyed=app.topic(names.keyed, **RAW),
+        # Window entries that came after their window was final: not counted, kept to be told.
+        late=app.topic(names.late, **RAW),
         trends=app.topic(names.trends, value_type=TrendPoint),
         alerts=app.topic(names.alerts, value_type=Alert),
         deadletter=app.topic(names.deadletter, value_type=Rejected),

@@ -12,6 +12,9 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from common.records import Document
+from stream.prepare.normalize import clean_text
+
 _WORD = re.compile(r"[a-z0-9$]+")
 _DECORATION = re.compile(
     r"^(?:(?:update|corrected|refile|breaking|exclusive|wrapup)\s*\d*\s*[-:]\s*)+"
@@ -26,6 +29,12 @@ def story_key(text: str) -> str:
     while previous != text:
         previous, text = text, _DECORATION.sub("", text.strip())
     return " ".join(_WORD.findall(text.lower()))
+
+
+def raw_topic_key(document: Document) -> bytes:
+    """The raw topic's key for a document: copies of one story share a key, so a lane, so a duplicate
+    table (the document's id when its text has no words)."""
+    return story_key(clean_text(document.text, 2000)).encode() or document.id.encode()
 
 
 BANDS = 4

@@ -31,10 +31,40 @@ def test_a_key_without_new_documents_is_still_answered_until_its_span_empties() 
     assert answered == [{"Energy": 4, "Markets": 10}, {"Energy": 0, "Markets": 10}, {"Markets": 10}]
 
 
-def test_windows_at_or_before_the_last_step_are_ignored() -> None:
+def test_an_amended_window_replaces_its_part_for_the_steps_to_come() -> None:
     rolling: RollingWindows[Closed] = RollingWindows(span=2, size_s=60)
     rolling.add([closed(0, 5, 1), closed(1, 5, 1)])
-    assert rolling.add([closed(1, 5, 5)]) == []
+    assert rolling.add([closed(1, 7, 5)]) == []  # already stepped past: no new answer for it
+    (after,) = rolling.add([closed(2, 5, 0)])
+    assert (after.count, after.negative) == (12, 5)
+
+
+def test_a_key_is_answered_the_same_whatever_other_keys_share_its_monitor() -> None:
+    """Workers own different sets of keys; a key's answers must not depend on its neighbours."""
+    mine = [closed(m, 5, m % 3, key="Energy") for m in (0, 1, 4, 9, 10)]
+    others = [closed(m, 8, 2, key="Macro") for m in range(12)]
+    alone: RollingWindows[Closed] = RollingWindows(span=3, size_s=60)
+    shared: RollingWindows[Closed] = RollingWindows(span=3, size_s=60)
+
+    def energy(windows) -> list[tuple[datetime, int, int]]:
+        return [(w.window_end, w.count, w.negative) for w in windows if w.key == "Energy"]
+
+    until = T0 + timedelta(minutes=13)
+    assert energy(alone.add(mine, until)) == energy(
+        shared.add(sorted(mine + others, key=lambda w: w.window_end), until)
+    )
+    assert alone.add([], until) == []  # stepped to ``until`` already: nothing new
+
+
+def test_steps_go_through_quiet_minutes_until_the_span_empties() -> None:
+    rolling: RollingWindows[Closed] = RollingWindows(span=2, size_s=60)
+    steps = rolling.add([closed(0, 4, 4), closed(5, 6, 0)])
+    assert [(w.window_end - T0, w.count) for w in steps] == [
+        (timedelta(minutes=1), 4),
+        (timedelta(minutes=2), 4),
+        (timedelta(minutes=3), 0),  # answered once more with nothing, then forgotten
+        (timedelta(minutes=6), 6),
+    ]
 
 
 def test_the_monitor_fires_on_a_spike_in_the_summed_windows() -> None:

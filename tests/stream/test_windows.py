@@ -1,9 +1,23 @@
+"""The window book: when windows are emitted, how late documents amend them, how repeats are known."""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import timedelta
 
-from stream.windows import WindowBook, replay_windows, window_keys, window_start
+from stream.windows import Counted, Outcome, WindowBook, replay_windows, window_keys, window_start
 from tests.helpers import T0, scored
+
+KEY = "Earnings"
+
+
+def item(doc_id: str, seconds: float, sentiment: str = "neutral", lane: int | None = None, offset: int = 0):
+    counted = Counted.of(scored(doc_id, T0 + timedelta(seconds=seconds), sentiment))
+    return dataclasses.replace(counted, lane=lane, offset=offset if lane is not None else None)
+
+
+def at(seconds: float):
+    return T0 + timedelta(seconds=seconds)
 
 
 def test_window_start_floors_to_the_window_size() -> None:
@@ -17,90 +31,92 @@ def test_keys_are_the_topic_and_watched_tickers() -> None:
     assert window_keys(doc, None) == ["Earnings", "$XOM", "$ZZZ"]
 
 
-def test_closed_window_counts_sentiments_and_mean() -> None:
+def test_a_window_is_final_once_the_watermark_passes_its_end_and_counts_sentiments() -> None:
     book = WindowBook(size_s=60, grace_s=0)
     for i, sentiment in enumerate(["negative", "negative", "positive", "neutral"]):
-        book.add(scored(f"d{i}", T0 + timedelta(seconds=i), sentiment))
-    assert book.close_ready() == []  # the watermark has not passed the window's end
-    book.add(scored("next", T0 + timedelta(seconds=61)))
-    (point,) = book.close_ready()
-    assert (point.key, point.window_start, point.window_end) == ("Earnings", T0, T0 + timedelta(minutes=1))
+        assert book.add(KEY, item(f"d{i}", i, sentiment)) is Outcome.COUNTED
+    assert book.close(at(59)) == []
+    (point,) = book.close(at(61))
+    assert (point.key, point.window_start, point.window_end) == (KEY, T0, T0 + timedelta(minutes=1))
     assert (point.count, point.negative, point.neutral, point.positive) == (4, 2, 1, 1)
-    assert point.negative_ratio == 0.5
+    assert point.negative_ratio == 0.5 and point.final and point.revision == 0
     assert abs(point.mean_score - (-0.8 - 0.8 + 0.6) / 4) < 1e-9
+    assert book.close(at(61)) == [] and book.close(at(90)) == []
 
 
-def test_late_documents_within_grace_count_and_later_ones_do_not() -> None:
+def test_documents_within_the_grace_count_and_later_ones_are_late() -> None:
     book = WindowBook(size_s=60, grace_s=30)
-    book.add(scored("a", T0 + timedelta(seconds=10)))
-    book.add(scored("b", T0 + timedelta(seconds=80)))  # watermark 14:01:20; 14:00 window waits for grace
-    assert book.close_ready() == []
-    assert book.add(scored("late-ok", T0 + timedelta(seconds=20))).keys == ["Earnings"]
-    book.add(scored("c", T0 + timedelta(seconds=95)))  # 14:01:35 - 30 s grace passes 14:01
-    (point,) = book.close_ready()
+    book.add(KEY, item("a", 10))
+    assert book.close(at(80)) == []  # 14:01:20 minus 30 s grace has not passed 14:01
+    assert book.add(KEY, item("in-grace", 20)) is Outcome.COUNTED
+    (point,) = book.close(at(95))
     assert point.count == 2
-    assert book.add(scored("too-late", T0 + timedelta(seconds=30))).late
+    assert book.add(KEY, item("too-late", 30)) is Outcome.LATE
 
 
-def test_repeated_ids_count_once() -> None:
+def test_a_repeated_id_counts_once() -> None:
     book = WindowBook(size_s=60, grace_s=0)
-    assert book.add(scored("a", T0)).keys == ["Earnings"]
-    assert book.add(scored("a", T0)).duplicate
-    assert book.flush()[0].count == 1
+    assert book.add(KEY, item("a", 0)) is Outcome.COUNTED
+    assert book.add(KEY, item("a", 0)) is Outcome.REPEAT
+    assert book.finish()[0].count == 1
 
 
-def test_the_slowest_lane_holds_the_watermark() -> None:
+def test_a_window_emitted_early_is_amended_within_the_grace_then_made_final() -> None:
+    book = WindowBook(size_s=60, grace_s=120)
+    book.add(KEY, item("a", 10, "negative"))
+    (early,) = book.flush({0: 5})
+    assert (early.count, early.revision, early.final, early.upto) == (1, 0, False, {"0": 5})
+    assert book.flush() == []  # nothing changed since
+    assert book.add(KEY, item("b", 20)) is Outcome.AMENDED
+    (amended,) = book.flush()
+    assert (amended.count, amended.revision, amended.final) == (2, 1, False)
+    (final,) = book.close(at(181))
+    assert (final.count, final.revision, final.final) == (2, 2, True)
+    assert book.add(KEY, item("c", 30)) is Outcome.LATE
+
+
+def test_a_record_published_again_after_a_crash_is_a_repeat_not_late_nor_counted_twice() -> None:
     book = WindowBook(size_s=60, grace_s=0)
-    book.expect(frozenset({0, 1}))
-    book.add(scored("a", T0 + timedelta(minutes=5)), lane=0)
-    assert book.watermark is None and book.close_ready() == []  # lane 1 has not spoken yet
-    book.add(scored("b", T0 + timedelta(seconds=5)), lane=1)
-    assert book.watermark == T0 + timedelta(seconds=5)
-    assert not book.add(scored("c", T0 + timedelta(seconds=6)), lane=1).late
+    book.add(KEY, item("a", 10, lane=0, offset=4))
+    (point,) = book.close(at(61), upto={0: 5, 1: 3})
+    assert point.upto == {"0": 5, "1": 3}
+    assert book.add(KEY, item("a", 10, lane=0, offset=4)) is Outcome.REPEAT  # read again: in the count
+    assert book.add(KEY, item("x", 20, lane=1, offset=3)) is Outcome.LATE  # new, after the window was final
 
 
-def test_idle_close_leaves_the_newest_window_open_and_is_idempotent() -> None:
-    book = WindowBook(size_s=60, grace_s=300)
-    book.add(scored("a", T0))
-    book.add(scored("b", T0 + timedelta(seconds=70)))
-    assert [p.window_start for p in book.close_idle()] == [T0]
-    assert book.close_idle() == []
-    assert list(book.open) == [("Earnings", T0 + timedelta(minutes=1))]
+def test_recovered_windows_know_their_repeats_and_early_ones_can_still_be_amended() -> None:
+    first = WindowBook(size_s=60, grace_s=120)
+    first.add(KEY, item("a", 10, "negative", lane=0, offset=1))
+    first.add("Macro", item("m", 70, lane=0, offset=2))
+    finals = first.close(at(185), upto={0: 3})
+    early = first.flush({0: 3})
+    after_restart = WindowBook(size_s=60, grace_s=120)
+    after_restart.recover([*finals, *early])
+    assert after_restart.add(KEY, item("a", 10, lane=0, offset=1)) is Outcome.REPEAT
+    assert after_restart.add("Macro", item("m", 70, lane=0, offset=2)) is Outcome.REPEAT
+    assert after_restart.add("Macro", item("n", 80, lane=0, offset=7)) is Outcome.AMENDED
+    (amended,) = after_restart.flush({0: 8})
+    assert (amended.key, amended.count, amended.revision) == ("Macro", 2, early[0].revision + 1)
 
 
-def test_resume_after_keeps_emitted_windows_closed() -> None:
-    book = WindowBook(size_s=60, grace_s=0)
-    book.resume_after(T0 + timedelta(minutes=1))
-    assert book.add(scored("redelivered", T0 + timedelta(seconds=30))).late
-    assert not book.add(scored("new", T0 + timedelta(seconds=61))).late
-
-
-def test_replay_matches_incremental_windows() -> None:
+def test_replay_gives_every_document_in_final_windows_in_order() -> None:
     docs = [
         scored(f"d{i}", T0 + timedelta(seconds=7 * i), ["negative", "positive"][i % 2]) for i in range(40)
     ]
     points = replay_windows(docs, size_s=60, grace_s=0)
-    assert sum(p.count for p in points) == 40
+    assert sum(p.count for p in points) == 40 and all(p.final for p in points)
     assert [p.window_start for p in points] == sorted(p.window_start for p in points)
 
 
-def test_a_closed_window_keeps_its_most_negative_documents_lowest_score_first() -> None:
+def test_a_window_keeps_its_most_negative_documents_lowest_score_first() -> None:
     book = WindowBook(60, 0, evidence=2)
-    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    docs = [scored("a", t0, "negative"), scored("b", t0, "positive"), scored("c", t0, "negative")]
-    docs[2] = docs[2].derive(sentiment_score=-0.95)
-    docs.append(scored("d", t0, "negative").derive(sentiment_score=-0.5))
-    for doc in docs:
-        book.add(doc)
-    point = book.flush()[0]
+    for doc in (
+        scored("a", T0, "negative"),
+        scored("b", T0, "positive"),
+        scored("c", T0, "negative").derive(sentiment_score=-0.95),
+        scored("d", T0, "negative").derive(sentiment_score=-0.5),
+    ):
+        book.add(KEY, Counted.of(doc))
+    point = book.finish()[0]
     assert [(e.id, e.score) for e in point.most_negative] == [("c", -0.95), ("a", -0.8)]
     assert point.most_negative[0].title == "c"
-
-
-def test_a_document_scored_again_with_another_topic_counts_once() -> None:
-    book = WindowBook(60, 0)
-    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    assert book.add(scored("a", t0, topic="Financials")).keys == ["Financials"]
-    again = book.add(scored("a", t0, topic="Fed | Central Banks"))
-    assert again.duplicate and again.keys == []
-    assert [(p.key, p.count) for p in book.flush()] == [("Financials", 1)]

@@ -32,7 +32,7 @@ def test_ingest_file_sends_valid_rows_and_reports_bad_ones(make_settings, tmp_pa
     lines = [json.dumps(r) for r in rows]
     lines.insert(2, "{broken")
     path.write_text("\n".join(lines) + "\n")
-    result = tapewatch("ingest", "file", str(path), env=settings.as_env())
+    result = tapewatch("ingest", "file", str(path), "--no-wait", env=settings.as_env())
     assert result.returncode == 1
     assert "sent 5 documents" in result.stdout
     assert "line 3: invalid JSON" in result.stderr

@@ -1,54 +1,95 @@
-"""The aggregate agent's bookkeeping and what it exports, in-process on a fresh registry."""
+"""One keyed partition's windows, lane clock and monitor, and what they export, in-process."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from alerts.settings import AlertSettings
-from stream.pipeline.aggregate import Aggregator
+from common.records import LaneMark, WindowEntry
+from stream.pipeline.aggregate import PartitionWindows
 from stream.pipeline.metrics import WorkerMetrics
 from stream.settings import StreamSettings
-from tests.helpers import T0, scored
+from tests.helpers import T0
 
-LANES = frozenset({0})
+SCORES = {"negative": -0.8, "neutral": 0.0, "positive": 0.6}
+NOW = datetime.now(UTC)
 
 
-def test_late_documents_are_counted_and_closed_windows_set_the_key_gauges(registry) -> None:
+class Feed:
+    """Entries and marks as one lane of ``classify`` would send them."""
+
+    def __init__(self, state: PartitionWindows) -> None:
+        self.state, self.offset = state, 0
+
+    def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> bool:
+        entry = WindowEntry(
+            key=key, id=f"d{self.offset}", published_at=T0 + timedelta(seconds=seconds), sentiment=sentiment,
+            score=SCORES[sentiment], title=f"headline {self.offset}", lane=0, offset=self.offset,
+        )  # fmt: skip
+        self.offset += 1
+        return self.state.add(object(), entry)
+
+    def mark(self, seconds: float, idle: bool = False) -> None:
+        watermark = T0 + timedelta(seconds=seconds)
+        mark = LaneMark(lane=0, lanes=1, offset=self.offset, watermark=watermark, idle=idle, sent_at=NOW)
+        self.state.heard(mark)
+
+
+def test_late_entries_are_counted_and_emitted_windows_set_the_key_gauges(registry) -> None:
     metrics = WorkerMetrics.create(registry)
-    aggregator = Aggregator(StreamSettings(grace_s=0), frozenset({"XOM"}), AlertSettings(), metrics)
-    first, second = object(), object()
-    assert not aggregator.add(first, scored("a", T0, "negative", "Energy | Oil", ["XOM"]), lane=0)
-    assert not aggregator.add(second, scored("b", T0 + timedelta(minutes=2)), lane=0)
-    points, done = aggregator.close(LANES)
+    state = PartitionWindows(0, StreamSettings(grace_s=0), AlertSettings(), metrics)
+    feed = Feed(state)
+    assert not feed.entry("Energy | Oil", 0, "negative")
+    assert not feed.entry("$XOM", 0, "negative")
+    feed.entry("Markets", 120)
+    assert state.close()[0] == []  # no mark yet: the lane may still hold anything
+    feed.mark(120)
+    points, done, until = state.close()
     assert {(name, p.key) for name, p in points} == {("short", "Energy | Oil"), ("short", "$XOM")}
-    assert done == []  # the first document still waits on its 15-minute window
+    assert done == [] and until == T0 + timedelta(minutes=2)  # the entries also wait on 15-minute windows
     for name, point in points:
         metrics.pipeline.window_closed(name, point)
+    assert points[0][1].upto == {"0": 3}
 
-    assert aggregator.add(object(), scored("c", T0 + timedelta(seconds=10)), lane=0) is False
+    assert feed.entry("Energy | Oil", 10) is False  # late for its minute, in time for its 15 minutes
     value = registry.get_sample_value
-    assert value("tapewatch_late_documents_total") == 1  # late for its minute, in time for its 15 minutes
+    assert value("tapewatch_late_documents_total") == 1
     assert value("tapewatch_windows_closed_total", {"window": "short"}) == 2
     assert value("tapewatch_topic_volume", {"key": "$XOM"}) == 1
     assert value("tapewatch_topic_negative_ratio", {"key": "Energy | Oil"}) == 1.0
 
 
-def test_a_spike_in_closed_windows_becomes_an_alert_and_moves_the_detector_gauges(registry) -> None:
+def test_a_spike_in_emitted_windows_becomes_an_alert_and_moves_the_detector_gauges(registry) -> None:
     metrics = WorkerMetrics.create(registry)
     alerts = AlertSettings(span_windows=1, min_count=5, warmup_windows=3)
-    aggregator = Aggregator(StreamSettings(grace_s=0), frozenset(), alerts, metrics)
+    state = PartitionWindows(0, StreamSettings(grace_s=0), alerts, metrics)
+    feed = Feed(state)
     fired = []
     for minute, negative in enumerate((1, 1, 1, 1, 1, 9)):
         for n in range(10):
-            sentiment = "negative" if n < negative else "neutral"
-            aggregator.add(object(), scored(f"{minute}-{n}", T0 + timedelta(minutes=minute), sentiment), 0)
-        tick = T0 + timedelta(minutes=minute + 1)  # a later document moves the watermark on
-        aggregator.add(object(), scored(f"tick{minute}", tick, "neutral", "Markets"), 0)
-        points, _ = aggregator.close(LANES)
-        fired += aggregator.alerts([p for name, p in points if name == "short"])
+            feed.entry("Earnings", minute * 60 + n, "negative" if n < negative else "neutral")
+        feed.mark((minute + 1) * 60)
+        points, _, until = state.close()
+        fired += state.alerts([p for name, p in points if name == "short"], until)
     assert [(a.key, a.state, a.severity) for a in fired] == [("Earnings", "firing", "critical")]
     assert fired[0].evidence and fired[0].evidence[0].score < 0
     assert fired[0].fired_at > fired[0].window_end  # wall clock, not event time
     value = registry.get_sample_value
     assert value("tapewatch_alert_events_total", {"severity": "critical", "state": "firing"}) == 1
     assert value("tapewatch_detector_negative_ratio", {"key": "Earnings"}) == 0.9
+
+
+def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -> None:
+    settings = StreamSettings(grace_s=60, idle_close_s=60)
+    state = PartitionWindows(0, settings, AlertSettings(), WorkerMetrics.create(registry))
+    feed = Feed(state)
+    feed.entry("Macro", 5)
+    feed.mark(5, idle=True)
+    assert state.close()[0] == []  # idle, but not for long enough yet
+    state.clock.state[0].idle_since = time.monotonic() - 61  # as if the lane had gone idle a minute ago
+    points, _, _ = state.close()
+    assert [(p.key, p.count, p.final) for name, p in points if name == "short"] == [("Macro", 1, False)]
+    assert feed.entry("Macro", 30) is False  # amends: waits for the next emission
+    amended = [p for name, p in state.close()[0] if name == "short"]
+    assert [(p.count, p.revision, p.final) for p in amended] == [(2, 1, False)]

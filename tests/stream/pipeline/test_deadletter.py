@@ -78,7 +78,8 @@ def test_unreadable_records_on_the_workers_own_topics_neither_stop_it_nor_vanish
     make_settings, tmp_path
 ) -> None:
     """A bad trend point is skipped (and counted) at restart recovery; a scored document of an unknown
-    schema version is dead-lettered by ``aggregate`` with that reason, like raw input."""
+    schema version is dead-lettered by ``archive`` (the scored topic's reader) with that reason, and a
+    keyed record that is neither an entry nor a mark by ``aggregate``, like raw input."""
     settings = make_settings()
     names = TopicNames(settings.topic_prefix)
     ensure_topics(settings)
@@ -88,19 +89,21 @@ def test_unreadable_records_on_the_workers_own_topics_neither_stop_it_nor_vanish
         timeout=30
     )
     future_scored = json.dumps({"schema_version": 9, "document": {}, "topic": "Energy | Oil"}).encode()
-    offset = producer.send(names.scored, value=future_scored).get(timeout=30).offset
+    offsets = {
+        names.scored: producer.send(names.scored, value=future_scored).get(timeout=30).offset,
+        names.keyed: producer.send(names.keyed, key=b"Macro", value=b"[1, 2]").get(timeout=30).offset,
+    }
     valid = document_from_fields({"source": "wire", "title": "Fine", "published_at": "2026-11-20T14:00:00Z"})
     producer.send(names.raw, key=b"valid", value=valid.dumps()).get(timeout=30)
     producer.close()
 
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
-        records = consume(settings.broker_url, names.deadletter, expected=1, timeout=60)
-        assert [json.loads(r.value)["reason"] for r in records] == ["unsupported_schema_version"]
-        assert (json.loads(records[0].value)["source_topic"], json.loads(records[0].value)["offset"]) == (
-            names.scored,
-            offset,
-        )
+        records = [json.loads(r.value) for r in consume(settings.broker_url, names.deadletter, 2, timeout=60)]
+        assert {(r["source_topic"], r["offset"], r["reason"]) for r in records} == {
+            (names.scored, offsets[names.scored], "unsupported_schema_version"),
+            (names.keyed, offsets[names.keyed], "not_an_object"),
+        }
 
         def skipped() -> dict[str, float]:
             found = {

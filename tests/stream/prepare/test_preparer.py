@@ -10,7 +10,7 @@ from common.records import InvalidRecord, RejectReason
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.prepare.dedupe import DuplicateDetector, story_key
 from stream.prepare.normalize import clean_text, pseudonymize, scrub_personal_data
-from stream.prepare.preparer import DocumentPreparer
+from stream.prepare.preparer import DocumentPreparer, LaneDuplicates
 from stream.prepare.tickers import TickerExtractor, default_watchlist
 
 
@@ -50,7 +50,7 @@ def test_wire_decorations_make_copies_one_story() -> None:
 
 def test_preparer_cleans_scrubs_and_pseudonymizes(tmp_path) -> None:
     preparer = DocumentPreparer(
-        TickerExtractor(default_watchlist()), DuplicateDetector(), b"key", 10_000, 500
+        TickerExtractor(default_watchlist()), LaneDuplicates(3600, 1000, 3), b"key", 10_000, 500
     )
     payload = json.dumps(
         {

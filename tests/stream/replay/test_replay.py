@@ -102,14 +102,14 @@ def test_backtest_reports_delays_misses_and_false_alerts(live_day: dict) -> None
     incidents = live_day["tmp"] / "incidents.csv"
     incidents.write_text("key,start,end\nEnergy | Oil,2026-11-20T11:20:00+00:00,2026-11-20T11:35:00+00:00\n")
     result = tapewatch(
-        "backtest", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--z", "3,12",
+        "backtest", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--z", "3,25",
         "--incidents", str(incidents), env={**live_day["settings"].as_env(), **ALERT_ENV},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     found = next(line for line in lines if line.startswith("z_warning=3:"))
     assert "caught 1/1" in found and "missed 0" in found
-    impossible = next(line for line in lines if line.startswith("z_warning=12:"))
+    impossible = next(line for line in lines if line.startswith("z_warning=25:"))  # z is at most 1/min_std
     assert "caught 0/1" in impossible and "missed 1" in impossible
 
 

@@ -1,0 +1,199 @@
+"""What became of the documents an ingest sent: scored, repeats, dead letters, late.
+
+The producer keeps where each sent record landed (a bit per raw-topic offset, so a million documents
+cost a few hundred kilobytes). The worker group's committed offsets then say when every one of them
+is finished, and the scored, dead-letter and late topics, read from when sending began, say what
+became of each. Repeats are what is finished and on none of them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from tqdm import tqdm
+
+from common.records import InvalidRecord, Rejected, ScoredDocument, WindowEntry, WireRecord, decode_record
+from common.topic_reader import TopicReader
+from stream.pipeline.topics import TopicNames
+from stream.settings import StreamSettings
+
+
+class SentRecords:
+    """The raw-topic positions of the records one ingest sent."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._first: dict[int, int] = {}
+        self._bits: dict[int, bytearray] = {}
+
+    def add(self, partition: int, offset: int) -> None:
+        base = offset - offset % 8  # bitmaps start at a multiple of 8, so an earlier one prepends bytes
+        first = self._first.setdefault(partition, base)
+        if base < first:
+            self._bits[partition] = bytearray((first - base) // 8) + self._bits[partition]
+            self._first[partition] = first = base
+        bits = self._bits.setdefault(partition, bytearray())
+        index = offset - first
+        if index // 8 >= len(bits):
+            bits.extend(bytearray(index // 8 - len(bits) + 1))
+        if not bits[index // 8] >> (index % 8) & 1:
+            bits[index // 8] |= 1 << (index % 8)
+            self.count += 1
+
+    def __contains__(self, position: tuple[int | None, int | None]) -> bool:
+        partition, offset = position
+        if partition not in self._first or offset is None:
+            return False
+        index = offset - self._first[partition]
+        bits = self._bits[partition]
+        return 0 <= index < len(bits) * 8 and bool(bits[index // 8] >> (index % 8) & 1)
+
+    def below(self, partition: int, offset: int) -> int:
+        """How many sent records of ``partition`` come before ``offset``."""
+        if partition not in self._first:
+            return 0
+        index = max(0, offset - self._first[partition])
+        bits = self._bits[partition]
+        whole = int.from_bytes(bits[: index // 8], "little").bit_count()
+        part = bits[index // 8] & ((1 << (index % 8)) - 1) if index // 8 < len(bits) else 0
+        return whole + part.bit_count()
+
+    def partitions(self) -> list[int]:
+        return sorted(self._first)
+
+
+@dataclass
+class IngestSummary:
+    sent: int
+    finished: int = 0
+    scored: int = 0
+    deadletters: int = 0
+    late: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return max(0, self.finished - self.scored - self.deadletters)
+
+    def line(self) -> str:
+        waiting = self.sent - self.finished
+        tail = f"; {waiting} not finished yet (is a worker running?)" if waiting else ""
+        return (
+            f"sent {self.sent}, scored {self.scored}, duplicates {self.duplicates}, "
+            f"dead letters {self.deadletters}, late {self.late}{tail}"
+        )
+
+
+class GroupProgress:
+    """The worker group's committed offsets on one topic."""
+
+    def __init__(self, settings: StreamSettings, topic: str) -> None:
+        self.group = settings.app_id
+        self.topic = topic
+        self.admin = KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, client_id="tapewatch-ingest"
+        )
+
+    def committed(self, partitions: list[int]) -> dict[int, int]:
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        found = self.admin.list_group_offsets({self.group: tps}).get(self.group, {})
+        return {tp.partition: max(0, found[tp].offset) if tp in found else 0 for tp in tps}
+
+    def close(self) -> None:
+        self.admin.close()
+
+
+def ends_now(settings: StreamSettings, topic: str) -> dict[int, int]:
+    """Each partition's end offset now, from a fetch (the listed end is not exact on every broker)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=None, fetch_max_wait_ms=100
+    )
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        listed = consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, listed[tp])
+        for _ in range(3):
+            consumer.poll(timeout_ms=200, max_records=1)
+        return {tp.partition: max(listed[tp], consumer.highwater(tp) or 0) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def wait_until_finished(
+    progress: GroupProgress, sent: SentRecords, timeout_s: float, show: bool, tick: Callable[[], None]
+) -> int:
+    """Block until the group committed every sent record, or nothing moved for ``timeout_s``."""
+    partitions = sent.partitions()
+    finished, moved = 0, time.monotonic()
+    with tqdm(total=sent.count, unit="doc", desc="worker finished", disable=not show) as bar:
+        while finished < sent.count and time.monotonic() - moved < timeout_s:
+            committed = progress.committed(partitions)
+            now = sum(sent.below(p, committed[p]) for p in partitions)
+            if now > finished:
+                bar.update(now - finished)
+                finished, moved = now, time.monotonic()
+            if finished < sent.count:
+                tick()
+    return finished
+
+
+def follow(
+    settings: StreamSettings,
+    sent: SentRecords,
+    since: datetime,
+    timeout_s: float = 120.0,
+    show: bool = True,
+    tick: Callable[[], None] = lambda: time.sleep(0.5),
+) -> IngestSummary:
+    """Wait for the workers to finish what was sent, then count what became of it."""
+    names = TopicNames(settings.topic_prefix)
+    summary = IngestSummary(sent=sent.count)
+    raw = GroupProgress(settings, names.raw)
+    try:
+        summary.finished = wait_until_finished(raw, sent, timeout_s, show, tick)
+    finally:
+        raw.close()
+    if summary.finished == summary.sent:  # then let aggregate take in what classify published
+        keyed = GroupProgress(settings, names.keyed)
+        try:
+            targets = ends_now(settings, names.keyed)
+            deadline = time.monotonic() + settings.idle_close_s + settings.lane_stale_s + 30
+            while time.monotonic() < deadline:
+                committed = keyed.committed(sorted(targets))
+                if all(committed[p] >= end for p, end in targets.items()):
+                    break
+                tick()
+        finally:
+            keyed.close()
+    start = since - timedelta(seconds=1)
+    scored = _records(settings, names.scored, ScoredDocument, start)
+    summary.scored = len({(d.lane, d.offset) for d in scored if (d.lane, d.offset) in sent})
+    rejected = _records(settings, names.deadletter, Rejected, start)
+    summary.deadletters = sum(
+        r.source_topic == names.raw and (r.partition, r.offset) in sent for r in rejected
+    )
+    late = _records(settings, names.late, WindowEntry, start)
+    summary.late = len({(e.lane, e.offset) for e in late if (e.lane, e.offset) in sent})
+    return summary
+
+
+R = TypeVar("R", bound=WireRecord)
+
+
+def _records(settings: StreamSettings, topic: str, kind: type[R], since: datetime) -> list[R]:
+    found: list[R] = []
+    with TopicReader(settings.bootstrap_servers, topic, "tapewatch-ingest") as reader:
+        for record in reader.from_time(since).records():
+            try:
+                found.append(decode_record(kind, record.value))
+            except InvalidRecord:
+                continue
+    return found

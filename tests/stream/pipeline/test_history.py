@@ -1,0 +1,96 @@
+"""History is a first-class input: a time-sorted file sent at full speed lands in the windows a replay
+of the archive gives, with no document late, and the ingest command says what became of each."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time, timedelta
+
+import pandas as pd
+import pytest
+
+from stream.devstack.worker_process import WorkerProcess
+from stream.ingest.synthetic import MarketDay
+from stream.pipeline.topics import TopicNames, ensure_topics
+from tests.helpers import consume, latest_windows, replayed_windows, tapewatch
+
+pytestmark = pytest.mark.integration
+
+DAYS = 10  # two weeks of trading days at about 1,000 documents a day: 10,000 documents
+
+
+def history() -> list[dict]:
+    """A time-sorted file of ten market days, as a user would export one."""
+    rows = []
+    for n in range(DAYS):
+        day = MarketDay(day=date(2026, 10, 1) + timedelta(days=n), start=time(9, 30), end=time(16, 0),
+                        per_minute=2.6, syndicated_share=0.03, seed=100 + n)  # fmt: skip
+        rows.extend(json.loads(doc.dumps()) for doc in day.documents())
+    for row in rows:
+        row.pop("received_at")  # the ingest stamps when it sends
+    return sorted(rows, key=lambda r: r["published_at"])
+
+
+def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay(
+    make_settings, tmp_path
+) -> None:
+    settings = make_settings(idle_close_s=3, archive_flush_s=1)
+    ensure_topics(settings)
+    rows = history()
+    assert 9_500 <= len(rows) <= 10_500
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with WorkerProcess(settings, tmp_path / "worker.log") as worker:
+        worker.wait_ready(180)
+        result = tapewatch(
+            "ingest", "file", str(path), "--rate", "0", "--timeout", "120", env=settings.as_env()
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        summary = result.stdout.strip().splitlines()[-1]
+        assert summary.startswith(f"sent {len(rows)}, scored ") and summary.endswith(
+            ", dead letters 0, late 0"
+        ), summary
+        assert worker.total("tapewatch_late_documents_total") == 0
+    out = tmp_path / "replay"
+    replayed = tapewatch(
+        "replay", "--from", "2026-10-01", "--to", "2026-10-11", "--out", str(out), env=settings.as_env()
+    )
+    assert replayed.returncode == 0, replayed.stderr[-2000:]
+    trend = pd.read_csv(out / "trend.csv", parse_dates=["window_start"])
+    from_replay = {
+        (r.key, r.window_s, r.window_start.to_pydatetime()): (r.count, r.negative, r.neutral, r.positive)
+        for r in trend.itertuples()
+    }
+    live = latest_windows(settings)
+    assert len(live) > 3_000
+    assert live == from_replay
+
+
+def test_a_document_from_the_future_is_dead_lettered_and_holds_no_window_back(
+    make_settings, tmp_path
+) -> None:
+    """One document dated 2099 used to close every window up to 2099, so all later ones were late."""
+    settings = make_settings(idle_close_s=3, archive_flush_s=1)
+    ensure_topics(settings)
+    rows = [
+        json.loads(doc.dumps())
+        for doc in MarketDay(start=time(9, 30), end=time(10, 30), per_minute=8).documents()
+    ]
+    for row in rows:
+        row.pop("received_at")
+    rows.insert(len(rows) // 3, {"source": "poison", "title": "Markets rally into the next century",
+                                 "published_at": "2099-01-01T00:00:00Z"})  # fmt: skip
+    path = tmp_path / "poisoned.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with WorkerProcess(settings, tmp_path / "worker.log") as worker:
+        worker.wait_ready(180)
+        result = tapewatch("ingest", "file", str(path), "--timeout", "120", env=settings.as_env())
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip().splitlines()[-1].endswith(", dead letters 1, late 0"), result.stdout
+    dead = [
+        json.loads(r.value)
+        for r in consume(settings.broker_url, TopicNames(settings.topic_prefix).deadletter, 1)
+    ]
+    assert [d["reason"] for d in dead] == ["future_timestamp"]
+    assert "TAPEWATCH_MAX_FUTURE_S" in dead[0]["detail"]
+    assert latest_windows(settings) == replayed_windows(settings)

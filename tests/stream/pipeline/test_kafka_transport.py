@@ -1,0 +1,51 @@
+"""The offset a worker commits never passes a message still in flight (faust-streaming issue 606).
+
+The consumer's bookkeeping is plain data; the tests build it as Faust keeps it and ask our
+``_new_offset`` and Faust's own for the offset to commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import SimpleNamespace
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from stream.pipeline.kafka_transport import AtLeastOnceCommits
+
+PARTITION = TP("t.docs.keyed", 0)
+
+
+def consumer(committed: int | None, acked: list[int], in_flight: list[int], gaps=()) -> SimpleNamespace:
+    """Faust's consumer state for one partition: committed offset, acks, messages not yet acked."""
+    return SimpleNamespace(
+        _acked=defaultdict(list, {PARTITION: list(acked)}),
+        _acked_index=defaultdict(set, {PARTITION: set(acked)}),
+        _gap=defaultdict(IntervalTree, {PARTITION: IntervalTree.from_tuples(gaps)}),
+        _committed_offset=defaultdict(lambda: None, {PARTITION: committed}),
+        _unacked_messages=[SimpleNamespace(tp=PARTITION, offset=o, acked=False) for o in in_flight],
+    )
+
+
+def commit(state: SimpleNamespace) -> int | None:
+    return AtLeastOnceCommits._new_offset(state, PARTITION)  # type: ignore[arg-type]
+
+
+def test_a_message_in_flight_at_the_committed_offset_holds_the_commit() -> None:
+    """The reproduction of faust-streaming issue 606: committed 2585, 2586-2589 acked, 2585 in flight."""
+    assert commit(consumer(2585, [2586, 2587, 2588, 2589], in_flight=[2585])) is None
+    stock = faust_aiokafka.Consumer._new_offset(consumer(2585, [2586, 2587, 2588, 2589], [2585]), PARTITION)  # type: ignore[arg-type]
+    assert stock == 2590, "faust-streaming fixed issue 606: AtLeastOnceCommits can go"
+
+
+def test_before_anything_was_committed_the_oldest_message_in_flight_holds_the_commit() -> None:
+    assert commit(consumer(None, [5, 6, 7, 9], in_flight=[3, 8])) is None
+    assert commit(consumer(None, [3, 4, 5, 6, 7, 9], in_flight=[8])) == 8
+
+
+def test_acked_runs_commit_up_to_the_first_hole_and_known_gaps_count_as_done() -> None:
+    assert commit(consumer(10, [10, 11, 12], in_flight=[])) == 13
+    assert commit(consumer(10, [10, 12], in_flight=[])) == 11  # 11 not acked yet: stop before it
+    assert commit(consumer(10, [10, 12], in_flight=[], gaps=[(11, 12)])) == 13  # 11 will never come
