@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import broker_throughput, pipeline_throughput, replay_archive
+from bench import broker_throughput, pipeline_throughput, replay_archive, replay_chart, scale_out
 from bench.report import BENCHMARKS_MD, write_section
 from model_service.benchmark import markdown as model_markdown
 from model_service.benchmark import run_model_benchmark
@@ -11,18 +11,20 @@ from model_service.settings import ModelSettings
 
 def main() -> None:
     settings = ModelSettings.load()
-    broker = broker_throughput.markdown(broker_throughput.run())
-    write_section("broker", "Embedded broker throughput", broker)
-    print(broker)
-    pipeline = pipeline_throughput.markdown(pipeline_throughput.run())
-    write_section("pipeline", "Pipeline throughput and latency", pipeline)
-    print(pipeline)
-    replay = replay_archive.markdown(replay_archive.run())
-    write_section("replay", "Replay over a large archive", replay)
-    print(replay)
-    model = model_markdown(run_model_benchmark(settings.training_data_dir, settings))
-    write_section("model", "Model throughput", model)
-    print(model)
+    sections = [
+        ("broker", "Embedded broker throughput", lambda: broker_throughput.markdown(broker_throughput.run())),
+        ("pipeline", "Pipeline throughput and latency",
+         lambda: pipeline_throughput.markdown(pipeline_throughput.run())),
+        ("scale_out", "Throughput with 1, 2 and 3 workers", lambda: scale_out.markdown(scale_out.run())),
+        ("replay", "Replay over a large archive", lambda: replay_archive.markdown(replay_archive.run())),
+        ("replay_chart", "The replay chart of a year", lambda: replay_chart.markdown(replay_chart.run())),
+        ("model", "Model throughput",
+         lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
+    ]  # fmt: skip
+    for name, title, measure in sections:
+        text = measure()
+        write_section(name, title, text)
+        print(text)
     print(f"written to {BENCHMARKS_MD}")
 
 

@@ -37,6 +37,9 @@ class StreamSettings(ComponentSettings):
     max_document_bytes: int = Field(
         1_000_000, gt=0, description="Raw payloads above this go to the dead-letter topic"
     )
+    producer_linger_ms: int = Field(
+        5, ge=0, description="How long the worker's producer waits to fill a batch of records"
+    )
     max_message_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest record producers may send (so oversize input is seen)"
     )

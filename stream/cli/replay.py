@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stream.cli.options import TIME_HELP, Instant, check_range, report_outcome, stream_settings, wait_option
+from stream.cli.options import (
+    TIME_HELP,
+    Instant,
+    check_range,
+    load,
+    report_outcome,
+    stream_settings,
+    wait_option,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -99,12 +107,15 @@ def replay(
             f"no documents between {start.isoformat()} and {end.isoformat()} in the {where}"
         )
     click.echo(f"replaying {table.num_rows} documents through the windows and the detector ...", err=True)
-    result = replay_period(lambda: scored_documents(table), settings, AlertSettings())
+    alert_settings = load(AlertSettings)
+    result = replay_period(lambda: scored_documents(table), settings, alert_settings)
     if ticker is not None and topics:
         keys = {f"${ticker}", *topics}
         result.trend = [p for p in result.trend if p.key in keys]
         result.alerts = [a for a in result.alerts if a.key in keys]
-    paths = write_report(result, table, out, settings.window_s)
+    paths = write_report(
+        result, table, out, settings.window_s, alert_settings.span_windows * settings.window_s
+    )
     firing = sum(a.state == "firing" for a in result.alerts)
     click.echo(
         f"replayed {table.num_rows} documents ({source}, {start.isoformat()} to {end.isoformat()}): "

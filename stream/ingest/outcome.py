@@ -74,6 +74,7 @@ class IngestSummary:
     scored: int = 0
     deadletters: int = 0
     late: int = 0
+    aggregated: bool = True  # False: the windows were still being counted, so late may grow
 
     @property
     def duplicates(self) -> int:
@@ -82,9 +83,10 @@ class IngestSummary:
     def line(self) -> str:
         waiting = self.sent - self.finished
         tail = f"; {waiting} not finished yet (is a worker running?)" if waiting else ""
+        late = f"{self.late}" if self.aggregated else f"at least {self.late} (windows still being counted)"
         return (
             f"sent {self.sent}, scored {self.scored}, duplicates {self.duplicates}, "
-            f"dead letters {self.deadletters}, late {self.late}{tail}"
+            f"dead letters {self.deadletters}, late {late}{tail}"
         )
 
 
@@ -132,17 +134,27 @@ def wait_until_finished(
 ) -> int:
     """Block until the group committed every sent record, or nothing moved for ``timeout_s``."""
     partitions = sent.partitions()
-    finished, moved = 0, time.monotonic()
-    with tqdm(total=sent.count, unit="doc", desc="worker finished", disable=not show) as bar:
-        while finished < sent.count and time.monotonic() - moved < timeout_s:
-            committed = progress.committed(partitions)
-            now = sum(sent.below(p, committed[p]) for p in partitions)
-            if now > finished:
-                bar.update(now - finished)
-                finished, moved = now, time.monotonic()
-            if finished < sent.count:
+
+    def done() -> int:
+        committed = progress.committed(partitions)
+        return sum(sent.below(p, committed[p]) for p in partitions)
+
+    return _follow(done, sent.count, "classified", timeout_s, show, tick)
+
+
+def _follow(done: Callable[[], int], total: int, what: str, timeout_s: float, show: bool,
+            tick: Callable[[], None]) -> int:  # fmt: skip
+    """Poll ``done`` with a progress bar until it reaches ``total`` or stops moving for ``timeout_s``."""
+    reached, moved = 0, time.monotonic()
+    with tqdm(total=total, unit="record", desc=what, disable=not show) as bar:
+        while reached < total and time.monotonic() - moved < timeout_s:
+            now = min(total, done())
+            if now > reached:
+                bar.update(now - reached)
+                reached, moved = now, time.monotonic()
+            if reached < total:
                 tick()
-    return finished
+    return reached
 
 
 def follow(
@@ -155,7 +167,7 @@ def follow(
 ) -> IngestSummary:
     """Wait for the workers to finish what was sent, then count what became of it."""
     names = TopicNames(settings.topic_prefix)
-    summary = IngestSummary(sent=sent.count)
+    summary = IngestSummary(sent=sent.count, aggregated=False)
     raw = GroupProgress(settings, names.raw)
     try:
         summary.finished = wait_until_finished(raw, sent, timeout_s, show, tick)
@@ -165,12 +177,14 @@ def follow(
         keyed = GroupProgress(settings, names.keyed)
         try:
             targets = ends_now(settings, names.keyed)
-            deadline = time.monotonic() + settings.idle_close_s + settings.lane_stale_s + 30
-            while time.monotonic() < deadline:
+            start = keyed.committed(sorted(targets))
+            total = sum(max(0, end - start[p]) for p, end in targets.items())
+
+            def aggregated() -> int:
                 committed = keyed.committed(sorted(targets))
-                if all(committed[p] >= end for p, end in targets.items()):
-                    break
-                tick()
+                return sum(min(committed[p], end) - start[p] for p, end in targets.items())
+
+            summary.aggregated = _follow(aggregated, total, "aggregated", timeout_s, show, tick) >= total
         finally:
             keyed.close()
     start = since - timedelta(seconds=1)

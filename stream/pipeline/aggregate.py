@@ -222,10 +222,17 @@ def add_aggregate_agent(
                 for event in done:
                     await streams[0].ack(event)
 
+    acks: set[asyncio.Future[None]] = set()  # kept until done, so no acknowledgement is collected early
+
+    async def ack_when_delivered(stream: faust.StreamT, event: EventT, delivery: Awaitable[Any]) -> None:
+        await delivery
+        await stream.ack(event)
+
     @app.agent(topics.keyed, name="aggregate")
     async def aggregate(stream: faust.StreamT[bytes]) -> None:
         streams.append(stream)
         async for event in stream.noack().events():
+            acks.difference_update({done for done in acks if done.done()})
             partition = int(event.message.partition)
             state = partitions.get(partition) or await taken_over(partition)
             try:
@@ -239,9 +246,11 @@ def add_aggregate_agent(
                 await stream.ack(event)
             else:
                 done, late = state.add(event, record)
-                if late:
-                    await (await topics.late.send(key=record.key.encode(), value=event.message.value))
-                if done:
+                if late:  # acknowledged once its late record is out, without holding the stream up
+                    delivery = await topics.late.send(key=record.key.encode(), value=event.message.value)
+                    if done:
+                        acks.add(asyncio.ensure_future(ack_when_delivered(stream, event, delivery)))
+                elif done:
                     await stream.ack(event)
             await publish(state)
 

@@ -41,6 +41,8 @@ def faust_config(settings: StreamSettings) -> dict[str, Any]:
         # stopping worker must not wait for every event to be acked: the rest is redelivered.
         "stream_wait_empty": False,
         "producer_max_request_size": settings.max_message_bytes,
+        # every document becomes a scored record and an entry per key: let them share requests
+        "producer_linger": settings.producer_linger_ms / 1000,
         "web_enabled": True,
         "web_bind": settings.web_host,
         "web_host": settings.web_host,

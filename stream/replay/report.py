@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +15,11 @@ from common.records import Alert, TrendPoint
 from stream.replay.run import ReplayResult
 
 CHART_TOPICS = 4  # at most this many keys in the chart, the ones with most alerts, then most documents
+MAX_POINTS = 300  # per panel: a year is drawn as fast as an hour
+DOCUMENTS_PER_BIN = 5  # on average per key, so that a bin's negative share means something
+BIN_SIZES_S = (60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400,
+               3 * 86_400, 7 * 86_400)  # fmt: skip
+ANNOTATED_ALERTS = 3  # the strongest of a key carry their headline
 
 
 def trend_frame(points: list[TrendPoint]) -> pd.DataFrame:
@@ -60,7 +66,7 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
 
 
 def write_report(
-    result: ReplayResult, documents: pa.Table, out: Path, window_s: int, chart: bool = True
+    result: ReplayResult, documents: pa.Table, out: Path, window_s: int, detection_s: int, chart: bool = True
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "trend.csv", out / "alerts.csv", out / "documents.parquet"]
@@ -70,7 +76,7 @@ def write_report(
     pq.write_table(documents, paths[2])
     if chart:
         paths.append(out / "chart.png")
-        draw_chart(trend[trend.window_s == window_s], result.alerts, paths[3])
+        draw_chart(trend[trend.window_s == window_s], result.alerts, paths[3], detection_s)
     return paths
 
 
@@ -81,9 +87,40 @@ def chart_keys(trend: pd.DataFrame, alerts: list[Alert]) -> list[str]:
     return [k for k in keys if not k.startswith("$")][:CHART_TOPICS] or keys[:CHART_TOPICS]
 
 
-def draw_chart(trend: pd.DataFrame, alerts: list[Alert], path: Path, smooth_minutes: int = 10) -> None:
-    """Per key: negative share and mean sentiment (rolling, so sparse minutes do not jump), documents
-    per window as bars, and each alert as a shaded span from firing to resolved with its top headline."""
+def chart_bin(span: pd.Timedelta, documents: int, keys: int, detection_s: int) -> pd.Timedelta:
+    """One bin per point: at most ``MAX_POINTS`` over the range, no finer than the detection window,
+    and wide enough to hold a few documents of a key on average, rounded up to a readable size."""
+    per_key = documents / max(1, keys)
+    by_volume = span.total_seconds() * DOCUMENTS_PER_BIN / per_key if per_key else 0
+    wanted = max(detection_s, span.total_seconds() / MAX_POINTS, by_volume)
+    seconds = next((s for s in BIN_SIZES_S if s >= wanted), None)
+    if seconds is None:
+        seconds = int(-(-wanted // BIN_SIZES_S[-1]) * BIN_SIZES_S[-1])
+    return pd.Timedelta(seconds=seconds)
+
+
+def binned(
+    trend: pd.DataFrame, key: str, bin_size: pd.Timedelta, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Documents, negative share and mean sentiment of ``key`` per bin; empty bins are NaN (gaps)."""
+    data = trend[trend.key == key]
+    sums = (
+        data.assign(score=data.mean_score * data["count"], bin=data.window_start.dt.floor(bin_size))
+        .groupby("bin")[["count", "negative", "score"]]
+        .sum()
+    )
+    index = pd.date_range(start.floor(bin_size), end, freq=bin_size, tz=start.tz)
+    sums = sums.reindex(index, fill_value=0)
+    counted = sums["count"].where(sums["count"] > 0)
+    return pd.DataFrame(
+        {"count": sums["count"], "share": sums.negative / counted, "mean": sums.score / counted}, index=index
+    )
+
+
+def draw_chart(trend: pd.DataFrame, alerts: list[Alert], path: Path, detection_s: int) -> None:
+    """Per key: negative share and mean sentiment per bin as steps (no documents, no line), documents
+    per bin as a filled step, and each alert as a shaded span from firing to resolved; the strongest
+    alerts of a key carry their top headline."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,34 +128,53 @@ def draw_chart(trend: pd.DataFrame, alerts: list[Alert], path: Path, smooth_minu
 
     keys = chart_keys(trend, alerts)
     figure, axes = plt.subplots(max(1, len(keys)), 1, figsize=(12, 3.2 * max(1, len(keys))), squeeze=False)
-    for axis, key in zip(axes[:, 0], keys, strict=False):
-        data = trend[trend.key == key].set_index("window_start").sort_index()
-        minutes = data[["count", "negative"]].assign(score=data.mean_score * data["count"])
-        minutes = minutes.resample("1min").sum()
-        rolling = minutes.rolling(smooth_minutes, min_periods=1).sum()
-        share = rolling.negative / rolling["count"].where(rolling["count"] > 0)
-        axis.plot(share.index, share, color="tab:red", label=f"negative share ({smooth_minutes}-min rolling)")
-        axis.plot(share.index, rolling.score / rolling["count"].where(rolling["count"] > 0), color="tab:blue",
-                  label=f"mean sentiment ({smooth_minutes}-min rolling)")  # fmt: skip
-        axis.set_ylim(-1.05, 1.05)
-        axis.set_title(key, loc="left", fontsize=10)
-        volume = axis.twinx()
-        volume.bar(minutes.index, minutes["count"], width=1 / 1440, color="grey", alpha=0.35)
-        volume.set_ylabel("documents per minute")
-        spans = [a for a in alerts if a.key == key]
-        for alert in (a for a in spans if a.state == "firing"):
-            later = [r.window_end for r in spans if r.state == "resolved" and r.window_end > alert.window_end]
-            axis.axvspan(alert.window_end, min(later, default=alert.window_end), color="red", alpha=0.12)
-            axis.axvline(alert.window_end, color="black", linestyle="--", linewidth=1)
-            headline = textwrap.shorten(alert.evidence[0].title, 70) if alert.evidence else ""
-            axis.annotate(
-                f"{alert.severity} z={alert.zscore:.1f}: {headline}", (alert.window_end, 0.97), fontsize=7,
-                va="top", bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8},
-            )  # fmt: skip
-        axis.legend(loc="lower left", fontsize=7)
     if not keys:
         axes[0, 0].text(0.5, 0.5, "no documents in the range", ha="center", va="center")
+    else:
+        start, end = trend.window_start.min(), trend.window_end.max()
+        shown = trend[trend.key.isin(keys)]
+        bin_size = chart_bin(end - start, int(shown["count"].sum()), len(keys), detection_s)
+        for axis, key in zip(axes[:, 0], keys, strict=False):
+            data = binned(shown, key, bin_size, start, end)
+            draw_key(axis, key, data, bin_size, [a for a in alerts if a.key == key])
+        figure.suptitle(f"one point per {_human(bin_size)}", x=0.99, ha="right", fontsize=8)
     figure.autofmt_xdate()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def draw_key(axis: Any, key: str, data: pd.DataFrame, bin_size: pd.Timedelta, alerts: list[Alert]) -> None:
+    axis.step(data.index, data["share"], where="post", color="tab:red", label="negative share")
+    axis.step(data.index, data["mean"], where="post", color="tab:blue", label="mean sentiment")
+    axis.set_ylim(-1.05, 1.05)
+    axis.set_title(key, loc="left", fontsize=10)
+    volume = axis.twinx()
+    volume.fill_between(data.index, data["count"], step="post", color="grey", alpha=0.3, linewidth=0)
+    volume.set_ylabel(f"documents per {_human(bin_size)}")
+    volume.set_ylim(bottom=0)
+    axis.set_zorder(volume.get_zorder() + 1)  # the lines over the volume, not under it
+    axis.patch.set_visible(False)
+    resolved = sorted(a.window_end for a in alerts if a.state == "resolved")
+    firing = [a for a in alerts if a.state == "firing"]
+    for alert in firing:  # at least a bin wide, so that a short alert still shows on a long range
+        until = next((at for at in resolved if at > alert.window_end), alert.window_end)
+        axis.axvspan(alert.window_end, max(until, alert.window_end + bin_size), color="red", alpha=0.25, lw=0)
+    middle = data.index[0] + (data.index[-1] - data.index[0]) / 2
+    for row, alert in enumerate(sorted(firing, key=lambda a: -a.zscore)[:ANNOTATED_ALERTS]):
+        headline = textwrap.shorten(alert.evidence[0].title, 50) if alert.evidence else ""
+        axis.annotate(
+            f"{alert.severity} z={alert.zscore:.1f}: {headline}", (alert.window_end, 0.97 - 0.16 * row),
+            fontsize=7, va="top", ha="right" if alert.window_end > middle else "left",
+            bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8},
+        )  # fmt: skip
+    axis.legend(loc="lower left", fontsize=7)
+
+
+def _human(size: pd.Timedelta) -> str:
+    seconds = int(size.total_seconds())
+    for unit, length in (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % length == 0:
+            count = seconds // length
+            return f"{count} {unit}{'s' if count > 1 else ''}" if count > 1 else unit
+    return f"{seconds} s"

@@ -22,7 +22,8 @@ class Feed:
     def __init__(self, state: PartitionWindows) -> None:
         self.state, self.offset = state, 0
 
-    def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> bool:
+    def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> tuple[bool, bool]:
+        """Whether the entry is done at once (can be acked), and whether it was late."""
         entry = WindowEntry(
             key=key, id=f"d{self.offset}", published_at=T0 + timedelta(seconds=seconds), sentiment=sentiment,
             score=SCORES[sentiment], title=f"headline {self.offset}", lane=0, offset=self.offset,
@@ -40,8 +41,8 @@ def test_late_entries_are_counted_and_emitted_windows_set_the_key_gauges(registr
     metrics = WorkerMetrics.create(registry)
     state = PartitionWindows(0, StreamSettings(grace_s=0), AlertSettings(), metrics)
     feed = Feed(state)
-    assert not feed.entry("Energy | Oil", 0, "negative")
-    assert not feed.entry("$XOM", 0, "negative")
+    assert feed.entry("Energy | Oil", 0, "negative") == (False, False)
+    assert feed.entry("$XOM", 0, "negative") == (False, False)
     feed.entry("Markets", 120)
     assert state.close()[0] == []  # no mark yet: the lane may still hold anything
     feed.mark(120)
@@ -52,7 +53,7 @@ def test_late_entries_are_counted_and_emitted_windows_set_the_key_gauges(registr
         metrics.pipeline.window_closed(name, point)
     assert points[0][1].upto == {"0": 3}
 
-    assert feed.entry("Energy | Oil", 10) is False  # late for its minute, in time for its 15 minutes
+    assert feed.entry("Energy | Oil", 10) == (False, True)  # late for its minute, in time for its 15 minutes
     value = registry.get_sample_value
     assert value("tapewatch_late_documents_total") == 1
     assert value("tapewatch_windows_closed_total", {"window": "short"}) == 2
@@ -90,6 +91,6 @@ def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -
     state.clock.state[0].idle_since = time.monotonic() - 61  # as if the lane had gone idle a minute ago
     points, _, _ = state.close()
     assert [(p.key, p.count, p.final) for name, p in points if name == "short"] == [("Macro", 1, False)]
-    assert feed.entry("Macro", 30) is False  # amends: waits for the next emission
+    assert feed.entry("Macro", 30) == (False, False)  # amends: waits for the next emission
     amended = [p for name, p in state.close()[0] if name == "short"]
     assert [(p.count, p.revision, p.final) for p in amended] == [(2, 1, False)]

@@ -81,9 +81,11 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
         minutes = [
             p for p in points if not p.key.startswith("$") and p.window_end - p.window_start == ONE_MINUTE
         ]
-        emitted = Counter((p.key, p.window_start) for p in minutes)
-        assert set(emitted.values()) == {1}, "a window was emitted twice"
-        assert {(p.key, p.window_start): p.count for p in minutes} == {k: expected[k] for k in emitted}
+        revisions = Counter((p.key, p.window_start, p.revision) for p in minutes)
+        assert set(revisions.values()) == {1}, "a window was emitted twice with the same revision"
+        latest = {(p.key, p.window_start): p for p in sorted(minutes, key=lambda p: p.revision)}
+        emitted = set(latest)
+        assert {k: p.count for k, p in latest.items()} == {k: expected[k] for k in emitted}
         closed = {key for key in expected if key[1] < newest}
         assert closed <= set(emitted), f"windows never emitted: {sorted(closed - set(emitted))[:5]}"
         assert worker.alive()
