@@ -98,6 +98,23 @@ class TopicReader:
                 self.consumer.seek(tp, offset.offset)
         return self
 
+    def fetched_ends(self, timeout_s: float = 5.0) -> dict[int, int]:
+        """Each partition's end now. The listed end is not exact on every broker (the embedded Tansu's
+        can be a batch short), so each partition is read from there to the high watermark of a fetch.
+        Leaves the reader at those ends."""
+        if self.partitions:
+            self.ends = self.consumer.end_offsets(self.partitions)
+        for tp in self.partitions:
+            self.consumer.seek(tp, self.ends[tp])
+        pending, deadline = set(self.partitions), time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            self.consumer.poll(timeout_ms=200)
+            for tp in list(pending):
+                highwater = self.consumer.highwater(tp)
+                if highwater is not None and self.consumer.position(tp) >= highwater >= self.ends[tp]:
+                    pending.discard(tp)
+        return {tp.partition: max(self.ends[tp], self.consumer.position(tp)) for tp in self.partitions}
+
     def finish(self, tp: TopicPartition) -> None:
         """Read nothing more from this partition (a caller that has read past what it wants)."""
         self._reading.discard(tp)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from tqdm import tqdm
 
 from common.records import InvalidRecord, Rejected, ScoredDocument, WindowEntry, WireRecord, decode_record
 from common.topic_reader import TopicReader
+from stream.pipeline.lag import GroupOffsets
 from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
 
@@ -91,42 +92,18 @@ class IngestSummary:
 
 
 class GroupProgress:
-    """The worker group's committed offsets on one topic."""
+    """The worker group's committed offsets on one topic, by partition number."""
 
     def __init__(self, settings: StreamSettings, topic: str) -> None:
-        self.group = settings.app_id
         self.topic = topic
-        self.admin = KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers, client_id="tapewatch-ingest"
-        )
+        self.offsets = GroupOffsets(settings, "tapewatch-ingest")
 
     def committed(self, partitions: list[int]) -> dict[int, int]:
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        found = self.admin.list_group_offsets({self.group: tps}).get(self.group, {})
-        return {tp.partition: max(0, found[tp].offset) if tp in found else 0 for tp in tps}
+        found = self.offsets.committed([TopicPartition(self.topic, p) for p in partitions])
+        return {tp.partition: offset for tp, offset in found.items()}
 
     def close(self) -> None:
-        self.admin.close()
-
-
-def ends_now(settings: StreamSettings, topic: str) -> dict[int, int]:
-    """Each partition's end offset now, from a fetch (the listed end is not exact on every broker)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, fetch_max_wait_ms=100
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not tps:
-            return {}
-        consumer.assign(tps)
-        listed = consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, listed[tp])
-        for _ in range(3):
-            consumer.poll(timeout_ms=200, max_records=1)
-        return {tp.partition: max(listed[tp], consumer.highwater(tp) or 0) for tp in tps}
-    finally:
-        consumer.close()
+        self.offsets.close()
 
 
 def wait_until_finished(
@@ -176,7 +153,8 @@ def follow(
     if summary.finished == summary.sent:  # then let aggregate take in what classify published
         keyed = GroupProgress(settings, names.keyed)
         try:
-            targets = ends_now(settings, names.keyed)
+            with TopicReader(settings.bootstrap_servers, names.keyed, "tapewatch-ingest") as reader:
+                targets = reader.fetched_ends()
             start = keyed.committed(sorted(targets))
             total = sum(max(0, end - start[p]) for p, end in targets.items())
 

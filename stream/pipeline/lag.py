@@ -1,7 +1,8 @@
 """Consumer lag of the worker's group: committed offsets against the end of each partition.
 
 Measured from outside the Faust consumer, the way Kafka lag exporters do (an admin client for the
-group's committed offsets, a group-less consumer for the end offsets), so it counts what a crash
+group's committed offsets, a group-less reader for the end offsets, taken from a fetch because the
+listed end is not exact on every broker), so it counts what a crash
 would redeliver: everything read but not yet acknowledged, and everything not read yet.
 """
 
@@ -9,55 +10,66 @@ from __future__ import annotations
 
 import logging
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 
+from common.topic_reader import TopicReader
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
+
+
+class GroupOffsets:
+    """The worker group's committed offsets, read with an admin client (without joining the group)."""
+
+    def __init__(self, settings: StreamSettings, client_id: str) -> None:
+        self.group = settings.app_id
+        self.admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id=client_id)
+
+    def committed(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The next offset the group will read per partition; 0 where it has committed nothing."""
+        found = self.admin.list_group_offsets({self.group: partitions}).get(self.group, {})
+        return {tp: max(0, found[tp].offset) if tp in found else 0 for tp in partitions}
+
+    def close(self) -> None:
+        self.admin.close()
 
 
 class GroupLag:
     def __init__(self, settings: StreamSettings, topics: list[str]) -> None:
         self.settings = settings
         self.topics = topics
-        self._admin: KafkaAdminClient | None = None
-        self._consumer: KafkaConsumer | None = None
+        self._group: GroupOffsets | None = None
+        self._ends: list[TopicReader] = []
         self._warned = False
 
     def measure(self) -> dict[tuple[str, int], int]:
         """(topic, partition) -> messages at or past the group's committed offset; {} if unknown."""
         try:
-            if self._admin is None or self._consumer is None:
+            if self._group is None:
+                self._group = GroupOffsets(self.settings, "tapewatch-lag")
+            if len(self._ends) < len(self.topics) or not all(reader.exists for reader in self._ends):
+                for reader in self._ends:  # a topic not created yet: look again
+                    reader.close()
                 servers = self.settings.bootstrap_servers
-                self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="tapewatch-lag")
-                self._consumer = KafkaConsumer(
-                    bootstrap_servers=servers, group_id=None, client_id="tapewatch-lag"
-                )
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in self.topics
-                for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-            ]
-            if not partitions:
+                self._ends = [TopicReader(servers, topic, "tapewatch-lag") for topic in self.topics]
+            ends = {
+                TopicPartition(reader.topic, partition): end
+                for reader in self._ends
+                for partition, end in reader.fetched_ends().items()
+            }
+            if not ends:
                 return {}
-            ends = self._consumer.end_offsets(partitions)
-            group = self.settings.app_id
-            committed = self._admin.list_group_offsets({group: partitions}).get(group, {})
+            committed = self._group.committed(list(ends))
         except Exception as exc:  # a metric must never stop the worker
             if not self._warned:
                 log.warning("consumer lag unavailable (retrying quietly): %s: %s", type(exc).__name__, exc)
                 self._warned = True
             self.close()
             return {}
-        lag = {}
-        for tp in partitions:
-            done = committed.get(tp)
-            offset = done.offset if done is not None and done.offset >= 0 else 0
-            lag[(tp.topic, tp.partition)] = max(0, ends[tp] - offset)
-        return lag
+        return {(tp.topic, tp.partition): max(0, end - committed[tp]) for tp, end in ends.items()}
 
     def close(self) -> None:
-        for client in (self._admin, self._consumer):
+        for client in (self._group, *self._ends):
             if client is not None:
                 client.close()
-        self._admin = self._consumer = None
+        self._group, self._ends = None, []

@@ -83,3 +83,16 @@ def test_a_missing_topic_reads_as_empty(broker) -> None:
     with TopicReader([broker.bootstrap], f"missing-{uuid.uuid4().hex[:8]}", "test") as reader:
         assert not reader.exists
         assert list(reader.from_start().records()) == []
+
+
+def test_fetched_ends_are_exact_when_the_listed_end_is_a_batch_short(broker) -> None:
+    topic = topic_with_records(broker)  # 5 records a partition, one per batch
+    with TopicReader([broker.bootstrap], topic, "test") as reader:
+        assert reader.fetched_ends() == {0: 5, 1: 5}
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        for _ in range(4):  # one batch of 4: listed, the end would be 6
+            producer.send(topic, b"more", partition=0)
+        producer.flush()
+        producer.close()
+        assert reader.consumer.end_offsets([TopicPartition(topic, 0)])[TopicPartition(topic, 0)] < 9
+        assert reader.fetched_ends() == {0: 9, 1: 5}  # the same reader, asked again
