@@ -1,41 +1,35 @@
-"""Negative-sentiment spike detection over closed windows. Pure and deterministic.
+"""Negative-sentiment spike detection over several horizons at once. Pure and deterministic.
 
-Per key, an exponentially weighted baseline of the negative ratio and of its spread. A window
-fires when it has at least ``min_count`` documents, its negative ratio is at or above ``floor``,
-and its z-score reaches ``z_warning`` (``z_critical`` makes it critical). The z-score's spread
-includes the window's own sampling noise, p(1-p)/n, so a window of three documents cannot look as
-certain as one of thirty. A firing key resolves when the ratio falls back near the baseline (or its
-volume falls under half of ``min_count``); after that it stays quiet for ``cooldown_s``. Once a
-key is trusted, its baseline learns only from windows below ``learn_z``, so spikes and their
-onsets do not raise it.
+Each key has, per horizon, a baseline of its negative share learned from the windows that have left
+that horizon (so a window is never judged against itself), fading over ``baseline_horizons`` horizons.
+A horizon is significant when its share of negative authors is improbable under that baseline (a
+beta-binomial tail, ``alerts.significance``) at ``z_warning`` with at least ``min_authors`` negative
+authors. A key fires at its shortest significant horizon, and the alert says which; it resolves when
+that horizon falls back under ``resolve_z`` and no other is significant, then stays quiet for a while.
+A firing key's baselines do not learn, so a long incident does not raise its own bar.
 
-Events are ``Alert`` records stamped with event time; the monitor adds the evidence, the live worker
-the wall-clock time it published them.
+Names found by capitalization alone (``name:`` keys) are mostly noise: such a key may fire only while it
+is emerging, mentioned by far more authors than its own rate predicts (a Poisson tail at ``z_warning``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from alerts.horizons import ClosedWindow, HorizonWindow, KeyStep, voices
 from alerts.settings import AlertSettings
+from alerts.significance import DecayedCounts, count_zscore, share_zscore
 from common.records import Alert
 
-SAMPLING_FLOOR = 0.05
 ALERT_KIND = "negative_spike"
-
-
-class WindowSummary(Protocol):
-    """What the detector reads of a closed window (a TrendPoint has these fields)."""
-
-    key: str
-    window_start: datetime
-    window_end: datetime
-    count: int
-    negative_ratio: float
+NAME_PREFIX = "name:"  # names found by capitalization; they fire only while emerging
+ENTITY_PREFIXES = ("$", "entity:", NAME_PREFIX)  # keys whose mentions are tracked for emergence
+NAME_WARMUP = timedelta(days=1)
+ELEVATED_WEIGHT = 0.1
 
 
 def alert_id(key: str, window_end: datetime, state: str) -> str:
@@ -43,87 +37,123 @@ def alert_id(key: str, window_end: datetime, state: str) -> str:
     return hashlib.sha256(f"{key}|{window_end.isoformat()}|{state}".encode()).hexdigest()[:20]
 
 
+def is_entity(key: str) -> bool:
+    return key.startswith(ENTITY_PREFIXES)
+
+
 @dataclass(frozen=True)
 class Observation:
-    """What the detector made of one window: its z-score against the baseline, and any event."""
+    """What the detector made of one horizon of a key at one step, and the event it caused, if any."""
 
-    window: WindowSummary
-    zscore: float
-    baseline: float
-    trusted: bool  # the baseline has seen warmup_windows windows
+    window: HorizonWindow[ClosedWindow]
+    zscore: float  # of the negative share against the baseline
+    baseline: float  # the baseline negative share
+    emergence: float | None  # z-score of the author count against the key's own rate (entities only)
     event: Alert | None = None
 
     @property
     def key(self) -> str:
         return self.window.key
 
+    @property
+    def horizon(self) -> str:
+        return self.window.horizon
+
+    def with_event(self, event: Alert) -> Observation:
+        return dataclasses.replace(self, event=event)
+
 
 @dataclass
-class KeyBaseline:
-    mean: float = 0.0
-    variance: float = 0.0
-    windows: int = 0
+class KeyState:
+    baselines: list[DecayedCounts]
     firing: Alert | None = None
+    firing_horizon: int = -1
     quiet_until: datetime | None = None
+    last_z: list[float] = field(default_factory=list)  # per horizon, at the key's previous step
 
 
 class SpikeDetector:
-    """Feed it closed windows in event-time order per key; it answers with firing and resolved events."""
+    """Feed it KeySteps in event-time order per key; it answers with one observation per horizon."""
 
     def __init__(self, settings: AlertSettings | None = None) -> None:
         self.settings = settings or AlertSettings()
-        self.keys: dict[str, KeyBaseline] = {}
+        self.keys: OrderedDict[str, KeyState] = OrderedDict()
+        self.forgotten = 0
+        self.started: datetime | None = None  # the first window end seen: how long the stream is watched
+        self.thresholds = {h: self.settings.threshold(h) for h in self.settings.horizons_s}
 
-    def zscore(self, state: KeyBaseline, ratio: float, count: int) -> float:
-        p = min(max(state.mean, SAMPLING_FLOOR), 1 - SAMPLING_FLOOR)  # a 0% baseline still has noise
-        sampling = p * (1 - p) / max(1, count)
-        spread = max(self.settings.min_std, math.sqrt(max(0.0, state.variance) + sampling))
-        return (ratio - state.mean) / spread
-
-    def observe(self, window: WindowSummary) -> Observation:
+    def observe(self, step: KeyStep[ClosedWindow]) -> list[Observation]:
         s = self.settings
-        state = self.keys.setdefault(window.key, KeyBaseline())
-        z = self.zscore(state, window.negative_ratio, window.count) if window.count > 0 else 0.0
-        trusted = state.windows >= s.warmup_windows
-
-        def seen(event: Alert | None = None) -> Observation:
-            return Observation(window, z, state.mean, trusted, event)
-
+        state = self._state(step.key, len(step.horizons))
+        if state.firing is None:  # a firing key must not raise its own bar
+            for index, (window, gone) in enumerate(zip(step.horizons, step.expired, strict=True)):
+                # nor a rising one: what leaves an elevated horizon counts a tenth
+                elevated = state.last_z[index] >= self.thresholds[window.horizon_s] / 2
+                weight = ELEVATED_WEIGHT if elevated else 1.0
+                for part in gone:
+                    authors, negative_authors = voices(part)
+                    tau = s.baseline_horizons * window.horizon_s
+                    state.baselines[index].learn(
+                        weight * len(negative_authors), weight * len(authors), part.window_end, tau
+                    )
+        scores = [self._score(w, b) for w, b in zip(step.horizons, state.baselines, strict=True)]
+        state.last_z = [o.zscore for o in scores]
+        if self.started is None:
+            self.started = step.window_end
+        significant = [i for i, o in enumerate(scores) if self._significant(o, step.window_end)]
         if state.firing is not None:
-            if z < s.resolve_z or window.count < s.min_count / 2:  # a dip in volume alone must not flap
-                resolved = self._event(window, state, z, "resolved", state.firing.severity)
-                state.firing = None
-                state.quiet_until = window.window_end + timedelta(seconds=s.cooldown_s)
-                return seen(resolved)
-            return seen()
-        if window.count <= 0:
-            return seen()
-        quiet = state.quiet_until is not None and window.window_start < state.quiet_until
-        spike = (
-            trusted and window.count >= s.min_count and window.negative_ratio >= s.floor and z >= s.z_warning
-        )
-        if spike and not quiet:
-            severity = "critical" if z >= s.z_critical else "warning"
-            state.firing = self._event(window, state, z, "firing", severity)
-            return seen(state.firing)
-        if not trusted or z < s.learn_z:  # once trusted, spikes and their onsets must not raise it
-            self._learn(state, window.negative_ratio, window.count)
-        return seen()
+            if scores[state.firing_horizon].zscore < s.resolve_z and not significant:
+                chosen = scores[state.firing_horizon]
+                resolved = self._event(chosen, "resolved", state.firing.severity)
+                scores[state.firing_horizon] = chosen.with_event(resolved)
+                quiet = max(s.cooldown_s, chosen.window.horizon_s)
+                state.firing, state.firing_horizon = None, -1
+                state.quiet_until = step.window_end + timedelta(seconds=quiet)
+        elif significant and (state.quiet_until is None or step.window_end >= state.quiet_until):
+            index = significant[0]  # the shortest significant horizon
+            chosen = scores[index]
+            critical = chosen.zscore >= s.threshold(chosen.window.horizon_s, "critical")
+            severity = "critical" if critical else "warning"
+            state.firing, state.firing_horizon = self._event(chosen, "firing", severity), index
+            scores[index] = chosen.with_event(state.firing)
+        return scores
 
-    def _learn(self, state: KeyBaseline, ratio: float, count: int) -> None:
-        # a plain average until 1/alpha windows are seen (no bias towards the first window), then
-        # a fixed weight per window: a burst of documents must not pull the baseline along faster
-        weight = max(self.settings.alpha, 1 / (state.windows + 1))
-        delta = ratio - state.mean
-        # the spread beyond the window's own sampling noise, which zscore() adds back per window;
-        # unclipped here, so that it averages to zero when there is none
-        excess = delta * delta - state.mean * (1 - state.mean) / count if state.windows else 0.0
-        state.mean += weight * delta
-        state.variance = (1 - weight) * state.variance + weight * excess
-        state.windows += 1
+    def _state(self, key: str, horizons: int) -> KeyState:
+        state = self.keys.get(key)
+        if state is None:
+            state = self.keys[key] = KeyState([DecayedCounts() for _ in range(horizons)], last_z=[0.0] * horizons)
+            while len(self.keys) > self.settings.max_keys:
+                self.keys.popitem(last=False)
+                self.forgotten += 1
+        self.keys.move_to_end(key)
+        return state
+
+    def _score(self, window: HorizonWindow[ClosedWindow], baseline: DecayedCounts) -> Observation:
+        s = self.settings
+        a, b = baseline.share(s.prior_share, s.prior_weight, s.baseline_cap)
+        z = share_zscore(window.negative_authors, window.authors, a, b)
+        emergence = None
+        if is_entity(window.key):
+            expected = baseline.rate(1.0, s.name_prior_days * 86400) * window.horizon_s
+            emergence = count_zscore(window.authors, expected)
+        return Observation(window, z, a / (a + b), emergence)
+
+    def _significant(self, observation: Observation, now: datetime) -> bool:
+        window = observation.window
+        threshold = self.thresholds.get(window.horizon_s) or self.settings.threshold(window.horizon_s)
+        if window.negative_authors < self.settings.min_authors or observation.zscore < threshold:
+            return False
+        if observation.key.startswith(NAME_PREFIX):
+            # every name is new to a stream watched for an hour: a name may rise once a day has been seen
+            watched = now - self.started if self.started is not None else timedelta(0)
+            if watched < max(NAME_WARMUP, timedelta(seconds=window.horizon_s)):
+                return False
+            return observation.emergence is not None and observation.emergence >= threshold
+        return True
 
     @staticmethod
-    def _event(window: WindowSummary, state: KeyBaseline, z: float, kind: str, severity: str) -> Alert:
+    def _event(observation: Observation, kind: str, severity: str) -> Alert:
+        window = observation.window
         return Alert(
             id=alert_id(window.key, window.window_end, kind),
             key=window.key,
@@ -133,9 +163,13 @@ class SpikeDetector:
             window_start=window.window_start,
             window_end=window.window_end,
             negative_ratio=window.negative_ratio,
-            baseline=state.mean,
-            zscore=z,
+            baseline=observation.baseline,
+            zscore=observation.zscore,
             count=window.count,
             evidence=[],
             fired_at=window.window_end,
+            horizon=window.horizon,
+            negative=window.negative,
+            authors=window.authors,
+            negative_authors=window.negative_authors,
         )

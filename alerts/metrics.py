@@ -6,7 +6,9 @@ pipeline's, and a test reads them on a fresh ``CollectorRegistry``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -16,6 +18,9 @@ from common.metrics import BoundedLabel
 ZSCORE = "tapewatch_detector_zscore"
 NEGATIVE_RATIO = "tapewatch_detector_negative_ratio"
 DOCUMENTS = "tapewatch_detector_documents"
+NEGATIVE_AUTHORS = "tapewatch_detector_negative_authors"
+EMERGENCE = "tapewatch_entity_emergence"
+MAX_ENTITY_SERIES = 500  # entity keys with gauges at once; the least recently on the rise go first
 
 
 @dataclass(frozen=True)
@@ -23,39 +28,78 @@ class DetectorMetrics:
     zscore: Gauge
     negative_ratio: Gauge
     documents: Gauge
+    authors: Gauge
+    negative_authors: Gauge
     baseline: Gauge
+    emergence: Gauge
     events: Counter
     key_label: BoundedLabel  # shared with the window gauges, so a key is "other" in both or neither
+    entity_series: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
 
     @classmethod
     def create(cls, registry: CollectorRegistry, key_label: BoundedLabel) -> DetectorMetrics:
         def gauge(name: str, help_text: str) -> Gauge:
-            return Gauge(name, help_text, ["key"], registry=registry)
+            return Gauge(name, help_text, ["key", "horizon"], registry=registry)
 
         return cls(
-            zscore=gauge(
-                ZSCORE, "z-score of the latest detection window against the key's baseline (once trusted)"
+            zscore=gauge(ZSCORE, "z-score of the key's negative share over the horizon against its baseline"),
+            negative_ratio=gauge(NEGATIVE_RATIO, "Negative share of the documents over the horizon"),
+            documents=gauge(DOCUMENTS, "Documents over the horizon"),
+            authors=gauge("tapewatch_detector_authors", "Distinct authors over the horizon"),
+            negative_authors=gauge(
+                NEGATIVE_AUTHORS, "Distinct authors of negative documents over the horizon"
             ),
-            negative_ratio=gauge(NEGATIVE_RATIO, "Negative share of the latest detection window"),
-            documents=gauge(DOCUMENTS, "Documents in the latest detection window"),
-            baseline=gauge("tapewatch_detector_baseline", "The key's baseline negative share"),
+            baseline=gauge(
+                "tapewatch_detector_baseline", "The key's baseline negative share for the horizon"
+            ),
+            emergence=gauge(
+                EMERGENCE,
+                "z-score of an entity's authors over the horizon against its own rate (an emerging story); "
+                "exported while above 0",
+            ),
             events=Counter(
                 "tapewatch_alert_events_total",
                 "Spike events published to the alerts topic",
-                ["severity", "state"],
+                ["severity", "state", "horizon"],
                 registry=registry,
             ),
             key_label=key_label,
         )
 
     def export(self, observation: Observation) -> None:
-        """The detection window's numbers as gauges; the z-score only once the baseline is trusted."""
-        label = self.key_label(observation.key)
-        window = observation.window
-        self.documents.labels(key=label).set(window.count)
-        self.negative_ratio.labels(key=label).set(window.negative_ratio)
-        self.baseline.labels(key=label).set(observation.baseline)
-        if observation.trusted:
-            self.zscore.labels(key=label).set(observation.zscore)
+        """The horizon's numbers as gauges. An entity has series only while it is on the rise (emergence
+        at least 1) or has an event, and at most ``MAX_ENTITY_SERIES`` of them: there is no end to names."""
         if observation.event is not None:
-            self.events.labels(severity=observation.event.severity, state=observation.event.state).inc()
+            event = observation.event
+            self.events.labels(severity=event.severity, state=event.state, horizon=event.horizon).inc()
+        series = (observation.key, observation.horizon)
+        if observation.emergence is not None:
+            if observation.event is None and observation.emergence < 1:
+                self._drop(series)
+                return
+            self.entity_series[series] = None
+            self.entity_series.move_to_end(series)
+            while len(self.entity_series) > MAX_ENTITY_SERIES:
+                self._drop(next(iter(self.entity_series)))
+            labels = {"key": observation.key, "horizon": observation.horizon}
+            self.emergence.labels(**labels).set(observation.emergence)
+        else:
+            labels = {"key": self.key_label(observation.key), "horizon": observation.horizon}
+        window = observation.window
+        self.documents.labels(**labels).set(window.count)
+        self.authors.labels(**labels).set(window.authors)
+        self.negative_authors.labels(**labels).set(window.negative_authors)
+        self.negative_ratio.labels(**labels).set(window.negative_ratio)
+        self.baseline.labels(**labels).set(observation.baseline)
+        self.zscore.labels(**labels).set(observation.zscore)
+
+    def _drop(self, series: tuple[str, str]) -> None:
+        if self.entity_series.pop(series, 0) is None:
+            for gauge in self.gauges:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(*series)
+
+    @property
+    def gauges(self) -> list[Gauge]:
+        return [self.zscore, self.negative_ratio, self.documents, self.authors, self.negative_authors,
+                self.baseline, self.emergence]  # fmt: skip

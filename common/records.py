@@ -85,6 +85,7 @@ class WindowEntry(WireRecord):
     title: str
     lane: int  # the raw partition the document came from, and its offset there
     offset: int
+    author: str = ""  # pseudonymized; empty when the source names none
     kind: str = "entry"
     schema_version: int = SCHEMA_VERSION
 
@@ -133,6 +134,8 @@ class TrendPoint(WireRecord):
     revision: int = 0  # a window emitted early and amended by late documents is sent again, one higher
     final: bool = True  # False: emitted because input went quiet; late documents may still amend it
     upto: dict[str, int] | None = None  # per lane: documents before this raw offset are in the count
+    authors: list[str] | None = None  # distinct authors (a document without one is its own), sorted
+    negative_authors: list[str] | None = None  # those among them with a negative document
     schema_version: int = SCHEMA_VERSION
 
 
@@ -152,6 +155,10 @@ class Alert(WireRecord):
     count: int
     evidence: list[Evidence]
     fired_at: datetime
+    horizon: str = "3m"  # the detection horizon that fired ("5m", "1h", ...); older alerts summed 3 minutes
+    negative: int = 0  # negative documents in the horizon
+    authors: int = 0  # distinct authors in the horizon, and those of negative documents
+    negative_authors: int = 0
     schema_version: int = SCHEMA_VERSION
 
 

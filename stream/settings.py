@@ -67,14 +67,30 @@ class StreamSettings(ComponentSettings):
     dedupe_max_distance: int = Field(
         3, ge=0, le=16, description="SimHash bits two near-duplicates may differ by"
     )
-    watchlist_path: Path | None = Field(None, description="JSON ticker->names; default: the packaged one")
+    watchlist_path: Path | None = Field(
+        None,
+        description="YAML or JSON watchlist of entities (reread when it changes); default: the packaged one",
+    )
+    watchlist_check_s: float = Field(
+        5.0, gt=0, description="How often the watchlist file is checked for changes"
+    )
+    max_entity_keys: int = Field(
+        8, ge=0, description="Entity keys ($SYMBOL, entity:, name:) one document is counted under, at most"
+    )
+    max_names: int = Field(3, ge=0, description="Names found by capitalization one document adds, at most")
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for author pseudonyms; default: per data dir"
     )
 
     # aggregate
     window_s: int = Field(60, ge=1, description="Tumbling window per topic and ticker")
-    baseline_window_s: int = Field(900, ge=1, description="Longer window for baselines")
+    baseline_window_s: int = Field(900, ge=1, description="Longer window for dashboards")
+    recovery_records: int = Field(
+        20_000,
+        ge=100,
+        description="Trend points per keyed partition read back when a worker takes it over (the detector's "
+        "horizons and baselines are rebuilt from them)",
+    )
     grace_s: int = Field(30, ge=0, description="How late (event time) a document may arrive and still count")
     idle_close_s: float = Field(
         5.0, gt=0, description="Every lane idle this long: open windows are emitted early, to be amended"

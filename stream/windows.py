@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from common.records import Evidence, ScoredDocument, TrendPoint, WindowEntry
+from stream.prepare.entities import EntityExtractor
+from stream.prepare.watchlist import read_watchlist
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,10 +30,12 @@ def window_start(at: datetime, size_s: int) -> datetime:
     return EPOCH + timedelta(seconds=seconds)
 
 
-def window_keys(scored: ScoredDocument, watched: frozenset[str] | None) -> list[str]:
-    """The topic, plus ``$TICKER`` for each mentioned ticker that is watched (None watches all)."""
-    tickers = [t for t in scored.document.tickers if watched is None or t in watched]
-    return [scored.topic, *(f"${t}" for t in dict.fromkeys(tickers))]
+ALL = "all"
+
+
+def window_keys(scored: ScoredDocument, entities: EntityExtractor) -> list[str]:
+    """Every key a document is counted under: the whole feed, its topic, its source, its entities."""
+    return [ALL, scored.topic, f"source:{scored.document.source}", *entities.keys(scored.document)]
 
 
 @dataclass(frozen=True)
@@ -45,22 +49,34 @@ class Counted:
     title: str
     lane: int | None = None
     offset: int | None = None
+    author: str = ""
 
     @classmethod
     def of(cls, scored: ScoredDocument) -> Counted:
         doc = scored.document
-        return cls(doc.id, doc.published_at, scored.sentiment, scored.sentiment_score, doc.headline)
+        return cls(
+            doc.id,
+            doc.published_at,
+            scored.sentiment,
+            scored.sentiment_score,
+            doc.headline,
+            author=doc.author,
+        )
 
     @classmethod
     def entry(cls, entry: WindowEntry) -> Counted:
-        return cls(
-            entry.id, entry.published_at, entry.sentiment, entry.score, entry.title, entry.lane, entry.offset
-        )
+        return cls(entry.id, entry.published_at, entry.sentiment, entry.score, entry.title, entry.lane,
+                   entry.offset, entry.author)  # fmt: skip
+
+    @property
+    def voice(self) -> str:
+        """Who said it: the author, or the document itself when the source names none."""
+        return self.author or f"doc:{self.id}"
 
 
 @dataclass
 class WindowAccumulator:
-    """Counts and score sum of one window of one key."""
+    """Counts, distinct authors and score sum of one window of one key."""
 
     count: int = 0
     negative: int = 0
@@ -70,6 +86,8 @@ class WindowAccumulator:
     keep: int = 3
     # min-heap of (-score, id, title): its root is the least negative of the kept documents
     most_negative: list[tuple[float, str, str]] = field(default_factory=list)
+    authors: set[str] = field(default_factory=set)
+    negative_authors: set[str] = field(default_factory=set)
 
     @classmethod
     def resumed(cls, point: TrendPoint, keep: int) -> WindowAccumulator:
@@ -77,10 +95,15 @@ class WindowAccumulator:
         kept = [(-e.score, e.id, e.title) for e in point.most_negative or []]
         heapq.heapify(kept)
         return cls(point.count, point.negative, point.neutral, point.positive,
-                   point.mean_score * point.count, keep, kept)  # fmt: skip
+                   point.mean_score * point.count, keep, kept, set(point.authors or ()),
+                   set(point.negative_authors or ()))  # fmt: skip
 
-    def add(self, doc_id: str, sentiment: str, score: float, title: str = "") -> None:
-        """Fold one document in (the book counts each id once per window)."""
+    def add(self, doc_id: str, sentiment: str, score: float, title: str = "", voice: str = "") -> None:
+        """Fold one document in (the book counts each id once per window); ``voice`` is its author."""
+        voice = voice or f"doc:{doc_id}"
+        self.authors.add(voice)
+        if sentiment == "negative":
+            self.negative_authors.add(voice)
         if sentiment == "negative" and self.keep:
             entry = (-score, doc_id, title)
             if len(self.most_negative) < self.keep:
@@ -122,6 +145,8 @@ class WindowAccumulator:
             revision=revision,
             final=final,
             upto={str(lane): offset for lane, offset in upto.items()} if upto else None,
+            authors=sorted(self.authors),
+            negative_authors=sorted(self.negative_authors),
         )
 
 
@@ -177,7 +202,7 @@ class WindowBook:
         elif item.id in window.ids or counted_before(item, window.emitted):
             return Outcome.REPEAT
         window.ids.add(item.id)
-        window.accumulator.add(item.id, item.sentiment, item.score, item.title)
+        window.accumulator.add(item.id, item.sentiment, item.score, item.title, item.voice)
         window.changed = True
         return Outcome.AMENDED if window.emitted is not None else Outcome.COUNTED
 
@@ -248,16 +273,17 @@ def replay_windows(
     documents: Iterable[ScoredDocument],
     size_s: int = 60,
     grace_s: int = 30,
-    watched: frozenset[str] | None = None,
+    entities: EntityExtractor | None = None,
     evidence: int = 3,
 ) -> list[TrendPoint]:
     """All final TrendPoints of documents in event-time order, as the live agent would emit them."""
     book = WindowBook(size_s, grace_s, evidence)
+    extractor = entities or EntityExtractor(read_watchlist(None))
     points: list[TrendPoint] = []
     latest: datetime | None = None
     for scored in documents:
         item = Counted.of(scored)
-        for key in window_keys(scored, watched):
+        for key in window_keys(scored, extractor):
             book.add(key, item)
         if latest is None or item.published_at > latest:
             latest = item.published_at

@@ -215,7 +215,7 @@ def backtest(
     from alerts.backtest import backtest as sweep
     from alerts.backtest import grid, read_incidents
     from alerts.settings import AlertSettings
-    from stream.prepare.tickers import load_watchlist
+    from stream.prepare.entities import EntityExtractor
     from stream.replay.sources import ReplayError, read_archive, scored_documents
     from stream.windows import replay_windows
 
@@ -244,8 +244,8 @@ def backtest(
             f"no documents between {start.isoformat()} and {end.isoformat()} in the archive "
             f"({archived_days(settings.archive_root)} archived)"
         )
-    watched = frozenset(load_watchlist(settings.watchlist_path))
-    windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s, watched)
+    entities = EntityExtractor.from_settings(settings)
+    windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s, entities)
     try:
         outcomes = sweep(windows, AlertSettings(), grid(axes), settings.window_s, labeled)
     except ValueError as exc:

@@ -94,7 +94,7 @@ class MarketDay:
             for topic in TOPICS:
                 incident = next((i for i in self.incidents if i.covers(topic, minute)), None)
                 rate = per_topic * (incident.factor if incident else 1.0)
-                for _ in range(_poisson(rng, rate)):
+                for _ in range(poisson(rng, rate)):
                     at = minute + timedelta(seconds=rng.uniform(0, 60))
                     doc = self._document(rng, topic, at, incident)
                     batch.append(doc)
@@ -109,14 +109,7 @@ class MarketDay:
     def _fresh_text(self, rng: random.Random, templates: list[str], ticker: str) -> str:
         """A headline not used yet today: accidental repeats would look like duplicate stories."""
         for _ in range(20):
-            slots = {
-                "co": COMPANIES[ticker],
-                "tk": ticker,
-                "pct": rng.randint(2, 15),
-                "n": rng.randint(2, 60),
-                "q": f"Q{rng.randint(1, 4)}",
-            }
-            text = rng.choice(templates).format(**slots) + rng.choice(WHEN) + rng.choice(TAILS)
+            text = headline(rng, rng.choice(templates), COMPANIES[ticker], ticker)
             if text not in self._used:
                 break
         self._used.add(text)
@@ -179,8 +172,23 @@ def _syndicated_copy(rng: random.Random, original: Document) -> Document:
     )
 
 
-def _poisson(rng: random.Random, rate: float) -> int:
-    """Knuth's method; rates here are small (a few per minute per topic)."""
+def headline(rng: random.Random, template: str, company: str, ticker: str) -> str:
+    """A template filled in: the company, its ticker, made-up numbers, a time and a tail."""
+    slots = {"co": company, "tk": ticker, "pct": rng.randint(2, 15), "n": rng.randint(2, 60),
+             "q": f"Q{rng.randint(1, 4)}"}  # fmt: skip
+    return template.format(**slots) + rng.choice(WHEN) + rng.choice(TAILS)
+
+
+def poisson(rng: random.Random, rate: float) -> int:
+    """Knuth's method, in chunks so that exp() does not underflow for large rates."""
+    count = 0
+    while rate > 0:
+        step, rate = min(rate, 30.0), rate - min(rate, 30.0)
+        count += _knuth(rng, step)
+    return count
+
+
+def _knuth(rng: random.Random, rate: float) -> int:
     threshold, count, product = pow(2.718281828459045, -rate), 0, rng.random()
     while product > threshold:
         count += 1

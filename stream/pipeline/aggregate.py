@@ -194,9 +194,9 @@ def add_aggregate_agent(
                 evidence = await explained(alert.evidence, (await scorer_factory()).explain)
                 alert = alert.derive(evidence=evidence)
             log.warning(
-                "alert %s %s on %s: %.0f%% negative of %d (baseline %.0f%%, z %.1f)",
-                alert.state, alert.severity, alert.key, 100 * alert.negative_ratio, alert.count,
-                100 * alert.baseline, alert.zscore,
+                "alert %s %s on %s over %s: %.0f%% negative of %d (%d of %d authors), baseline %.0f%%, "
+                "z %.1f", alert.state, alert.severity, alert.key, alert.horizon, 100 * alert.negative_ratio,
+                alert.count, alert.negative_authors, alert.authors, 100 * alert.baseline, alert.zscore,
             )  # fmt: skip
             deliveries.append(
                 await topics.alerts.send(key=alert.key.encode(), value=alert, partition=state.partition)

@@ -21,7 +21,6 @@ from stream.pipeline.metrics import PipelineMetrics, WorkerMetrics
 from stream.pipeline.scoring import HttpScorer, InProcessScorer, Scorer
 from stream.pipeline.topics import declare_topics
 from stream.prepare.preparer import DocumentPreparer
-from stream.prepare.tickers import load_watchlist
 from stream.settings import StreamSettings
 
 
@@ -123,10 +122,9 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
         app, settings, [topics.names.raw, topics.names.scored, topics.names.keyed], metrics.pipeline
     )
     add_ingest_page(app, topics, settings, metrics.pipeline)
-    watchlist = load_watchlist(settings.watchlist_path)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
     scorer = scorer_factory(settings, metrics)
-    add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline, frozenset(watchlist))
+    add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline)
     add_aggregate_agent(app, topics, settings, metrics, scorer)
     add_archive_agent(app, topics, settings, metrics.pipeline)
     return app

@@ -100,7 +100,6 @@ class Classifier:
         self.settings = settings
         self.preparer = preparer
         self.metrics = metrics
-        self.watched: frozenset[str] | None = None
         self.deadletters = DeadLetterSink(topics.deadletter, metrics)
         self.memory = LaneMemory(max(1, settings.lane_memory_records))
         self.progress: LaneProgress | None = None  # once the raw topic's partition count is known
@@ -109,8 +108,8 @@ class Classifier:
         self.scorer: Scorer | None = None
         self.stream: faust.StreamT | None = None
 
-    async def start(self, scorer: Scorer, stream: faust.StreamT, watched: frozenset[str]) -> None:
-        self.scorer, self.stream, self.watched = scorer, stream, watched
+    async def start(self, scorer: Scorer, stream: faust.StreamT) -> None:
+        self.scorer, self.stream = scorer, stream
         lanes = self.app.consumer.topic_partitions(self.topics.names.raw) or self.settings.topic_partitions
         self.progress = LaneProgress(lanes, self.settings.window_s, self.settings.mark_interval_s)
 
@@ -196,16 +195,17 @@ class Classifier:
         if fresh:
             await self._score(fresh)
         deliveries = []
+        entities = self.preparer.entities.current()
         for item in taken:
             scored = item.published
             if scored is None:
                 continue
             deliveries.append(await self.topics.scored.send(key=scored.topic.encode(), value=scored.dumps()))
-            for key in window_keys(scored, self.watched):
+            for key in window_keys(scored, entities):
                 entry = WindowEntry(
                     key=key, id=scored.document.id, published_at=scored.document.published_at,
                     sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,
-                    lane=item.lane, offset=item.offset,
+                    lane=item.lane, offset=item.offset, author=scored.document.author,
                 )  # fmt: skip
                 deliveries.append(await self.topics.keyed.send(key=key.encode(), value=entry.dumps()))
         await asyncio.gather(*deliveries)
@@ -287,14 +287,13 @@ def add_classify_agent(
     preparer: DocumentPreparer,
     scorer_factory: Callable[[], Awaitable[Scorer]],
     metrics: PipelineMetrics,
-    watched: frozenset[str],
 ) -> None:
     classifier = Classifier(app, topics, settings, preparer, metrics)
 
     @app.agent(topics.raw, name="classify")
     async def classify(stream: faust.StreamT[bytes]) -> None:
         scorer = await scorer_factory()
-        await classifier.start(scorer, stream, watched)
+        await classifier.start(scorer, stream)
         in_flight: asyncio.Task[None] | None = None
         try:
             async for events in stream.noack_take(settings.max_batch, within=settings.max_wait_s):

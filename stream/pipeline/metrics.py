@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from alerts.detector import NAME_PREFIX
 from alerts.metrics import DetectorMetrics
 from common.metrics import BoundedLabel, process_registry
 from common.records import TrendPoint
@@ -36,7 +37,7 @@ class PipelineMetrics:
     archive_buffered: Gauge
     archived: Counter
     source_label: BoundedLabel
-    key_label: BoundedLabel  # topics (20) plus watched tickers
+    key_label: BoundedLabel  # all, topics (20), sources, then symbols and watched entities as they come
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> PipelineMetrics:
@@ -98,13 +99,14 @@ class PipelineMetrics:
                 "tapewatch_archived_documents_total", "Scored documents written to the Parquet archive"
             ),
             source_label=BoundedLabel(limit=32),
-            key_label=BoundedLabel(limit=64),
+            key_label=BoundedLabel(limit=128),
         )
 
     def window_closed(self, name: str, point: TrendPoint) -> None:
-        """Count a closed window; the short ones also set their key's gauges."""
+        """Count a closed window; the short ones also set their key's gauges (not for names found in the
+        text: the detector's gauges show those while they are on the rise)."""
         self.windows_closed.labels(window=name).inc()
-        if name == "short":
+        if name == "short" and not point.key.startswith(NAME_PREFIX):
             label = self.key_label(point.key)
             self.topic_volume.labels(key=label).set(point.count)
             self.topic_mean_sentiment.labels(key=label).set(point.mean_score)

@@ -22,8 +22,6 @@ from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 
-TAIL_RECORDS = 5000  # per partition: many minutes of windows for every key
-
 
 @dataclass
 class TrendsTail:
@@ -32,13 +30,13 @@ class TrendsTail:
 
 
 def partition_tail(settings: StreamSettings, topic: str, partition: int) -> TopicReader:
-    """A reader of the last ``TAIL_RECORDS`` records of one partition."""
+    """A reader of the last ``recovery_records`` records of one partition."""
     reader = TopicReader(settings.bootstrap_servers, topic, "tapewatch-recovery", partitions={partition})
-    return reader.from_tail(TAIL_RECORDS)
+    return reader.from_tail(settings.recovery_records)
 
 
 def read_partition_tail(settings: StreamSettings, topic: str, partition: int) -> TrendsTail:
-    """The last ``TAIL_RECORDS`` trend points of one partition: the windows of one keyed partition."""
+    """The last ``recovery_records`` trend points of one partition: the windows of one keyed partition."""
     tail = TrendsTail()
     with partition_tail(settings, topic, partition) as reader:
         for record in reader.records():

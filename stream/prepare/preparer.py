@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from common.records import Document, InvalidRecord, RejectReason
 from stream.prepare.dedupe import DuplicateDetector, Verdict
 from stream.prepare.documents import decode_document
+from stream.prepare.entities import EntitySource
 from stream.prepare.normalize import clean_text, pseudonymize, scrub_personal_data
-from stream.prepare.tickers import TickerExtractor, load_watchlist
 from stream.settings import StreamSettings
 
 
@@ -53,14 +53,14 @@ class LaneDuplicates:
 class DocumentPreparer:
     def __init__(
         self,
-        tickers: TickerExtractor,
+        entities: EntitySource,
         duplicates: LaneDuplicates,
         pseudonym_key: bytes,
         max_document_bytes: int,
         max_text_chars: int,
         max_future: timedelta = timedelta(minutes=15),
     ) -> None:
-        self.tickers = tickers
+        self.entities = entities
         self.duplicates = duplicates
         self.pseudonym_key = pseudonym_key
         self.max_document_bytes = max_document_bytes
@@ -70,7 +70,7 @@ class DocumentPreparer:
     @classmethod
     def from_settings(cls, settings: StreamSettings, pseudonym_key: bytes) -> DocumentPreparer:
         return cls(
-            tickers=TickerExtractor(load_watchlist(settings.watchlist_path)),
+            entities=EntitySource.from_settings(settings),
             duplicates=LaneDuplicates(
                 settings.dedupe_ttl_s, settings.dedupe_max_entries, settings.dedupe_max_distance
             ),
@@ -105,7 +105,7 @@ class DocumentPreparer:
             author=pseudonymize(raw.author, self.pseudonym_key)
             if not raw.author.startswith("anon-")
             else raw.author,
-            tickers=self.tickers.extract(f"{raw.title} {raw.body}", raw.tickers),
+            tickers=self.entities.current().tickers(f"{raw.title} {raw.body}", raw.tickers),
         )
 
     def prepare(self, payload: bytes | None, lane: int | None = None) -> Prepared:

@@ -18,7 +18,7 @@ from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
-from stream.prepare.tickers import load_watchlist
+from stream.prepare.entities import EntityExtractor
 from stream.settings import StreamSettings
 from stream.windows import replay_windows
 
@@ -60,9 +60,9 @@ def replay(
 ) -> ReplayResult:
     """Windows of both sizes and the detector's alerts; ``documents`` is read once per window size,
     in event-time order, so a long period never has to be in memory as records."""
-    watched = frozenset(load_watchlist(stream.watchlist_path))
-    short = replay_windows(documents(), stream.window_s, stream.grace_s, watched, alerts.evidence)
-    longer = replay_windows(documents(), stream.baseline_window_s, stream.grace_s, watched, alerts.evidence)
+    entities = EntityExtractor.from_settings(stream)
+    short = replay_windows(documents(), stream.window_s, stream.grace_s, entities, alerts.evidence)
+    longer = replay_windows(documents(), stream.baseline_window_s, stream.grace_s, entities, alerts.evidence)
     monitor = SpikeMonitor(alerts, stream.window_s)
     events = [o.event for o in monitor.observe(short) if o.event is not None]
     return ReplayResult(short + longer, events)

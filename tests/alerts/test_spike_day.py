@@ -13,7 +13,6 @@ from alerts.settings import AlertSettings
 from common.records import Alert, ScoredDocument
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.prepare.preparer import DocumentPreparer
-from stream.prepare.tickers import load_watchlist
 from stream.replay.run import rescore
 from stream.settings import StreamSettings
 from stream.windows import replay_windows
@@ -33,7 +32,7 @@ def scored_day(engine, day: MarketDay) -> list[ScoredDocument]:
 
 
 def firing_events(scored: list[ScoredDocument], settings: AlertSettings) -> list[Alert]:
-    points = replay_windows(scored, WINDOW_S, 30, frozenset(load_watchlist(None)))
+    points = replay_windows(scored, WINDOW_S, 30)
     monitor = SpikeMonitor(settings, WINDOW_S)
     return [o.event for o in monitor.observe(points) if o.event and o.event.state == "firing"]
 

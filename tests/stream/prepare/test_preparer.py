@@ -9,9 +9,10 @@ import pytest
 from common.records import InvalidRecord, RejectReason
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.prepare.dedupe import DuplicateDetector, story_key
+from stream.prepare.entities import EntityExtractor, EntitySource
 from stream.prepare.normalize import clean_text, pseudonymize, scrub_personal_data
 from stream.prepare.preparer import DocumentPreparer, LaneDuplicates
-from stream.prepare.tickers import TickerExtractor, default_watchlist
+from stream.prepare.watchlist import WatchlistFile, read_watchlist
 
 
 def test_clean_text_strips_markup_unicode_and_space() -> None:
@@ -33,9 +34,9 @@ def test_pseudonyms_are_stable_keyed_and_not_the_name() -> None:
 
 
 def test_tickers_from_cashtags_and_watchlist_names() -> None:
-    extractor = TickerExtractor(default_watchlist())
-    assert extractor.extract("Exxon and $cvx rally; Apple flat; $5 pizza", ["XOM"]) == ["XOM", "CVX", "AAPL"]
-    assert extractor.extract("Pineapple futures") == []
+    extractor = EntityExtractor(read_watchlist(None))
+    assert extractor.tickers("Exxon and $cvx rally; Apple flat; $5 pizza", ["XOM"]) == ["XOM", "CVX", "AAPL"]
+    assert extractor.tickers("Pineapple futures") == []
 
 
 def test_wire_decorations_make_copies_one_story() -> None:
@@ -50,7 +51,7 @@ def test_wire_decorations_make_copies_one_story() -> None:
 
 def test_preparer_cleans_scrubs_and_pseudonymizes(tmp_path) -> None:
     preparer = DocumentPreparer(
-        TickerExtractor(default_watchlist()), LaneDuplicates(3600, 1000, 3), b"key", 10_000, 500
+        EntitySource(WatchlistFile(None)), LaneDuplicates(3600, 1000, 3), b"key", 10_000, 500
     )
     payload = json.dumps(
         {
