@@ -39,11 +39,18 @@ _FIRST = [
 _LAST = ["trana", "vex", "ora", "ix", "ano", "eda", "ium", "elle", "avia", "onis", "arra", "undo"]
 _KIND = ["Capital", "Finance", "Network", "Labs", "Bank", "Lending", "Protocol", ""]
 SOURCES = {"newswire": "news", "marketwire": "news", "social": "post"}
-# topics whose negative headlines name the company: where an incident about a new name shows up
+# negative headlines the shipped model reads as neutral (an incident the model cannot see is not one)
+READ_AS_NEUTRAL = {
+    "{co} postpones IPO amid market turmoil",
+    "{co} merger deal collapses",
+    "{co} writes down acquisition by ${n} billion",
+    "{co} CEO ousted after scandal",
+}
+# the negative headlines that name the company, per topic: where an incident about a new name shows up
 INCIDENT_TEMPLATES = {
-    topic: [t for t in by_sentiment["negative"] if "{co}" in t]
+    topic: named
     for topic, by_sentiment in TEMPLATES.items()
-    if any("{co}" in t for t in by_sentiment["negative"])
+    if (named := [t for t in by_sentiment["negative"] if "{co}" in t and t not in READ_AS_NEUTRAL])
 }
 
 
