@@ -1,46 +1,86 @@
 """Detector settings swept over closed windows: what each would have fired, and against labeled
-incidents, how fast it caught them, what it missed, and what else it fired. Pure.
+incidents, how fast it caught them and at which horizon, what it missed, and what else it fired. Pure.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
+from alerts.horizons import ClosedWindow
 from alerts.monitor import SpikeMonitor
-from alerts.rolling import ClosedWindow
 from alerts.settings import AlertSettings
 from common.records import Alert
+
+INCIDENT_COLUMNS = ("key", "start", "end")  # and optionally "mentions"
+SEPARATOR = ";"  # between the keys (or the mentions) of one incident
 
 
 @dataclass(frozen=True)
 class Incident:
-    """A labeled period when ``key`` really had a negative spike."""
+    """A labeled period when ``key`` (one key, or several separated by ``;``) really had a negative spike.
+    An alert on another key (a topic, ``all``) is about it too when its evidence names one of ``mentions``."""
 
     key: str
     start: datetime
     end: datetime
+    mentions: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.key.split(SEPARATOR)[0].strip()
+
+    @property
+    def keys(self) -> set[str]:
+        return {k.strip() for k in self.key.split(SEPARATOR) if k.strip()}
+
+    def explains(self, alert: Alert) -> bool:
+        """The alert is about this incident: on one of its keys, or naming it, while the incident is in
+        the alert's horizon."""
+        horizon = alert.window_end - alert.window_start
+        if not self.start < alert.window_end <= self.end + horizon:
+            return False
+        if alert.key in self.keys:
+            return True
+        names = [m.strip() for m in self.mentions.split(SEPARATOR) if m.strip()]
+        return any(name in evidence.title for evidence in alert.evidence for name in names)
 
 
 @dataclass
 class Outcome:
-    overrides: dict[str, float]
+    overrides: dict[str, float | str]
     fired: list[Alert]
-    delays_s: dict[Incident, float] = field(default_factory=dict)  # caught incidents
+    caught: dict[Incident, Alert] = field(default_factory=dict)  # the first alert about each incident
     missed: list[Incident] = field(default_factory=list)
     false: list[Alert] = field(default_factory=list)
 
+    @property
+    def delays_s(self) -> dict[Incident, float]:
+        return {i: (a.window_end - i.start).total_seconds() for i, a in self.caught.items()}
+
+    def fired_by_horizon(self) -> Counter[str]:
+        return Counter(alert.horizon for alert in self.fired)
+
+    def delays_by_horizon(self) -> dict[str, list[float]]:
+        """Delays (seconds) of the caught incidents, by the horizon of the alert that caught each."""
+        delays: dict[str, list[float]] = {}
+        for incident, alert in self.caught.items():
+            delays.setdefault(alert.horizon, []).append((alert.window_end - incident.start).total_seconds())
+        return delays
+
 
 def read_incidents(path: Path) -> list[Incident]:
-    """A CSV with ``key,start,end`` (ISO-8601 times with a zone), one labeled incident per row."""
+    """A CSV with ``key,start,end`` (ISO-8601 times with a zone) and optionally ``mentions``, one
+    labeled incident per row (``tapewatch ingest synthetic --incidents`` writes one)."""
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    if not rows or not {"key", "start", "end"} <= set(rows[0]):
-        raise ValueError(f"{path}: expected a CSV with the columns key,start,end")
+    if not rows or not set(INCIDENT_COLUMNS) <= set(rows[0]):
+        raise ValueError(f"{path}: expected a CSV with the columns key,start,end (and optionally mentions)")
     incidents = []
     for number, row in enumerate(rows, start=2):
         try:
@@ -49,49 +89,81 @@ def read_incidents(path: Path) -> list[Incident]:
             raise ValueError(f"{path} line {number}: {exc}") from None
         if start.tzinfo is None or end <= start:
             raise ValueError(f"{path} line {number}: times need a zone, and end after start")
-        incidents.append(Incident(row["key"], start, end))
+        incidents.append(Incident(row["key"], start, end, row.get("mentions") or ""))
     return incidents
 
 
-def grid(axes: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
-    """Every combination of the swept values, e.g. {"z_warning": [2.5, 3], "min_count": [8, 10]}."""
+def write_incidents(incidents: Iterable[Incident], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*INCIDENT_COLUMNS, "mentions"])
+        for i in incidents:
+            writer.writerow([i.key, i.start.isoformat(), i.end.isoformat(), i.mentions])
+
+
+def grid(axes: Mapping[str, Sequence[float | str]]) -> list[dict[str, float | str]]:
+    """Every combination of the swept values, e.g. {"z_warning": [4, 4.5], "horizons": ["5m,1h", "1h,1d"]}."""
     names = list(axes)
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+
+
+def variant(base: AlertSettings, overrides: Mapping[str, float | str]) -> AlertSettings:
+    """``base`` with the overrides, checked; a swept warning level keeps critical at least as high."""
+    update = dict(overrides)
+    if "z_warning" in update and "z_critical" not in update:
+        update["z_critical"] = max(base.z_critical, float(update["z_warning"]))
+    return AlertSettings.model_validate({**base.model_dump(), **update})
 
 
 def backtest(
     windows: Iterable[ClosedWindow],
     base: AlertSettings,
-    variants: list[dict[str, float]],
+    variants: list[dict[str, float | str]],
     window_s: int,
     incidents: Sequence[Incident] = (),
 ) -> list[Outcome]:
     closed = list(windows)
     outcomes = []
     for overrides in variants or [{}]:
-        update = dict(overrides)
-        if (
-            "z_warning" in update and "z_critical" not in update
-        ):  # a swept warning level keeps critical above it
-            update["z_critical"] = max(base.z_critical, update["z_warning"])
-        settings = base.model_copy(update=update)
-        AlertSettings.model_validate(settings.model_dump())  # inconsistent thresholds fail here
-        monitor = SpikeMonitor(settings, window_s)
+        monitor = SpikeMonitor(variant(base, overrides), window_s)
         fired = [o.event for o in monitor.observe(closed) if o.event and o.event.state == "firing"]
-        outcome = Outcome(overrides, fired)
-        slack = timedelta(seconds=settings.span_windows * window_s)
-        matched: set[int] = set()
-        for incident in incidents:
-            hits = [
-                (i, e) for i, e in enumerate(fired)
-                if e.key == incident.key and incident.start < e.window_end <= incident.end + slack
-            ]  # fmt: skip
-            if hits:
-                outcome.delays_s[incident] = (hits[0][1].window_end - incident.start).total_seconds()
-                matched.update(i for i, _ in hits)
-            else:
-                outcome.missed.append(incident)
-        if incidents:
-            outcome.false = [e for i, e in enumerate(fired) if i not in matched]
-        outcomes.append(outcome)
+        outcomes.append(score(Outcome(dict(overrides), fired), incidents))
     return outcomes
+
+
+def score(outcome: Outcome, incidents: Sequence[Incident]) -> Outcome:
+    """Match alerts to incidents: the first about each catches it; those about none are false."""
+    explained: set[int] = set()
+    for incident in incidents:
+        hits = [i for i, alert in enumerate(outcome.fired) if incident.explains(alert)]
+        explained.update(hits)
+        if hits:
+            outcome.caught[incident] = outcome.fired[hits[0]]
+        else:
+            outcome.missed.append(incident)
+    if incidents:
+        outcome.false = [alert for i, alert in enumerate(outcome.fired) if i not in explained]
+    return outcome
+
+
+def horizon_summary(outcome: Outcome) -> str:
+    """``5m 3, 1d 2`` alerts, and per horizon of first catch the mean delay."""
+    order = {h: i for i, h in enumerate(["s", "m", "h", "d"])}
+
+    def by_length(horizon: str) -> tuple[int, int]:
+        return order.get(horizon[-1], 0), int(horizon[:-1] or 0)
+
+    fired = outcome.fired_by_horizon()
+    text = ", ".join(f"{h} {fired[h]}" for h in sorted(fired, key=by_length)) or "none"
+    delays = outcome.delays_by_horizon()
+    if delays:
+        caught = "; ".join(
+            f"{h}: {len(d)} (mean delay {readable(sum(d) / len(d))})"
+            for h, d in sorted(delays.items(), key=lambda item: by_length(item[0]))
+        )
+        text += f"; first caught at {caught}"
+    return text
+
+
+def readable(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.1f} min"

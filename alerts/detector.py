@@ -5,8 +5,9 @@ that horizon (so a window is never judged against itself), fading over ``baselin
 A horizon is significant when its share of negative authors is improbable under that baseline (a
 beta-binomial tail, ``alerts.significance``) at ``z_warning`` with at least ``min_authors`` negative
 authors. A key fires at its shortest significant horizon, and the alert says which; it resolves when
-that horizon falls back under ``resolve_z`` and no other is significant, then stays quiet for a while.
-A firing key's baselines do not learn, so a long incident does not raise its own bar.
+that horizon falls back under ``resolve_z`` and no shorter one is significant, then stays quiet a while.
+A firing key's baselines do not learn, so a long incident does not raise its own bar; once it has
+resolved, a longer horizon still holding the alert does not fire it again.
 
 Names found by capitalization alone (``name:`` keys) are mostly noise: such a key may fire only while it
 is emerging, mentioned by far more authors than its own rate predicts (a Poisson tail at ``z_warning``).
@@ -30,6 +31,7 @@ NAME_PREFIX = "name:"  # names found by capitalization; they fire only while eme
 ENTITY_PREFIXES = ("$", "entity:", NAME_PREFIX)  # keys whose mentions are tracked for emergence
 NAME_WARMUP = timedelta(days=1)
 ELEVATED_WEIGHT = 0.1
+RATE_PRIOR_S = 6 * 3600  # the assumed rate of a new name weighs as much as 6 hours of watching it
 
 
 def alert_id(key: str, window_end: datetime, state: str) -> str:
@@ -70,6 +72,7 @@ class KeyState:
     firing_horizon: int = -1
     quiet_until: datetime | None = None
     last_z: list[float] = field(default_factory=list)  # per horizon, at the key's previous step
+    told: tuple[datetime, int] | None = None  # the last alert's horizon, and when it fired or resolved
 
 
 class SpikeDetector:
@@ -102,26 +105,41 @@ class SpikeDetector:
             self.started = step.window_end
         significant = [i for i, o in enumerate(scores) if self._significant(o, step.window_end)]
         if state.firing is not None:
-            if scores[state.firing_horizon].zscore < s.resolve_z and not significant:
+            shorter = [i for i in significant if i <= state.firing_horizon]  # longer ones hold the past
+            if scores[state.firing_horizon].zscore < s.resolve_z and not shorter:
                 chosen = scores[state.firing_horizon]
                 resolved = self._event(chosen, "resolved", state.firing.severity)
                 scores[state.firing_horizon] = chosen.with_event(resolved)
                 quiet = max(s.cooldown_s, chosen.window.horizon_s)
+                state.told = (step.window_end, chosen.window.horizon_s)
                 state.firing, state.firing_horizon = None, -1
                 state.quiet_until = step.window_end + timedelta(seconds=quiet)
-        elif significant and (state.quiet_until is None or step.window_end >= state.quiet_until):
+        elif (significant := [i for i in significant if self._news(state, step.horizons[i])]) and (
+            state.quiet_until is None or step.window_end >= state.quiet_until
+        ):
             index = significant[0]  # the shortest significant horizon
             chosen = scores[index]
             critical = chosen.zscore >= s.threshold(chosen.window.horizon_s, "critical")
             severity = "critical" if critical else "warning"
             state.firing, state.firing_horizon = self._event(chosen, "firing", severity), index
+            state.told = (step.window_end, chosen.window.horizon_s)
             scores[index] = chosen.with_event(state.firing)
         return scores
+
+    @staticmethod
+    def _news(state: KeyState, window: HorizonWindow[ClosedWindow]) -> bool:
+        """A longer horizon than the last alert's says nothing new while it still holds any of the time
+        that alert was firing: one incident, one alert, not one more per horizon as each catches up."""
+        if state.told is None:
+            return True
+        end, horizon_s = state.told
+        return window.horizon_s <= horizon_s or window.window_start >= end
 
     def _state(self, key: str, horizons: int) -> KeyState:
         state = self.keys.get(key)
         if state is None:
-            state = self.keys[key] = KeyState([DecayedCounts() for _ in range(horizons)], last_z=[0.0] * horizons)
+            baselines = [DecayedCounts() for _ in range(horizons)]
+            state = self.keys[key] = KeyState(baselines, last_z=[0.0] * horizons)
             while len(self.keys) > self.settings.max_keys:
                 self.keys.popitem(last=False)
                 self.forgotten += 1
@@ -134,7 +152,8 @@ class SpikeDetector:
         z = share_zscore(window.negative_authors, window.authors, a, b)
         emergence = None
         if is_entity(window.key):
-            expected = baseline.rate(1.0, s.name_prior_days * 86400) * window.horizon_s
+            prior = RATE_PRIOR_S / (s.name_prior_days * 86400)  # mentions in the prior's day
+            expected = baseline.rate(prior, RATE_PRIOR_S) * window.horizon_s
             emergence = count_zscore(window.authors, expected)
         return Observation(window, z, a / (a + b), emergence)
 

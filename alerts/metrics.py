@@ -33,6 +33,7 @@ class DetectorMetrics:
     baseline: Gauge
     emergence: Gauge
     events: Counter
+    keys: Gauge  # per keyed partition: the keys the horizons remember (bounded by max_keys)
     key_label: BoundedLabel  # shared with the window gauges, so a key is "other" in both or neither
     entity_series: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
 
@@ -61,6 +62,12 @@ class DetectorMetrics:
                 "tapewatch_alert_events_total",
                 "Spike events published to the alerts topic",
                 ["severity", "state", "horizon"],
+                registry=registry,
+            ),
+            keys=Gauge(
+                "tapewatch_detector_keys",
+                "Keys whose horizons a keyed partition remembers (at most TAPEWATCH_ALERT_MAX_KEYS)",
+                ["partition"],
                 registry=registry,
             ),
             key_label=key_label,

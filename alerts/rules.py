@@ -1,63 +1,93 @@
 """Prometheus alerting rules rendered from the detector's thresholds (``tapewatch rules render``).
 
-The worker exports each key's detection window (z-score, documents, negative share); the rules
-fire on the same thresholds the detector uses, so Prometheus and the alerts topic agree on what
-a spike is. Prometheus adds what the detector leaves to it: ``for:`` durations and routing.
+The worker exports each key's horizons (z-score, distinct negative authors, emergence of names); the
+rules fire on the same per-horizon thresholds the detector uses, so Prometheus and the alerts topic
+agree on what a spike is. Prometheus adds what the detector leaves to it: ``for:`` durations and
+routing. Unlike the detector, which fires a key at its shortest significant horizon, Prometheus
+keeps one alert per significant horizon (the ``horizon`` label); Alertmanager groups them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from alerts.metrics import DOCUMENTS, NEGATIVE_RATIO, ZSCORE
+from alerts.detector import NAME_PREFIX
+from alerts.horizons import horizon_name
+from alerts.metrics import EMERGENCE, NEGATIVE_AUTHORS, ZSCORE
 from alerts.settings import AlertSettings
 
 HEADER = "# Rendered by `tapewatch rules render` from the TAPEWATCH_ALERT_* settings. Do not edit by hand.\n"
-TICKER_KEY = r"\\$.*"  # ticker keys are "$XOM"; a PromQL regex string, backslash escaped once more
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Keys with their own alert name and label: topics (with ``all`` and sources), tickers, entities."""
+
+    alert: str
+    label: str
+    selector: str  # a PromQL matcher on ``key``; dollars escaped for PromQL's string and then the regex
+    prefix: str  # the part of the key the label drops, as a regex
+
+    def name(self) -> str:
+        if not self.prefix:
+            return "{{ $labels.key }}"
+        return f'{{{{ reReplaceAll "{self.prefix}" "" $labels.key }}}}'
+
+
+TOPIC = Subject("NegativeSentimentSpike", "topic", 'key!~"\\\\$.*|entity:.*|name:.*"', "")
+TICKER = Subject("NegativeTickerSentimentSpike", "ticker", 'key=~"\\\\$.*"', "^\\\\$")
+ENTITY = Subject("NegativeEntitySentimentSpike", "entity", 'key=~"entity:.*|name:.*"', "^(entity|name):")
+SUBJECTS = (TOPIC, TICKER, ENTITY)
 
 
 def duration(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
 
 
-def spike_rule(settings: AlertSettings, ticker: bool, severity: str) -> dict[str, Any]:
-    z = settings.z_critical if severity == "critical" else settings.z_warning
-    selector = f'{{key=~"{TICKER_KEY}"}}' if ticker else f'{{key!~"{TICKER_KEY}"}}'
-    expr = (
-        f"{ZSCORE}{selector} >= {z:g}\n"
-        f"and {DOCUMENTS} >= {settings.min_count}\n"
-        f"and {NEGATIVE_RATIO} >= {settings.floor:g}\n"
-    )
-    subject = "ticker" if ticker else "topic"
-    name = '{{ reReplaceAll "^\\\\$" "" $labels.key }}' if ticker else "{{ $labels.key }}"
+def horizon_condition(subject: Subject, horizon_s: int, z: float) -> str:
+    """One horizon over its threshold; a name found by capitalization must also be emerging, as in the
+    detector (whose one-day warm-up for names the rules do not see)."""
+    horizon = f'horizon="{horizon_name(horizon_s)}"'
+    condition = f"{ZSCORE}{{{subject.selector}, {horizon}}} >= {z:g}"
+    if subject is ENTITY:
+        condition = f'({condition} unless {EMERGENCE}{{key=~"{NAME_PREFIX}.*", {horizon}}} < {z:g})'
+    return condition
+
+
+def spike_rule(settings: AlertSettings, subject: Subject, severity: str) -> dict[str, Any]:
+    thresholds = [(h, settings.threshold(h, severity)) for h in settings.horizons_s]
+    conditions = "\n  or ".join(horizon_condition(subject, h, z) for h, z in thresholds)
+    expr = f"(\n  {conditions}\n)\nand {NEGATIVE_AUTHORS} >= {settings.min_authors}\n"
+    listed = ", ".join(f"{horizon_name(h)} {z:g}" for h, z in thresholds)
+    name = subject.name()
     return {
-        "alert": "NegativeTickerSentimentSpike" if ticker else "NegativeSentimentSpike",
+        "alert": subject.alert,
         "expr": expr,
         "for": duration(settings.for_s),
         "keep_firing_for": duration(settings.keep_firing_s),
-        "labels": {"severity": severity, subject: name},
+        "labels": {"severity": severity, subject.label: name},
         "annotations": {
-            "summary": f"Negative sentiment spike on {subject} {{{{ $labels.key }}}}",
+            "summary": f"Negative sentiment spike on {subject.label} {name} over {{{{ $labels.horizon }}}}",
             "description": (
-                'z-score {{ $value | printf "%.1f" }} against the baseline '
-                f"({severity} at z >= {z:g}), with at least {settings.min_count} documents "
-                f"and at least {settings.floor:.0%} of them negative over the last "
-                f"{settings.span_windows} windows. "
-                "Evidence: the {{ $labels.key }} alerts on tapewatch.alerts."
+                'z-score {{ $value | printf "%.1f" }} of the negative share over the last '
+                "{{ $labels.horizon }} against the key's baseline "
+                f"({severity} at z >= {listed}), with at least {settings.min_authors} distinct authors "
+                "of negative documents. Evidence: the {{ $labels.key }} alerts on tapewatch.alerts."
             ),
-            "dashboard": f"{settings.dashboard_url}?var-{subject}={name[:-3]} | urlquery }}}}",
+            "dashboard": (
+                f"{settings.dashboard_url}?var-{subject.label}={name[:-3]} | urlquery }}}}"
+                "&var-horizon={{ $labels.horizon }}"
+            ),
         },
     }
 
 
 def render_rules(settings: AlertSettings) -> str:
-    rules = [
-        spike_rule(settings, ticker, severity)
-        for ticker in (False, True)
-        for severity in ("warning", "critical")
-    ]
+    severities = ("warning", "critical")
+    rules = [spike_rule(settings, subject, severity) for subject in SUBJECTS for severity in severities]
     rules.append(
         {
             "alert": "TapewatchModelServiceDown",

@@ -98,9 +98,10 @@ class AlertSettings(ComponentSettings):
         return parse_horizons(self.horizons)
 
     def threshold(self, horizon_s: int, severity: str = "warning") -> float:
-        """The z-score a horizon needs: the 5-minute one's tail, widened in proportion to the horizon."""
+        """The z-score a horizon needs: the 5-minute one's tail, widened in proportion to the horizon.
+        Rounded to two decimals, so the detector and the rendered Prometheus rules hold the same number."""
         z = self.z_critical if severity == "critical" else self.z_warning
-        return z_of_tail(upper_tail(z) * horizon_s / REFERENCE_HORIZON_S)
+        return round(z_of_tail(upper_tail(z) * horizon_s / REFERENCE_HORIZON_S), 2)
 
     @model_validator(mode="after")
     def _critical_above_warning(self) -> AlertSettings:

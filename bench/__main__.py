@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench import broker_throughput, pipeline_throughput, replay_archive, replay_chart, scale_out
+from bench import (
+    alert_quality,
+    broker_throughput,
+    pipeline_throughput,
+    replay_archive,
+    replay_chart,
+    scale_out,
+    worker_memory,
+)
 from bench.report import BENCHMARKS_MD, write_section
 from model_service.benchmark import markdown as model_markdown
 from model_service.benchmark import run_model_benchmark
@@ -18,6 +26,10 @@ def main() -> None:
         ("scale_out", "Throughput with 1, 2 and 3 workers", lambda: scale_out.markdown(scale_out.run())),
         ("replay", "Replay over a large archive", lambda: replay_archive.markdown(replay_archive.run())),
         ("replay_chart", "The replay chart of a year", lambda: replay_chart.markdown(replay_chart.run())),
+        ("worker_memory", "Worker memory over an endless thin stream",
+         lambda: worker_memory.markdown(worker_memory.run())),
+        ("alert_quality", "Alert quality: sparse profile and dense day",
+         lambda: alert_quality.markdown(alert_quality.run())),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip

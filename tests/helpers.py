@@ -92,6 +92,8 @@ class Closed:
     window_end: datetime
     count: int
     negative: int
+    authors: list[str] | None = None  # None: each document is its own author
+    negative_authors: list[str] | None = None
 
 
 def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object) -> StreamSettings:

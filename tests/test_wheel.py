@@ -59,9 +59,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_installed_package_runs_from_its_own_files(installed: Path, tmp_path: Path) -> None:
     reads_package_data = (
-        "import alerts.alertmanager as a, stream.prepare.tickers as t, model_service.artifact as m, stream\n"
+        "import alerts.alertmanager as a, stream.prepare.watchlist as w, model_service.artifact as m\n"
+        "import stream\n"
         "print(stream.__file__)\n"
-        "a.shipped_config(); t.default_watchlist(); m.read_config(m.packaged_artifact_dir())\n"
+        "a.shipped_config(); w.read_watchlist(None).entities[0]; m.read_config(m.packaged_artifact_dir())\n"
     )
     found = run(installed / "python", "-c", reads_package_data, cwd=tmp_path)
     assert str(installed.parent) in found.stdout and str(ROOT) not in found.stdout

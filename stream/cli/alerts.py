@@ -28,7 +28,7 @@ def rules() -> None:
 @click.option("--for", "for_s", type=click.IntRange(min=0), help="Seconds a condition must hold [60].")
 @click.option("--keep-firing-for", "keep_firing_s", type=click.IntRange(min=0), help="Seconds [120].")
 def render(out: Path, for_s: int | None, keep_firing_s: int | None) -> None:
-    """Write the rules file (thresholds from TAPEWATCH_ALERT_*: Z_WARNING, MIN_COUNT, FLOOR, ...)."""
+    """Write the rules file (thresholds from TAPEWATCH_ALERT_*: HORIZONS, Z_WARNING, MIN_AUTHORS, ...)."""
     from alerts.rules import render_rules
 
     text = render_rules(load(AlertSettings, for_s=for_s, keep_firing_s=keep_firing_s))

@@ -87,68 +87,114 @@ def ingest_file(path: Path, file_format: str | None, rate: float, wait: bool, ti
 
 
 @ingest.command("synthetic")
+@click.option(
+    "--profile",
+    type=click.Choice(["dense", "sparse"]),
+    default="dense",
+    show_default=True,
+    help="dense: one busy market day (the demo's, about 30 a minute); sparse: months of a thin real-like "
+    "feed (about 50 a day) with incidents about new names and spam bursts.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same documents.")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default="2026-11-20", show_default=True)
-@click.option("--start", type=ClockTime(), default="09:30", show_default=True, help="First minute (UTC).")
-@click.option("--end", type=ClockTime(), default="16:00", show_default=True, help="End (UTC).")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The (first) day [dense 2026-11-20, sparse 2026-01-05].",
+)
+@click.option("--start", type=ClockTime(), default="09:30", show_default=True, help="dense: first minute.")
+@click.option("--end", type=ClockTime(), default="16:00", show_default=True, help="dense: end (UTC).")
 @click.option(
     "--per-minute",
     type=click.FloatRange(min=0),
     default=30,
     show_default=True,
-    help="Documents per minute over all topics, before incidents.",
+    help="dense: documents per minute over all topics, before incidents.",
 )
 @click.option(
     "--incident",
     "incidents",
     multiple=True,
     metavar="SPEC",
-    help="TOPIC@HH:MM/MINUTESm/FACTORx/PERCENT%, e.g. 'Energy | Oil@14:00/20m/5x/70%'. Repeatable.",
+    help="dense: TOPIC@HH:MM/MINUTESm/FACTORx/PERCENT%, e.g. 'Energy | Oil@14:00/20m/5x/70%'. Repeatable.",
+)
+@click.option("--days", type=click.IntRange(min=1), default=120, show_default=True, help="sparse: days.")
+@click.option(
+    "--per-day", type=click.FloatRange(min=1), default=50, show_default=True, help="sparse: documents a day."
+)
+@click.option(
+    "--incidents-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sparse: write the labeled incidents (key,start,end,mentions) here, for `tapewatch backtest`.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the documents to this JSON-lines file instead of sending them (`tapewatch ingest file` "
+    "reads it).",
 )
 @click.option(
     "--speed",
     type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    help="How many times faster than real time; 0 = as fast as possible. Event time is unchanged.",
+    help="How many times faster than real time; 0 = as fast as possible. Event time is unchanged. "
+    "[dense 60, sparse 0]",
 )
 def ingest_synthetic(
+    profile: str,
     seed: int,
-    day: datetime,
+    day: datetime | None,
     start: dt_time,
     end: dt_time,
     per_minute: float,
     incidents: tuple[str, ...],
-    speed: float,
+    days: int,
+    per_day: float,
+    incidents_out: Path | None,
+    out: Path | None,
+    speed: float | None,
 ) -> None:
-    """Send a synthetic market day: topics, tickers, authors, syndicated copies and incidents."""
+    """Send a synthetic feed: a dense market day (topics, tickers, authors, syndicated copies, incidents)
+    or a sparse months-long one."""
+    from alerts.backtest import write_incidents
     from stream.ingest.pacing import compressed, send_paced
+    from stream.ingest.sparse import SparseFeed
     from stream.ingest.synthetic import Incident, MarketDay
 
-    try:
-        scenario = MarketDay(
-            day=day.date(),
-            start=start,
-            end=end,
-            per_minute=per_minute,
-            incidents=[Incident.parse(spec) for spec in incidents],
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--incident") from None
-    documents = list(scenario.documents())
+    if profile == "sparse":
+        if incidents:
+            raise click.UsageError("--incident is for the dense profile; the sparse one draws its own")
+        feed = SparseFeed(seed=seed, days=days, per_day=per_day, **({"first_day": day.date()} if day else {}))
+        begins, documents, speed = feed.begins, list(feed.documents()), speed or 0
+        span = f"{days} days from {feed.begins:%Y-%m-%d}, {len(feed.incidents)} incidents"
+        if incidents_out is not None:
+            write_incidents([i.labeled() for i in feed.incidents], incidents_out)
+            click.echo(f"wrote {len(feed.incidents)} incidents to {incidents_out}")
+    else:
+        if incidents_out is not None:
+            raise click.UsageError("--incidents-out is for the sparse profile")
+        try:
+            scenario = MarketDay(
+                per_minute=per_minute,
+                incidents=[Incident.parse(spec) for spec in incidents],
+                seed=seed,
+                start=start,
+                end=end,
+                **({"day": day.date()} if day else {}),
+            )
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--incident") from None
+        begins, documents = scenario.begins, list(scenario.documents())
+        speed = 60 if speed is None else speed
+        span = f"{scenario.begins:%H:%M}-{scenario.ends:%H:%M} UTC on {scenario.day}"
+    if out is not None:
+        with out.open("wb") as handle:
+            handle.writelines(d.dumps() + b"\n" for d in documents)
+        click.echo(f"wrote {len(documents)} documents ({span}) to {out}")
+        return
     with open_producer(stream_settings()) as producer:
-        send_paced(
-            producer,
-            documents,
-            compressed(scenario.begins, speed),
-            total=len(documents),
-            description="synthetic day",
-        )
-    click.echo(
-        f"sent {producer.acknowledged} documents ({scenario.begins:%H:%M}-{scenario.ends:%H:%M} UTC "
-        f"on {scenario.day}) to {producer.topic}"
-    )
+        schedule = compressed(begins, speed)
+        send_paced(producer, documents, schedule, total=len(documents), description=f"{profile} feed")
+    click.echo(f"sent {producer.acknowledged} documents ({span}) to {producer.topic}")
     check_delivered(producer)
 
 

@@ -113,9 +113,7 @@ def replay(
         keys = {f"${ticker}", *topics}
         result.trend = [p for p in result.trend if p.key in keys]
         result.alerts = [a for a in result.alerts if a.key in keys]
-    paths = write_report(
-        result, table, out, settings.window_s, alert_settings.span_windows * settings.window_s
-    )
+    paths = write_report(result, table, out, settings.window_s, alert_settings.horizons_s[0])
     firing = sum(a.state == "firing" for a in result.alerts)
     click.echo(
         f"replayed {table.num_rows} documents ({source}, {start.isoformat()} to {end.isoformat()}): "
@@ -193,28 +191,32 @@ def republish_documents(
 @click.command("backtest")
 @click.option("--from", "start", type=Instant(), required=True, help=f"Start. {TIME_HELP}")
 @click.option("--to", "end", type=Instant(), required=True, help=f"End (excluded). {TIME_HELP}")
-@click.option("--z", "z_values", help="z_warning values to try, e.g. 2.5,3,3.5.")
-@click.option("--min-count", "min_counts", help="min_count values, e.g. 8,10,15.")
-@click.option("--floor", "floors", help="Negative-share floors, e.g. 0.4,0.5.")
-@click.option("--span", "spans", help="Windows per detection window, e.g. 3,5.")
+@click.option("--z", "z_values", help="z_warning values to try (the 5-minute threshold), e.g. 4,4.5,5.")
+@click.option("--min-authors", "min_authors", help="min_authors values, e.g. 3,5,8.")
+@click.option(
+    "--horizons",
+    "horizon_sets",
+    multiple=True,
+    help="A set of horizons to try (repeatable), e.g. --horizons 5m,1h --horizons 5m,1h,6h,1d.",
+)
 @click.option(
     "--incidents",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV of labeled incidents (key,start,end): adds detection delay, misses and false alerts.",
+    help="CSV of labeled incidents (key,start,end[,mentions]): adds delay per horizon, misses and false "
+    "alerts. `tapewatch ingest synthetic --incidents FILE` writes one.",
 )
 def backtest(
     start: datetime,
     end: datetime,
     z_values: str | None,
-    min_counts: str | None,
-    floors: str | None,
-    spans: str | None,
+    min_authors: str | None,
+    horizon_sets: tuple[str, ...],
     incidents: Path | None,
 ) -> None:
-    """Sweep detector settings over the archived history and report what each would have fired."""
+    """Sweep detector settings over the archived history; report what each would fire, per horizon."""
     from alerts.backtest import backtest as sweep
-    from alerts.backtest import grid, read_incidents
-    from alerts.settings import AlertSettings
+    from alerts.backtest import grid, horizon_summary, read_incidents, readable
+    from alerts.settings import AlertSettings, parse_horizons
     from stream.prepare.entities import EntityExtractor
     from stream.replay.sources import ReplayError, read_archive, scored_documents
     from stream.windows import replay_windows
@@ -223,15 +225,16 @@ def backtest(
     settings = stream_settings()
     try:
         labeled = read_incidents(incidents) if incidents else []
+        for horizons in horizon_sets:
+            parse_horizons(horizons)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    axes = {
+    axes: dict[str, list[float | str]] = {
         name: values
         for name, values in (
-            ("z_warning", numbers(z_values)),
-            ("min_count", [int(v) for v in numbers(min_counts)]),
-            ("floor", numbers(floors)),
-            ("span_windows", [int(v) for v in numbers(spans)]),
+            ("z_warning", list(numbers(z_values))),
+            ("min_authors", [int(v) for v in numbers(min_authors)]),
+            ("horizons", list(horizon_sets)),
         )
         if values
     }
@@ -247,26 +250,32 @@ def backtest(
     entities = EntityExtractor.from_settings(settings)
     windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s, entities)
     try:
-        outcomes = sweep(windows, AlertSettings(), grid(axes), settings.window_s, labeled)
+        outcomes = sweep(windows, load(AlertSettings), grid(axes), settings.window_s, labeled)
     except ValueError as exc:
         raise click.UsageError(f"inconsistent settings in the sweep: {exc}") from None
     click.echo(
         f"{table.num_rows} documents, {len(windows)} windows, {start.isoformat()} to {end.isoformat()}"
     )
     for outcome in outcomes:
-        name = ", ".join(f"{k}={v:g}" for k, v in outcome.overrides.items()) or "defaults"
+        name = ", ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}"
+                         for k, v in outcome.overrides.items()) or "defaults"  # fmt: skip
         line = f"{name}: {len(outcome.fired)} alerts"
         if labeled:
-            delays = [d / 60 for d in outcome.delays_s.values()]
-            mean = f"{sum(delays) / len(delays):.1f} min" if delays else "-"
-            line += (
-                f", caught {len(outcome.delays_s)}/{len(labeled)} (mean delay {mean}), "
-                f"missed {len(outcome.missed)}, false {len(outcome.false)}"
-            )
+            line += f", caught {len(outcome.caught)}/{len(labeled)}, missed {len(outcome.missed)}, " \
+                    f"false {len(outcome.false)}"  # fmt: skip
         click.echo(line)
-        for event in outcome.fired[:12]:
+        click.echo(f"    by horizon: {horizon_summary(outcome)}")
+        for incident, alert in outcome.caught.items():
+            delay = readable((alert.window_end - incident.start).total_seconds())
+            click.echo(f"    caught {incident.name} on {alert.key} at {alert.horizon} after {delay}")
+        for incident in outcome.missed:
+            click.echo(f"    missed {incident.name} from {incident.start:%Y-%m-%d %H:%M}")
+        shown = outcome.false if labeled else outcome.fired
+        for event in shown[:12]:
             click.echo(
-                f"    {event.window_end:%Y-%m-%d %H:%M} {event.severity:8} {event.key} (z {event.zscore:.1f})"
+                f"    {'false ' if labeled else ''}{event.window_end:%Y-%m-%d %H:%M} {event.severity:8} "
+                f"{event.horizon:>3} {event.key} (z {event.zscore:.1f}, {event.negative_authors} of "
+                f"{event.authors} authors negative)"
             )
-        if len(outcome.fired) > 12:
-            click.echo(f"    ... and {len(outcome.fired) - 12} more")
+        if len(shown) > 12:
+            click.echo(f"    ... and {len(shown) - 12} more")

@@ -32,7 +32,9 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")  # provisioned with this uid
-TOPICS = 'key!~"\\\\$.*"'  # ticker keys start with "$"; PromQL needs the dollar escaped in a regex
+TOPICS = 'key!~"\\\\$.*|entity:.*|name:.*"'  # tickers ("$XOM"; PromQL escapes the dollar) and entities
+ENTITIES = 'key=~"\\\\$.*|entity:.*|name:.*"'
+SPIKES = 'alertname=~"Negative.*SentimentSpike"'  # the topic, ticker and entity alerts
 FOLDER = "tapewatch"
 PERCENT = "percentunit"
 RATE = "[$__rate_interval]"
@@ -76,6 +78,28 @@ def alert_annotations(alertname: str, selector: str) -> AnnotationQuery:
     )
 
 
+def horizon_variable() -> QueryVariable:
+    """The detection horizons the worker exports (5m ... 1d by default)."""
+    return (
+        QueryVariable("horizon")
+        .label("horizon")
+        .datasource(PROMETHEUS)
+        .query("label_values(tapewatch_detector_zscore, horizon)")
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+    )
+
+
+def instant_table(title: str, *targets: tuple[str, str]) -> Table:
+    """One row per series, a column per (ref, expr) target."""
+    table = Table().title(title).datasource(PROMETHEUS).height(8).span(12)
+    for ref, expr in targets:
+        table = table.with_target(query(expr, instant=True, ref=ref))
+    return table
+
+
 def links() -> list[DashboardLink]:
     return [DashboardLink("tapewatch").type("dashboards").tags(["tapewatch"]).as_dropdown(True)]
 
@@ -92,17 +116,22 @@ def market_sentiment() -> Dashboard:
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
-    selected = f'key=~"$topic", {TOPICS}'
+    horizon = 'horizon=~"$horizon"'
+    selected = f'key=~"$topic", {TOPICS}, {horizon}'
     return (
         Dashboard("tapewatch: market sentiment")
         .uid(MARKET_UID)
         .tags(["tapewatch"])
-        .description("Per-topic sentiment, negative share and volume in 1-minute event-time windows.")
+        .description(
+            "Per-topic sentiment, negative share and volume in 1-minute event-time windows; the detector's "
+            "horizons (5 minutes to a day) and the entities on the rise."
+        )
         .refresh("30s")
         .time("now-6h", "now")
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .links(links())
         .with_variable(topic)
+        .with_variable(horizon_variable())
         .annotation(alert_annotations("NegativeSentimentSpike", 'topic=~"$topic"'))
         .with_row(Row("Sentiment by topic"))
         .with_panel(
@@ -121,22 +150,37 @@ def market_sentiment() -> Dashboard:
         )
         .with_panel(series("Documents per window", f"tapewatch_topic_volume{{{selected}}}", "{{key}}"))
         .with_panel(
-            Table()
-            .title("Current z-scores (detection window against the baseline)")
-            .datasource(PROMETHEUS)
-            .height(8)
-            .span(12)
-            .with_target(query(f"sort_desc(tapewatch_detector_zscore{{{selected}}})", instant=True))
-            .with_target(query(f"tapewatch_detector_negative_ratio{{{selected}}}", instant=True, ref="B"))
-            .with_target(query(f"tapewatch_detector_baseline{{{selected}}}", instant=True, ref="C"))
+            instant_table(
+                "Current z-scores per horizon (negative share against the key's baseline)",
+                ("A", f"sort_desc(tapewatch_detector_zscore{{{selected}}})"),
+                ("B", f"tapewatch_detector_negative_ratio{{{selected}}}"),
+                ("C", f"tapewatch_detector_baseline{{{selected}}}"),
+                ("D", f"tapewatch_detector_negative_authors{{{selected}}}"),
+            )
+        )
+        .with_row(Row("Entities: names, symbols and watched entities"))
+        .with_panel(
+            instant_table(
+                "Emerging entities (authors far above the entity's own rate)",
+                ("A", f"sort_desc(topk(20, tapewatch_entity_emergence{{{horizon}}}))"),
+                ("B", f"tapewatch_detector_zscore{{{ENTITIES}, {horizon}}}"),
+                ("C", f"tapewatch_detector_authors{{{ENTITIES}, {horizon}}}"),
+                ("D", f"tapewatch_detector_negative_authors{{{ENTITIES}, {horizon}}}"),
+            )
+        )
+        .with_panel(
+            series(
+                "Emergence of the top entities (z-score of their authors)",
+                f"topk(10, tapewatch_entity_emergence{{{horizon}}})",
+                "{{key}} {{horizon}}",
+            )
         )
         .with_row(Row("Alerts"))
         .with_panel(
             series(
-                "Firing alerts by topic and severity",
-                'sum by (topic, severity) (ALERTS{alertname="NegativeSentimentSpike", alertstate="firing", '
-                'topic=~"$topic"})',
-                "{{topic}} {{severity}}",
+                "Firing alerts by key, severity and horizon",
+                f'sum by (key, severity, horizon) (ALERTS{{{SPIKES}, alertstate="firing", {horizon}}})',
+                "{{key}} {{severity}} {{horizon}}",
                 width=24,
             )
         )
@@ -164,13 +208,20 @@ def ticker_drilldown() -> Dashboard:
         .time("now-6h", "now")
         .links(links())
         .with_variable(ticker)
+        .with_variable(horizon_variable())
         .annotation(alert_annotations("NegativeTickerSentimentSpike", 'ticker="${ticker}"'))
         .with_panel(
             series("Mean sentiment", f"tapewatch_topic_mean_sentiment{{{key}}}", legend).min(-1).max(1)
         )
         .with_panel(series("Negative share", f"tapewatch_topic_negative_ratio{{{key}}}", legend, PERCENT))
         .with_panel(series("Documents per window", f"tapewatch_topic_volume{{{key}}}", legend))
-        .with_panel(series("z-score against the baseline", f"tapewatch_detector_zscore{{{key}}}", legend))
+        .with_panel(
+            series(
+                "z-score against the baseline, per horizon",
+                f'tapewatch_detector_zscore{{{key}, horizon=~"$horizon"}}',
+                "{{horizon}}",
+            )
+        )
         .with_panel(
             Table()
             .title("Alerts for this ticker")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from alerts.backtest import SEPARATOR, Incident
 from common.records import Document
 from stream.ingest.synthetic import DEFAULT_MIX, TOPICS, headline, poisson
 from stream.ingest.synthetic_templates import COMPANIES, TEMPLATES
@@ -68,9 +69,15 @@ class NamedIncident:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        """The keys an alert about it may come on (``name:`` for each word of the name, the symbol)."""
-        words = (f"name:{w}" for w in self.name.split())
+        """The keys an alert about it may come on: the name, its first (distinctive) word, the symbol."""
+        first = self.name.split()[0]
+        words = (f"name:{first}",) if first != self.name else ()
         return (f"name:{self.name}", *words, f"name:{self.symbol}", f"${self.symbol}")
+
+    def labeled(self) -> Incident:
+        """The label a backtest scores against: its keys, and its name and symbol in the evidence."""
+        mentions = f"{self.name}{SEPARATOR}{self.symbol}"
+        return Incident(SEPARATOR.join(self.keys), self.start, self.end, mentions)
 
 
 @dataclass

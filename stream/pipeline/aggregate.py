@@ -138,6 +138,7 @@ class PartitionWindows:
             self.metrics.detector.export(observation)
             if observation.event is not None:
                 events.append(observation.event.derive(fired_at=datetime.now(UTC)))
+        self.metrics.detector.keys.labels(partition=str(self.partition)).set(len(self.monitor.horizons.keys))
         return events
 
 

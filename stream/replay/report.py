@@ -52,16 +52,21 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
             "severity": a.severity,
             "window_start": a.window_start,
             "window_end": a.window_end,
+            "horizon": a.horizon,
             "negative_ratio": a.negative_ratio,
             "baseline": a.baseline,
             "zscore": a.zscore,
             "count": a.count,
+            "negative": a.negative,
+            "authors": a.authors,
+            "negative_authors": a.negative_authors,
             "top_evidence": " | ".join(f"{e.score:+.2f} {e.title}" for e in a.evidence),
         }
         for a in alerts
     ]
-    columns = ["id", "key", "state", "severity", "window_start", "window_end", "negative_ratio", "baseline",
-               "zscore", "count", "top_evidence"]  # fmt: skip
+    columns = ["id", "key", "state", "severity", "window_start", "window_end", "horizon", "negative_ratio",
+               "baseline", "zscore", "count", "negative", "authors", "negative_authors",
+               "top_evidence"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -1,136 +1,152 @@
+"""The detector through its one entry point (``SpikeMonitor``): closed windows in, events out."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from alerts.detector import SpikeDetector
-from alerts.settings import AlertSettings
+import pytest
+from pydantic import ValidationError
+
+from alerts.monitor import SpikeMonitor
+from alerts.settings import AlertSettings, parse_horizons
 from common.records import Alert
+from tests.helpers import Closed
 
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-SETTINGS = AlertSettings(
-    span_windows=1, min_count=5, floor=0.4, z_warning=3, z_critical=5, warmup_windows=5, cooldown_s=600
-)
-
-
-@dataclass
-class Window:
-    key: str
-    window_start: datetime
-    window_end: datetime
-    count: int
-    negative_ratio: float
+T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+KEY = "Energy | Oil"
 
 
-def window(minute: int, count: int, ratio: float, key: str = "Energy | Oil") -> Window:
+def window(
+    minute: int, count: int, negative: int, key: str = KEY, authors: list[str] | None = None
+) -> Closed:
+    """``authors``: one per document, the negative documents first; default: each document its own."""
     start = T0 + timedelta(minutes=minute)
-    return Window(key, start, start + timedelta(minutes=1), count, ratio)
+    if authors is None:
+        return Closed(key, start, start + timedelta(minutes=1), count, negative)
+    return Closed(key, start, start + timedelta(minutes=1), count, negative, sorted(set(authors)),
+                  sorted(set(authors[:negative])))  # fmt: skip
 
 
-def event(detector: SpikeDetector, w: Window) -> Alert | None:
-    return detector.observe(w).event
+def steady(minutes: Iterable[int], count: int = 10, negative: int = 1, key: str = KEY) -> list[Closed]:
+    return [window(m, count, negative, key) for m in minutes]
 
 
-def warmed(detector: SpikeDetector, minutes: int = 20, ratio: float = 0.2) -> None:
-    for minute in range(minutes):
-        assert event(detector, window(minute, 10, ratio)) is None
+def events(monitor: SpikeMonitor, windows: list[Closed]) -> list[Alert]:
+    return [o.event for o in monitor.observe(windows) if o.event is not None]
 
 
-def test_a_clear_spike_fires_with_severity_and_then_resolves() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    fired = event(detector, window(20, 20, 0.9))
-    assert fired is not None and fired.state == "firing" and fired.severity == "critical"
-    assert abs(fired.baseline - 0.2) < 0.01 and fired.zscore >= 5
-    assert event(detector, window(21, 20, 0.85)) is None  # still firing: no repeat event
-    resolved = event(detector, window(22, 10, 0.2))
-    assert resolved is not None and resolved.state == "resolved" and resolved.key == "Energy | Oil"
+def test_three_negatives_of_four_do_not_fire_and_forty_of_sixty_do_at_five_minutes() -> None:
+    monitor = SpikeMonitor(AlertSettings(min_authors=1), 60)
+    assert events(monitor, steady(range(180))) == []  # three hours at 10% negative
+    (observed, *_) = monitor.observe([window(180, 4, 3)])
+    assert observed.event is None and observed.zscore < monitor.settings.threshold(300)
+    assert events(monitor, steady(range(181, 200))) == []
+    (fired,) = events(monitor, [window(200, 60, 40)])  # with the 4 minutes before: 44 of 100
+    assert (fired.state, fired.horizon, fired.negative, fired.count) == ("firing", "5m", 44, 100)
+    assert fired.severity == "warning" and 0.09 < fired.baseline < 0.12 and fired.zscore < 6
 
 
-def test_low_volume_and_low_ratio_do_not_fire() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector, ratio=0.05)
-    assert event(detector, window(20, 4, 1.0)) is None  # too few documents
-    assert event(detector, window(21, 50, 0.35)) is None  # high z, but under the floor
+def test_a_thin_key_fires_at_the_shortest_horizon_that_is_significant() -> None:
+    """One document every 10 minutes, 10% negative, for two days; then 2 negative documents an hour."""
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    quiet = [window(m, 1, int(m % 100 == 0)) for m in range(0, 2 * 1440, 10)]
+    assert events(monitor, quiet) == []
+    incident = [window(2 * 1440 + m, 1, 1) for m in range(0, 12 * 60, 30)]
+    fired = events(monitor, incident)
+    assert fired and fired[0].horizon == "6h" and fired[0].state == "firing"
+    assert fired[0].window_end - incident[0].window_start < timedelta(hours=6)
+    assert fired[0].negative_authors >= monitor.settings.min_authors
 
 
-def test_nothing_fires_before_the_baseline_is_trusted() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector, minutes=4)
-    assert event(detector, window(4, 20, 0.95)) is None
+def test_a_burst_from_one_author_counts_once() -> None:
+    settings = AlertSettings()
+    spam, crowd = SpikeMonitor(settings, 60), SpikeMonitor(settings, 60)
+    for monitor in (spam, crowd):
+        assert events(monitor, steady(range(120))) == []
+    observed = spam.observe([window(120, 40, 40, authors=["bot"] * 40)])
+    assert all(o.event is None for o in observed)
+    assert (observed[0].window.negative, observed[0].window.negative_authors) == (44, 5)  # 4 before, 1 bot
+    (fired,) = events(crowd, [window(120, 40, 40, authors=[f"a{i}" for i in range(40)])])
+    assert (fired.negative, fired.negative_authors) == (44, 44)
 
 
-def test_the_same_ratio_is_less_certain_in_a_small_window() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    state = detector.keys["Energy | Oil"]
-    assert detector.zscore(state, 0.6, 5) < detector.zscore(state, 0.6, 50)
+def test_a_spike_resolves_then_the_key_stays_quiet_for_the_cooldown() -> None:
+    monitor = SpikeMonitor(AlertSettings(cooldown_s=600), 60)
+    events(monitor, steady(range(120)))
+    assert [e.state for e in events(monitor, [window(120, 30, 27)])] == ["firing"]
+    assert events(monitor, [window(121, 30, 27)]) == []  # still firing: no repeat event
+    resolved = events(monitor, steady(range(122, 130)))
+    assert [e.state for e in resolved] == ["resolved"] and resolved[0].key == KEY
+    quiet_until = resolved[0].window_end + timedelta(minutes=10)
+    again = events(monitor, [window(m, 30, 27) for m in range(130, 150)])
+    assert again[0].state == "firing" and again[0].window_end >= quiet_until
 
 
-def test_cooldown_keeps_a_resolved_key_quiet_then_it_can_fire_again() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    assert event(detector, window(20, 20, 0.9)).state == "firing"
-    assert event(detector, window(21, 10, 0.2)).state == "resolved"
-    assert event(detector, window(25, 20, 0.9)) is None  # within 10 minutes of the resolve
-    later = event(detector, window(40, 20, 0.9))
-    assert later is not None and later.state == "firing"
+def test_one_incident_is_one_alert_not_one_more_per_horizon_catching_up() -> None:
+    monitor = SpikeMonitor(AlertSettings(cooldown_s=600), 60)
+    events(monitor, steady(range(240)))
+    spike = [window(m, 30, 27) for m in range(240, 250)]
+    observed = monitor.observe(spike + steady(range(250, 300)))
+    fired = [(o.event.state, o.event.horizon) for o in observed if o.event is not None]
+    assert fired == [("firing", "5m"), ("resolved", "5m")]
+    hour = [o for o in observed if o.horizon == "1h" and o.window.window_end > T0 + timedelta(minutes=270)]
+    assert min(o.zscore for o in hour) > monitor.settings.threshold(3600)  # significant, but not news
 
 
-def test_firing_windows_do_not_move_the_baseline() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    before = detector.keys["Energy | Oil"].mean
-    event(detector, window(20, 20, 0.9))
-    event(detector, window(21, 20, 0.9))
-    assert detector.keys["Energy | Oil"].mean == before
+def test_a_firing_key_does_not_raise_its_own_bar() -> None:
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    events(monitor, steady(range(120)))
+    assert [e.state for e in events(monitor, [window(120, 30, 27)])] == ["firing"]
+    learned = [(b.negative, b.total) for b in monitor.detector.keys[KEY].baselines]
+    events(monitor, [window(m, 30, 27) for m in range(121, 140)])  # a long incident
+    state = monitor.detector.keys[KEY]
+    assert state.firing is not None and [(b.negative, b.total) for b in state.baselines] == learned
 
 
 def test_keys_are_independent_and_results_deterministic() -> None:
-    def run() -> list:
-        detector = SpikeDetector(SETTINGS)
-        warmed(detector)
-        for minute in range(20):
-            event(detector, window(minute, 10, 0.5, key="Markets"))
-        return [event(detector, window(20, 10, 0.7)), event(detector, window(20, 10, 0.7, key="Markets"))]
+    def run() -> list[Alert]:
+        monitor = SpikeMonitor(AlertSettings(), 60)
+        history = steady(range(240)) + steady(range(240), negative=5, key="Markets")
+        events(monitor, sorted(history, key=lambda w: w.window_end))
+        return events(monitor, [window(240, 40, 30), window(240, 40, 30, key="Markets")])
 
     first = run()
-    assert first[0] is not None and first[1] is None  # 7 of 10 is a spike for a 0.2 key, not for a 0.5 key
+    assert [e.key for e in first] == [KEY]  # 75% negative is a spike for a 10% key, not for a 50% one
     assert run() == first
 
 
-def test_a_key_that_starts_at_zero_negative_still_learns_its_baseline() -> None:
-    detector = SpikeDetector(SETTINGS)
-    for minute in range(3):
-        event(detector, window(minute, 10, 0.0))
-    for minute in range(3, 20):  # early windows must not freeze the baseline at 0
-        event(detector, window(minute, 10, 0.3))
-    assert detector.keys["Energy | Oil"].mean > 0.2
-    assert event(detector, window(20, 10, 0.4)) is None
+def test_a_name_fires_only_while_emerging_and_once_a_day_has_been_watched() -> None:
+    crowd = [f"a{i}" for i in range(12)]
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    events(monitor, steady(range(0, 2 * 1440, 5), key="all"))
+    newcomer = [window(2 * 1440 + m, 2, 2, key="name:Velix", authors=crowd[m % 6 * 2 : m % 6 * 2 + 2])
+                for m in range(0, 60, 10)]  # fmt: skip
+    fired = events(monitor, newcomer)
+    assert fired and fired[0].key == "name:Velix"
+    observed = [o for o in monitor.observe([], until=fired[0].window_end + timedelta(minutes=1))]
+    assert all(o.key != "name:Korvex" for o in observed)
+
+    early = SpikeMonitor(AlertSettings(), 60)  # the same newcomer in the first hours of a stream
+    assert events(early, [window(m, 2, 2, key="name:Velix", authors=crowd[m % 6 * 2 : m % 6 * 2 + 2])
+                          for m in range(0, 60, 10)]) == []  # fmt: skip
 
 
-def test_the_onset_of_a_spike_does_not_raise_the_baseline() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    before = detector.keys["Energy | Oil"].mean
-    observed = detector.observe(window(20, 10, 0.5))
-    assert SETTINGS.learn_z <= observed.zscore < SETTINGS.z_warning and observed.event is None
-    assert detector.keys["Energy | Oil"].mean == before
+def test_a_name_talked_about_every_day_does_not_fire_when_it_turns_negative() -> None:
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    usual = [window(m, 2, 0, key="name:Fed", authors=[f"u{m}", f"v{m}"]) for m in range(0, 3 * 1440, 30)]
+    assert events(monitor, usual) == []
+    turn = [window(3 * 1440 + m, 2, 2, key="name:Fed", authors=[f"n{m}", f"o{m}"]) for m in range(0, 360, 30)]
+    assert events(monitor, turn) == []  # as many authors as every day: not emerging
 
 
-def test_a_firing_key_that_goes_quiet_resolves() -> None:
-    detector = SpikeDetector(SETTINGS)
-    warmed(detector)
-    assert event(detector, window(20, 20, 0.9)).state == "firing"
-    resolved = event(detector, window(21, 0, 0.0))
-    assert resolved is not None and resolved.state == "resolved"
-
-
-def test_settings_refuse_inconsistent_thresholds() -> None:
-    import pytest
-    from pydantic import ValidationError
-
+def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> None:
     with pytest.raises(ValidationError, match="z_critical"):
         AlertSettings(z_warning=4, z_critical=3)
     with pytest.raises(ValidationError, match="resolve_z"):
         AlertSettings(z_warning=3, resolve_z=3)
+    with pytest.raises(ValidationError, match="expected a number and a unit"):
+        AlertSettings(horizons="5m,hourly")
+    assert parse_horizons("1d, 5m,1h,5m") == [300, 3600, 86400]
+    settings = AlertSettings()
+    assert [settings.threshold(h) for h in settings.horizons_s] == [4.5, 3.94, 3.49, 3.1]

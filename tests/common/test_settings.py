@@ -25,7 +25,8 @@ def test_settings_read_prefixed_environment(monkeypatch) -> None:
     ("kind", "variable", "value"),
     [
         (StreamSettings, "TAPEWATCH_TOPIC_PARTITIONS", "zero"),
-        (AlertSettings, "TAPEWATCH_ALERT_MIN_COUNT", "-1"),
+        (AlertSettings, "TAPEWATCH_ALERT_MIN_AUTHORS", "-1"),
+        (AlertSettings, "TAPEWATCH_ALERT_HORIZONS", "5m,soon"),
         (ModelSettings, "TAPEWATCH_MODEL_PORT", "99999"),
     ],
 )

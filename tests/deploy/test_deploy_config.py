@@ -44,7 +44,7 @@ def test_the_committed_rules_are_the_rendered_defaults(monkeypatch: pytest.Monke
 
 
 def test_promtool_checks_the_rules() -> None:
-    assert "SUCCESS: 5 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
+    assert "SUCCESS: 7 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
 
 
 def test_promtool_checks_the_compose_prometheus_config() -> None:
@@ -57,8 +57,10 @@ def test_promtool_rule_tests_pass() -> None:
 
 
 def test_rendered_rules_follow_changed_thresholds(tmp_path: Path) -> None:
-    text = render_rules(AlertSettings(z_warning=2.5, min_count=20, for_s=30))
-    assert ">= 2.5" in text and ">= 20" in text and "for: 30s" in text
+    settings = AlertSettings(horizons="5m,2h", z_warning=3.5, min_authors=20, for_s=30)
+    text = render_rules(settings)
+    assert 'horizon="5m"} >= 3.5' in text and f'horizon="2h"}} >= {settings.threshold(7200):g}' in text
+    assert "negative_authors >= 20" in text and "for: 30s" in text and 'horizon="1d"' not in text
     path = tmp_path / "rules.yml"
     path.write_text(text)
     run(tool("promtool"), "check", "rules", str(path))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from stream.prepare.entities import EntityExtractor
+from stream.prepare.watchlist import read_watchlist
 from stream.windows import Counted, Outcome, WindowBook, replay_windows, window_keys, window_start
 from tests.helpers import T0, scored
 
@@ -25,10 +27,14 @@ def test_window_start_floors_to_the_window_size() -> None:
     assert window_start(T0 + timedelta(minutes=7), 900) == T0
 
 
-def test_keys_are_the_topic_and_watched_tickers() -> None:
+def test_keys_are_the_feed_the_topic_the_source_and_the_entities() -> None:
+    entities = EntityExtractor(read_watchlist(None))
     doc = scored("a", T0, tickers=["XOM", "ZZZ", "XOM"])
-    assert window_keys(doc, frozenset({"XOM"})) == ["Earnings", "$XOM"]
-    assert window_keys(doc, None) == ["Earnings", "$XOM", "$ZZZ"]
+    assert window_keys(doc, entities) == ["all", "Earnings", "source:t", "$XOM", "$ZZZ"]
+    title = "Velix Capital halts withdrawals; Bitcoin and Brent slide"
+    named = doc.derive(document=doc.document.derive(title=title))
+    expected = ["$XOM", "$ZZZ", "$BTC", "entity:Crude oil", "name:Velix Capital"]
+    assert window_keys(named, entities)[3:] == expected
 
 
 def test_a_window_is_final_once_the_watermark_passes_its_end_and_counts_sentiments() -> None:
@@ -103,7 +109,7 @@ def test_replay_gives_every_document_in_final_windows_in_order() -> None:
     docs = [
         scored(f"d{i}", T0 + timedelta(seconds=7 * i), ["negative", "positive"][i % 2]) for i in range(40)
     ]
-    points = replay_windows(docs, size_s=60, grace_s=0)
+    points = [p for p in replay_windows(docs, size_s=60, grace_s=0) if p.key == "all"]
     assert sum(p.count for p in points) == 40 and all(p.final for p in points)
     assert [p.window_start for p in points] == sorted(p.window_start for p in points)
 

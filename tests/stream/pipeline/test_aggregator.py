@@ -63,12 +63,12 @@ def test_late_entries_are_counted_and_emitted_windows_set_the_key_gauges(registr
 
 def test_a_spike_in_emitted_windows_becomes_an_alert_and_moves_the_detector_gauges(registry) -> None:
     metrics = WorkerMetrics.create(registry)
-    alerts = AlertSettings(span_windows=1, min_count=5, warmup_windows=3)
-    state = PartitionWindows(0, StreamSettings(grace_s=0), alerts, metrics)
+    state = PartitionWindows(0, StreamSettings(grace_s=0), AlertSettings(), metrics)
     feed = Feed(state)
     fired = []
-    for minute, negative in enumerate((1, 1, 1, 1, 1, 9)):
-        for n in range(10):
+    for minute in range(31):  # half an hour at 10% negative, then a minute at 95% on four times the volume
+        count, negative = (40, 38) if minute == 30 else (10, 1)
+        for n in range(count):
             feed.entry("Earnings", minute * 60 + n, "negative" if n < negative else "neutral")
         feed.mark((minute + 1) * 60)
         points, _, until = state.close()
@@ -77,8 +77,10 @@ def test_a_spike_in_emitted_windows_becomes_an_alert_and_moves_the_detector_gaug
     assert fired[0].evidence and fired[0].evidence[0].score < 0
     assert fired[0].fired_at > fired[0].window_end  # wall clock, not event time
     value = registry.get_sample_value
-    assert value("tapewatch_alert_events_total", {"severity": "critical", "state": "firing"}) == 1
-    assert value("tapewatch_detector_negative_ratio", {"key": "Earnings"}) == 0.9
+    labels = {"severity": "critical", "state": "firing", "horizon": "5m"}
+    assert value("tapewatch_alert_events_total", labels) == 1 and fired[0].horizon == "5m"
+    assert value("tapewatch_detector_negative_ratio", {"key": "Earnings", "horizon": "5m"}) == 42 / 80
+    assert value("tapewatch_detector_keys", {"partition": "0"}) == 1
 
 
 def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -> None:

@@ -20,7 +20,7 @@ from tests.helpers import consume, send_documents, tapewatch, unique_settings, w
 
 pytestmark = pytest.mark.integration  # real servers, tools or CLI processes
 
-ALERT_ENV = {"TAPEWATCH_ALERT_WARMUP_WINDOWS": "10"}  # a two-hour day needs a shorter warm-up
+ALERT_ENV: dict[str, str] = {}  # default detector settings
 DAY = MarketDay(
     start=time(10, 0), end=time(12, 0), incidents=[Incident.parse("Energy | Oil@11:20/15m/6x/85%")], seed=21
 )
@@ -91,9 +91,10 @@ def test_replaying_the_archived_day_gives_the_live_windows_and_alerts(live_day: 
     )
 
     alerts = pd.read_csv(out / "alerts.csv")
-    live_alerts = {(a.id, a.key, a.state, a.severity, a.count) for a in live_day["alerts"]}
+    assert {"key", "state", "severity", "window_start", "window_end", "horizon"} <= set(alerts.columns)
+    live_alerts = {(a.id, a.key, a.state, a.severity, a.count, a.horizon) for a in live_day["alerts"]}
     assert any(a.key == "Energy | Oil" and a.state == "firing" for a in live_day["alerts"])
-    replay_alerts = {(r.id, r.key, r.state, r.severity, r.count) for r in alerts.itertuples()}
+    replay_alerts = {(r.id, r.key, r.state, r.severity, r.count, r.horizon) for r in alerts.itertuples()}
     assert live_alerts <= replay_alerts, f"live alerts missing from the replay: {live_alerts - replay_alerts}"
     assert (out / "chart.png").stat().st_size > 10_000 and (out / "documents.parquet").exists()
 
@@ -102,14 +103,16 @@ def test_backtest_reports_delays_misses_and_false_alerts(live_day: dict) -> None
     incidents = live_day["tmp"] / "incidents.csv"
     incidents.write_text("key,start,end\nEnergy | Oil,2026-11-20T11:20:00+00:00,2026-11-20T11:35:00+00:00\n")
     result = tapewatch(
-        "backtest", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--z", "3,25",
+        "backtest", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--z", "4.5,40",
         "--incidents", str(incidents), env={**live_day["settings"].as_env(), **ALERT_ENV},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    found = next(line for line in lines if line.startswith("z_warning=3:"))
-    assert "caught 1/1" in found and "missed 0" in found
-    impossible = next(line for line in lines if line.startswith("z_warning=25:"))  # z is at most 1/min_std
+    found = lines.index(next(line for line in lines if line.startswith("z_warning=4.5:")))
+    assert "caught 1/1" in lines[found] and "missed 0" in lines[found]
+    assert "first caught at 5m: 1" in lines[found + 1]  # the per-horizon line
+    assert any(line.startswith("    caught Energy | Oil on Energy | Oil at 5m") for line in lines[found:])
+    impossible = next(line for line in lines if line.startswith("z_warning=40:"))  # z is at most 40
     assert "caught 0/1" in impossible and "missed 1" in impossible
 
 
