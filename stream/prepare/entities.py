@@ -52,7 +52,7 @@ class EntityExtractor:
         return cls(read_watchlist(settings.watchlist_path), settings.max_entity_keys, settings.max_names)
 
     def tickers(self, text: str, given: Iterable[str] = ()) -> list[str]:
-        """Symbols in order of first mention (``given`` by the source first): cashtags and watched names."""
+        """Symbols: those ``given`` by the source, then cashtags, then watched names, each once."""
         found: dict[str, None] = dict.fromkeys(t.upper() for t in given)
         for match in _CASHTAG.finditer(text):
             found[match.group(1).upper()] = None
@@ -69,6 +69,7 @@ class EntityExtractor:
         keys.update((e.key, None) for e in watched)
         known = {p.lower() for e in watched for p in e.phrases} | {s.lower() for s in self._symbols}
         known |= {t.lower() for t in document.tickers}
+        known |= {word for phrase in known for word in phrase.split()}  # "Fed" of "the Fed"
         names = [n for n in names_in(text) if n.lower() not in known][: self.max_names]
         keys.update((f"name:{n}", None) for n in names)
         return list(keys)[: self.max_keys]

@@ -55,6 +55,24 @@ def test_missing_file_and_bad_settings_are_usage_errors(tmp_path) -> None:
     assert "TAPEWATCH_TOPIC_PARTITIONS" in result.stderr
 
 
+def test_the_sparse_profile_writes_a_feed_ingest_file_reads_and_labels_backtest_reads(tmp_path) -> None:
+    from alerts.backtest import read_incidents
+    from common.records import Document
+    from stream.ingest.document_file import read_documents
+
+    docs, labels = tmp_path / "sparse.jsonl", tmp_path / "incidents.csv"
+    result = tapewatch("ingest", "synthetic", "--profile", "sparse", "--days", "40", "--seed", "2",
+                       "--out", str(docs), "--incidents-out", str(labels))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "40 days from 2026-01-05" in result.stdout
+    read = list(read_documents(docs))
+    assert 1000 < len(read) < 2500 and all(isinstance(r, Document) for r in read)
+    incidents = read_incidents(labels)
+    assert incidents and all(i.mentions and len(i.keys) >= 3 for i in incidents)
+    wrong = tapewatch("ingest", "synthetic", "--profile", "sparse", "--incident", "Markets@10:00/5m/2x/50%")
+    assert wrong.returncode == 2 and "--incident is for the dense profile" in wrong.stderr
+
+
 def test_demo_runs_and_leaves_nothing_running() -> None:
     result = tapewatch("demo", "--duration", "3")
     assert result.returncode == 0, result.stderr[-2000:]
