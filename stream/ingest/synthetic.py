@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -109,7 +109,7 @@ class MarketDay:
     def _fresh_text(self, rng: random.Random, templates: list[str], ticker: str) -> str:
         """A headline not used yet today: accidental repeats would look like duplicate stories."""
         for _ in range(20):
-            text = headline(rng, rng.choice(templates), COMPANIES[ticker], ticker)
+            text = headline(rng, templates, COMPANIES[ticker], ticker)
             if text not in self._used:
                 break
         self._used.add(text)
@@ -172,11 +172,13 @@ def _syndicated_copy(rng: random.Random, original: Document) -> Document:
     )
 
 
-def headline(rng: random.Random, template: str, company: str, ticker: str) -> str:
-    """A template filled in: the company, its ticker, made-up numbers, a time and a tail."""
+def headline(rng: random.Random, template: str | Sequence[str], company: str, ticker: str) -> str:
+    """A template (or one of several, drawn after the numbers, as the dense day always has) filled in:
+    the company, its ticker, made-up numbers, a time and a tail."""
     slots = {"co": company, "tk": ticker, "pct": rng.randint(2, 15), "n": rng.randint(2, 60),
              "q": f"Q{rng.randint(1, 4)}"}  # fmt: skip
-    return template.format(**slots) + rng.choice(WHEN) + rng.choice(TAILS)
+    chosen = template if isinstance(template, str) else rng.choice(template)
+    return chosen.format(**slots) + rng.choice(WHEN) + rng.choice(TAILS)
 
 
 def poisson(rng: random.Random, rate: float) -> int:

@@ -32,9 +32,14 @@ from stream.pipeline.topics import TopicNames, ensure_topics
 from tests.helpers import ROOT, unique_settings, wait_until
 
 SPIKE = "Energy | Oil"
-# Default detector settings; Prometheus's timings shortened so that a 45-minute day fires and resolves.
-ALERTS = AlertSettings(for_s=2, keep_firing_s=3)
-WORKER_ENV = {"TAPEWATCH_LAG_INTERVAL_S": "2"}  # the consumer lag metric every 2 s instead of 10
+# Prometheus's timings shortened so that a 45-minute day fires and resolves, and fewer negative authors
+# so that the spike's tickers (a few documents a minute each) alert too and the ticker dashboard has
+# data; the worker's detector and the rendered rules share them.
+ALERTS = AlertSettings(min_authors=3, for_s=2, keep_firing_s=3)
+WORKER_ENV = {
+    "TAPEWATCH_ALERT_MIN_AUTHORS": str(ALERTS.min_authors),
+    "TAPEWATCH_LAG_INTERVAL_S": "2",  # the consumer lag metric every 2 s instead of 10
+}
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
 
 
