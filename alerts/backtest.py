@@ -14,7 +14,7 @@ from pathlib import Path
 
 from alerts.horizons import ClosedWindow
 from alerts.monitor import SpikeMonitor
-from alerts.settings import AlertSettings
+from alerts.settings import AlertSettings, parse_horizons
 from common.records import Alert
 
 INCIDENT_COLUMNS = ("key", "start", "end")  # and optionally "mentions"
@@ -69,8 +69,8 @@ class Outcome:
     def delays_by_horizon(self) -> dict[str, list[float]]:
         """Delays (seconds) of the caught incidents, by the horizon of the alert that caught each."""
         delays: dict[str, list[float]] = {}
-        for incident, alert in self.caught.items():
-            delays.setdefault(alert.horizon, []).append((alert.window_end - incident.start).total_seconds())
+        for incident, delay in self.delays_s.items():
+            delays.setdefault(self.caught[incident].horizon, []).append(delay)
         return delays
 
 
@@ -148,10 +148,9 @@ def score(outcome: Outcome, incidents: Sequence[Incident]) -> Outcome:
 
 def horizon_summary(outcome: Outcome) -> str:
     """``5m 3, 1d 2`` alerts, and per horizon of first catch the mean delay."""
-    order = {h: i for i, h in enumerate(["s", "m", "h", "d"])}
 
-    def by_length(horizon: str) -> tuple[int, int]:
-        return order.get(horizon[-1], 0), int(horizon[:-1] or 0)
+    def by_length(horizon: str) -> int:
+        return parse_horizons(horizon)[0]
 
     fired = outcome.fired_by_horizon()
     text = ", ".join(f"{h} {fired[h]}" for h in sorted(fired, key=by_length)) or "none"

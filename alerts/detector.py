@@ -84,6 +84,7 @@ class SpikeDetector:
         self.forgotten = 0
         self.started: datetime | None = None  # the first window end seen: how long the stream is watched
         self.thresholds = {h: self.settings.threshold(h) for h in self.settings.horizons_s}
+        self.critical = {h: self.settings.threshold(h, "critical") for h in self.settings.horizons_s}
 
     def observe(self, step: KeyStep[ClosedWindow]) -> list[Observation]:
         s = self.settings
@@ -119,7 +120,7 @@ class SpikeDetector:
         ):
             index = significant[0]  # the shortest significant horizon
             chosen = scores[index]
-            critical = chosen.zscore >= s.threshold(chosen.window.horizon_s, "critical")
+            critical = chosen.zscore >= self.critical[chosen.window.horizon_s]
             severity = "critical" if critical else "warning"
             state.firing, state.firing_horizon = self._event(chosen, "firing", severity), index
             state.told = (step.window_end, chosen.window.horizon_s)
@@ -159,7 +160,7 @@ class SpikeDetector:
 
     def _significant(self, observation: Observation, now: datetime) -> bool:
         window = observation.window
-        threshold = self.thresholds.get(window.horizon_s) or self.settings.threshold(window.horizon_s)
+        threshold = self.thresholds[window.horizon_s]
         if window.negative_authors < self.settings.min_authors or observation.zscore < threshold:
             return False
         if observation.key.startswith(NAME_PREFIX):

@@ -101,7 +101,8 @@ class DetectorMetrics:
         self.zscore.labels(**labels).set(observation.zscore)
 
     def _drop(self, series: tuple[str, str]) -> None:
-        if self.entity_series.pop(series, 0) is None:
+        if series in self.entity_series:
+            del self.entity_series[series]
             for gauge in self.gauges:
                 with contextlib.suppress(KeyError):
                     gauge.remove(*series)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from alerts.backtest import Incident, Outcome, horizon_summary, readable, score
-from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from common.records import Alert, Document
 from model_service.engine import InferenceEngine
@@ -24,11 +23,9 @@ from model_service.settings import ModelSettings
 from stream.ingest.sparse import SparseFeed
 from stream.ingest.synthetic import Incident as Spike
 from stream.ingest.synthetic import MarketDay
-from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
-from stream.replay.run import rescore
+from stream.replay.run import replay, rescore
 from stream.settings import StreamSettings
-from stream.windows import replay_windows
 
 SEEDS = (1, 2, 3, 4, 5)
 DENSE_SPIKES = ["Energy | Oil@11:00/20m/6x/85%", "Financials@13:00/15m/5x/85%", "Currencies@14:30/10m/4x/80%"]
@@ -45,9 +42,7 @@ def firing(documents: Iterable[Document], engine: InferenceEngine, settings: Ale
     stream = StreamSettings()
     preparer = DocumentPreparer.from_settings(stream, b"bench-pseudonym-key")
     scored = rescore(preparer.first_copies(documents), engine, progress=False)
-    points = replay_windows(scored, stream.window_s, stream.grace_s, EntityExtractor.from_settings(stream))
-    monitor = SpikeMonitor(settings, stream.window_s)
-    return [o.event for o in monitor.observe(points) if o.event is not None and o.event.state == "firing"]
+    return [a for a in replay(lambda: scored, stream, settings).alerts if a.state == "firing"]
 
 
 def sparse_run(seed: int, days: int, engine: InferenceEngine, settings: AlertSettings) -> Run:

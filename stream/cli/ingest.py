@@ -164,7 +164,8 @@ def ingest_synthetic(
         if incidents:
             raise click.UsageError("--incident is for the dense profile; the sparse one draws its own")
         feed = SparseFeed(seed=seed, days=days, per_day=per_day, **({"first_day": day.date()} if day else {}))
-        begins, documents, speed = feed.begins, list(feed.documents()), speed or 0
+        begins, documents = feed.begins, list(feed.documents())
+        speed = 0 if speed is None else speed
         span = f"{days} days from {feed.begins:%Y-%m-%d}, {len(feed.incidents)} incidents"
         if incidents_out is not None:
             write_incidents([i.labeled() for i in feed.incidents], incidents_out)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from common.records import Alert, ScoredDocument
 from stream.ingest.synthetic import Incident, MarketDay
-from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
-from stream.replay.run import rescore
+from stream.replay.run import replay, rescore
 from stream.settings import StreamSettings
-from stream.windows import replay_windows
 
 SPIKES = [  # large, medium, small
     "Energy | Oil@11:00/20m/6x/85%",
@@ -33,9 +30,7 @@ def scored_day(engine, day: MarketDay) -> list[ScoredDocument]:
 
 
 def firing_events(scored: list[ScoredDocument], settings: AlertSettings) -> list[Alert]:
-    points = replay_windows(scored, WINDOW_S, 30, EntityExtractor.from_settings(StreamSettings()))
-    monitor = SpikeMonitor(settings, WINDOW_S)
-    return [o.event for o in monitor.observe(points) if o.event and o.event.state == "firing"]
+    return [a for a in replay(lambda: scored, StreamSettings(), settings).alerts if a.state == "firing"]
 
 
 def incident_start(day: MarketDay, incident: Incident) -> datetime:
