@@ -100,11 +100,11 @@ class SpikeDetector:
                     state.baselines[index].learn(
                         weight * len(negative_authors), weight * len(authors), part.window_end, tau
                     )
-        scores = [self._score(w, b) for w, b in zip(step.horizons, state.baselines, strict=True)]
-        state.last_z = [o.zscore for o in scores]
         if self.started is None:
             self.started = step.window_end
-        significant = [i for i, o in enumerate(scores) if self._significant(o, step.window_end)]
+        scores = [self._score(w, b) for w, b in zip(step.horizons, state.baselines, strict=True)]
+        state.last_z = [o.zscore for o in scores]
+        significant = [i for i, o in enumerate(scores) if self._significant(o)]
         if state.firing is not None:
             shorter = [i for i in significant if i <= state.firing_horizon]  # longer ones hold the past
             if scores[state.firing_horizon].zscore < s.resolve_z and not shorter:
@@ -156,18 +156,21 @@ class SpikeDetector:
             prior = RATE_PRIOR_S / (s.name_prior_days * 86400)  # mentions in the prior's day
             expected = baseline.rate(prior, RATE_PRIOR_S) * window.horizon_s
             emergence = count_zscore(window.authors, expected)
+            if window.key.startswith(NAME_PREFIX) and not self._watched_long_enough(window):
+                emergence = 0.0  # every name is new to a stream watched for an hour: not judged yet
         return Observation(window, z, a / (a + b), emergence)
 
-    def _significant(self, observation: Observation, now: datetime) -> bool:
+    def _watched_long_enough(self, window: HorizonWindow[ClosedWindow]) -> bool:
+        """A name may rise once the monitor has watched a day (and the horizon) of the stream."""
+        watched = window.window_end - self.started if self.started is not None else timedelta(0)
+        return watched >= max(NAME_WARMUP, timedelta(seconds=window.horizon_s))
+
+    def _significant(self, observation: Observation) -> bool:
         window = observation.window
         threshold = self.thresholds[window.horizon_s]
         if window.negative_authors < self.settings.min_authors or observation.zscore < threshold:
             return False
-        if observation.key.startswith(NAME_PREFIX):
-            # every name is new to a stream watched for an hour: a name may rise once a day has been seen
-            watched = now - self.started if self.started is not None else timedelta(0)
-            if watched < max(NAME_WARMUP, timedelta(seconds=window.horizon_s)):
-                return False
+        if observation.key.startswith(NAME_PREFIX):  # the emergence the rules see, warm-up included
             return observation.emergence is not None and observation.emergence >= threshold
         return True
 

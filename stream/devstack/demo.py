@@ -105,7 +105,7 @@ def stack_panel(stack: MonitoringStack | None) -> Panel:
     ]
     for alert in active:
         labels = alert["labels"]
-        subject = labels.get("topic") or labels.get("ticker", "")
+        subject = labels.get("topic") or labels.get("ticker") or labels.get("entity", "")
         lines.append(f"  {alert['state']:8} {labels['alertname']} {labels.get('severity', '')} {subject}")
     notes = stack.notifications()
     lines.append(f"webhook (tapewatch alerts listen) received {len(notes)} notifications")
