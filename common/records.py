@@ -71,13 +71,14 @@ class ScoredDocument(WireRecord):
 
 
 class WindowEntry(WireRecord):
-    """One scored document as one window key counts it: a record of the keyed topic.
+    """One scored document as the keys of one keyed partition count it: a record of the keyed topic.
 
-    ``classify`` sends one per key of a document (its topic, each watched ticker), keyed by that key,
-    so every key is counted by the one worker that reads its partition.
+    ``classify`` sends one per keyed partition that holds any of the document's keys (the feed, its
+    topic, source and entities), with those keys: every key is counted by the one worker that reads its
+    partition, and a document costs a record per partition, not per key.
     """
 
-    key: str
+    keys: list[str]
     id: str
     published_at: datetime
     sentiment: str

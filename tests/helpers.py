@@ -18,14 +18,13 @@ from typing import TypeVar
 import pyarrow.parquet as pq
 from kafka import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.partitioner.default import murmur2
 
 from common.processes import free_port
 from common.records import Document, ScoredDocument, TrendPoint, decode_record
 from common.topic_reader import TopicReader
 from stream.devstack.broker import EmbeddedBroker
 from stream.ingest.producer import DocumentProducer
-from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.pipeline.topics import TopicNames, default_partition, ensure_topics
 from stream.prepare.dedupe import raw_topic_key
 from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor
@@ -72,14 +71,16 @@ def send_documents(settings: StreamSettings, documents: list[Document]) -> None:
             producer.send(document)
 
 
-def tapewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def tapewatch(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``tapewatch ARGS`` as a user runs it, with this interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "stream.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -156,10 +157,13 @@ Window = tuple[str, int, datetime]  # key, size in seconds, start
 Counts = tuple[int, int, int, int]  # count, negative, neutral, positive
 
 
-def latest_windows(settings: StreamSettings, timeout: float = 4) -> dict[Window, Counts]:
-    """Every window on the trends topic, at its latest revision."""
-    records = consume(settings.broker_url, TopicNames(settings.topic_prefix).trends, 10**7, timeout=timeout)
+def latest_windows(settings: StreamSettings) -> dict[Window, Counts]:
+    """Every window on the trends topic, at its latest revision (read to the topic's end, however long)."""
     latest: dict[Window, TrendPoint] = {}
+    with TopicReader(
+        settings.bootstrap_servers, TopicNames(settings.topic_prefix).trends, "tapewatch-tests"
+    ) as reader:
+        records = list(reader.from_start().records()) if reader.exists else []
     for record in records:
         point = decode_record(TrendPoint, record.value)
         window = (point.key, int((point.window_end - point.window_start).total_seconds()), point.window_start)
@@ -210,7 +214,7 @@ def keepers(settings: StreamSettings, documents: list[Document]) -> set[str]:
     preparer = DocumentPreparer.from_settings(settings, b"any key: pseudonyms do not decide repeats")
     kept = set()
     for document in documents:
-        lane = (murmur2(raw_topic_key(document)) & 0x7FFFFFFF) % settings.topic_partitions  # Kafka's default
+        lane = default_partition(raw_topic_key(document), settings.topic_partitions)
         prepared = preparer.prepare(document.dumps(), lane=lane)
         if not prepared.duplicate.duplicate:
             kept.add(prepared.document.id)

@@ -95,13 +95,14 @@ class PartitionWindows:
         it came after one of its windows was final."""
         item = Counted.entry(entry)
         pending, late = 0, False
-        for name, book in self.books.items():
-            outcome = book.add(entry.key, item)
-            if outcome is Outcome.LATE:
-                late = True
-            elif outcome in (Outcome.COUNTED, Outcome.AMENDED):
-                self.waiting[(name, entry.key, window_start(entry.published_at, book.size_s))].append(event)
-                pending += 1
+        for key in entry.keys:
+            for name, book in self.books.items():
+                outcome = book.add(key, item)
+                if outcome is Outcome.LATE:
+                    late = True
+                elif outcome in (Outcome.COUNTED, Outcome.AMENDED):
+                    self.waiting[(name, key, window_start(entry.published_at, book.size_s))].append(event)
+                    pending += 1
         if pending:
             self.remaining[id(event)] = pending
         if late:
@@ -242,18 +243,18 @@ def add_aggregate_agent(
                 await deadletters.reject(error, event.message)
                 await stream.ack(event)
                 continue
-            if isinstance(record, LaneMark):
+            if isinstance(record, LaneMark):  # only marks (and the clock) move the watermark: close then
                 state.heard(record)
                 await stream.ack(event)
-            else:
-                done, late = state.add(event, record)
-                if late:  # acknowledged once its late record is out, without holding the stream up
-                    delivery = await topics.late.send(key=record.key.encode(), value=event.message.value)
-                    if done:
-                        acks.add(asyncio.ensure_future(ack_when_delivered(stream, event, delivery)))
-                elif done:
-                    await stream.ack(event)
-            await publish(state)
+                await publish(state)
+                continue
+            done, late = state.add(event, record)
+            if late:  # acknowledged once its late record is out, without holding the stream up
+                delivery = await topics.late.send(key=record.keys[0].encode(), value=event.message.value)
+                if done:
+                    acks.add(asyncio.ensure_future(ack_when_delivered(stream, event, delivery)))
+            elif done:
+                await stream.ack(event)
 
     @app.timer(1.0)
     async def close_quiet_windows() -> None:

@@ -132,4 +132,8 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
 
 def run_worker(app: faust.App, loglevel: str = "info") -> None:
     """Run the Faust worker in the foreground until SIGINT/SIGTERM."""
-    faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+    worker = faust.Worker(app, loglevel=loglevel)
+    # faust's terminal spinner sets the root logger to DEBUG, so every library debug line was formatted
+    # on the event loop (a tenth of its time)
+    worker.spinner = None
+    worker.execute_from_commandline()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +29,7 @@ from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
-from stream.pipeline.topics import PipelineTopics
+from stream.pipeline.topics import PipelineTopics, keys_by_partition
 from stream.prepare.preparer import DocumentPreparer
 from stream.settings import StreamSettings
 from stream.windows import window_keys
@@ -106,6 +106,7 @@ class Classifier:
         self.in_hand: Counter[int] = Counter()  # lane -> records taken and not finished
         self.unseen_idle: set[int] = set()  # lanes found caught up once without a record read
         self.scorer: Scorer | None = None
+        self.scoring = asyncio.Lock()  # one batch on the model at a time
         self.stream: faust.StreamT | None = None
 
     async def start(self, scorer: Scorer, stream: faust.StreamT) -> None:
@@ -188,26 +189,32 @@ class Classifier:
                 await self.deadletters.reject(error, item.event.message)
             item.document = None
 
-    async def publish(self, taken: list[Taken]) -> None:
-        """Score, send the scored documents and their entries, mark the lanes, then acknowledge."""
+    async def publish(self, taken: list[Taken], after: Awaitable[None] | None = None) -> None:
+        """Score, then (once the batch before is out, so lanes stay in order) send the scored documents
+        and their entries, mark the lanes and acknowledge. The model scores the next batch meanwhile."""
         assert self.stream is not None and self.progress is not None
         fresh = [item for item in taken if item.document is not None]
         if fresh:
-            await self._score(fresh)
+            async with self.scoring:
+                await self._score(fresh)
+        if after is not None:
+            await after
         deliveries = []
         entities = self.preparer.entities.current()
+        partitions = self.keyed_partitions()
         for item in taken:
             scored = item.published
             if scored is None:
                 continue
             deliveries.append(await self.topics.scored.send(key=scored.topic.encode(), value=scored.dumps()))
-            for key in window_keys(scored, entities):
+            for partition, keys in keys_by_partition(window_keys(scored, entities), partitions).items():
                 entry = WindowEntry(
-                    key=key, id=scored.document.id, published_at=scored.document.published_at,
+                    keys=keys, id=scored.document.id, published_at=scored.document.published_at,
                     sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,
                     lane=item.lane, offset=item.offset, author=scored.document.author,
                 )  # fmt: skip
-                deliveries.append(await self.topics.keyed.send(key=key.encode(), value=entry.dumps()))
+                sent = self.topics.keyed.send(key=keys[0].encode(), value=entry.dumps(), partition=partition)
+                deliveries.append(await sent)
         await asyncio.gather(*deliveries)
         done = datetime.now(UTC)
         for item in taken:
@@ -225,6 +232,9 @@ class Classifier:
             self.in_hand[item.lane] -= 1
             await self.stream.ack(item.event)
         await self.send_marks({item.lane for item in taken})
+
+    def keyed_partitions(self) -> int:
+        return self.app.consumer.topic_partitions(self.topics.names.keyed) or self.settings.topic_partitions
 
     def _raw(self, lane: int) -> TP:
         return TP(self.topics.names.raw, lane)
@@ -245,9 +255,7 @@ class Classifier:
         """A mark for each lane that is due, to every keyed partition, after the entries it vouches for."""
         assert self.progress is not None
         now, sent_at = time.monotonic(), datetime.now(UTC)
-        partitions = (
-            self.app.consumer.topic_partitions(self.topics.names.keyed) or self.settings.topic_partitions
-        )
+        partitions = self.keyed_partitions()
         deliveries = []
         for lane in sorted(lanes):
             idle = self.idle(lane)
@@ -294,15 +302,16 @@ def add_classify_agent(
     async def classify(stream: faust.StreamT[bytes]) -> None:
         scorer = await scorer_factory()
         await classifier.start(scorer, stream)
-        in_flight: asyncio.Task[None] | None = None
+        in_flight: deque[asyncio.Task[None]] = deque()  # one batch sending while the next one scores
         try:
             async for events in stream.noack_take(settings.max_batch, within=settings.max_wait_s):
                 taken = await classifier.take(events)
-                if in_flight is not None:
-                    await in_flight
-                in_flight = asyncio.create_task(classifier.publish(taken))
-            if in_flight is not None:
-                await in_flight
+                if len(in_flight) == 2:
+                    await in_flight.popleft()
+                after = in_flight[-1] if in_flight else None
+                in_flight.append(asyncio.create_task(classifier.publish(taken, after)))
+            for task in in_flight:
+                await task
         finally:
             await scorer.close()
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import faust
+from aiokafka.partitioner import murmur2
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -15,6 +16,19 @@ from common.records import Alert, Rejected, TrendPoint
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
+
+
+def default_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a record with this key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def keys_by_partition(keys: list[str], partitions: int) -> dict[int, list[str]]:
+    """The keys grouped by the keyed partition each would have as a record's key."""
+    grouped: dict[int, list[str]] = {}
+    for key in keys:
+        grouped.setdefault(default_partition(key.encode(), partitions), []).append(key)
+    return grouped
 
 
 @dataclass(frozen=True)

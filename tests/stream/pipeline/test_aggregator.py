@@ -25,8 +25,9 @@ class Feed:
     def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> tuple[bool, bool]:
         """Whether the entry is done at once (can be acked), and whether it was late."""
         entry = WindowEntry(
-            key=key, id=f"d{self.offset}", published_at=T0 + timedelta(seconds=seconds), sentiment=sentiment,
-            score=SCORES[sentiment], title=f"headline {self.offset}", lane=0, offset=self.offset,
+            keys=[key], id=f"d{self.offset}", published_at=T0 + timedelta(seconds=seconds),
+            sentiment=sentiment, score=SCORES[sentiment], title=f"headline {self.offset}", lane=0,
+            offset=self.offset,
         )  # fmt: skip
         self.offset += 1
         return self.state.add(object(), entry)

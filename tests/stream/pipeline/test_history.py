@@ -43,7 +43,7 @@ def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready(180)
         result = tapewatch(
-            "ingest", "file", str(path), "--rate", "0", "--timeout", "120", env=settings.as_env()
+            "ingest", "file", str(path), "--rate", "0", "--timeout", "240", env=settings.as_env(), timeout=300
         )
         assert result.returncode == 0, result.stderr[-2000:]
         summary = result.stdout.strip().splitlines()[-1]
