@@ -19,17 +19,20 @@ from common.records import Alert
 
 INCIDENT_COLUMNS = ("key", "start", "end")  # and optionally "mentions"
 SEPARATOR = ";"  # between the keys (or the mentions) of one incident
+COMPANION_KEYS = ("all", "source:", "$", "entity:", "name:")  # keys a topic's documents also count under
 
 
 @dataclass(frozen=True)
 class Incident:
     """A labeled period when ``key`` (one key, or several separated by ``;``) really had a negative spike.
-    An alert on another key (a topic, ``all``) is about it too when its evidence names one of ``mentions``."""
+    An alert on another key (a topic, ``all``) is about it too when its evidence names one of ``mentions``;
+    with ``companions`` (a topic's spike), any alert on the feed, a source, a ticker or a name is."""
 
     key: str
     start: datetime
     end: datetime
     mentions: str = ""
+    companions: bool = False
 
     @property
     def name(self) -> str:
@@ -45,7 +48,7 @@ class Incident:
         horizon = alert.window_end - alert.window_start
         if not self.start < alert.window_end <= self.end + horizon:
             return False
-        if alert.key in self.keys:
+        if alert.key in self.keys or (self.companions and alert.key.startswith(COMPANION_KEYS)):
             return True
         names = [m.strip() for m in self.mentions.split(SEPARATOR) if m.strip()]
         return any(name in evidence.title for evidence in alert.evidence for name in names)

@@ -11,24 +11,21 @@ horizon and delay of each, and the alerts about no incident. The numbers in docs
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from alerts.backtest import Incident, Outcome, horizon_summary, readable, score
+from alerts.backtest import Outcome, horizon_summary, readable, score
 from alerts.settings import AlertSettings
-from common.records import Alert, Document
 from model_service.engine import InferenceEngine
 from model_service.settings import ModelSettings
+from stream.devstack.demo import demo_day
 from stream.ingest.sparse import SparseFeed
+from stream.ingest.synthetic import THREE_SPIKES, MarketDay
 from stream.ingest.synthetic import Incident as Spike
-from stream.ingest.synthetic import MarketDay
-from stream.prepare.preparer import DocumentPreparer
-from stream.replay.run import replay, rescore
+from stream.replay.run import firing
 from stream.settings import StreamSettings
 
 SEEDS = (1, 2, 3, 4, 5)
-DENSE_SPIKES = ["Energy | Oil@11:00/20m/6x/85%", "Financials@13:00/15m/5x/85%", "Currencies@14:30/10m/4x/80%"]
 
 
 @dataclass
@@ -38,37 +35,19 @@ class Run:
     weeks: float
 
 
-def firing(documents: Iterable[Document], engine: InferenceEngine, settings: AlertSettings) -> list[Alert]:
-    stream = StreamSettings()
-    preparer = DocumentPreparer.from_settings(stream, b"bench-pseudonym-key")
-    scored = rescore(preparer.first_copies(documents), engine, progress=False)
-    return [a for a in replay(lambda: scored, stream, settings).alerts if a.state == "firing"]
-
-
 def sparse_run(seed: int, days: int, engine: InferenceEngine, settings: AlertSettings) -> Run:
     feed = SparseFeed(seed=seed, days=days)
-    fired = firing(feed.documents(), engine, settings)
+    fired = firing(feed.documents(), engine, settings, StreamSettings())
     return Run(
         f"sparse seed {seed}", score(Outcome({}, fired), [i.labeled() for i in feed.incidents]), days / 7
     )
 
 
-def dense_run(engine: InferenceEngine, settings: AlertSettings, seed: int = 21) -> Run:
-    """The demo day's spikes, labeled on their topic; alerts on the spike's tickers, sources, names or
-    ``all`` while it lasts are about it too (its evidence names the topic's companies, not the topic)."""
-    spikes = [Spike.parse(spec) for spec in DENSE_SPIKES]
-    day = MarketDay(incidents=spikes, seed=seed)
-    fired = firing(day.documents(), engine, settings)
-    labels = []
-    for spike in spikes:
-        start = datetime.combine(day.day, spike.start, tzinfo=day.begins.tzinfo)
-        labels.append(Incident(spike.topic, start, start + timedelta(minutes=spike.minutes)))
-    outcome = score(Outcome({}, fired), labels)
-    during = [(i.start, i.end + timedelta(minutes=5)) for i in labels]
-    related = ("name:", "$", "entity:", "source:", "all")
-    outcome.false = [a for a in outcome.false if not a.key.startswith(related)
-                     or not any(start < a.window_end <= end for start, end in during)]  # fmt: skip
-    return Run("dense day", outcome, 1 / 7)
+def dense_run(name: str, day: MarketDay, engine: InferenceEngine, settings: AlertSettings) -> Run:
+    """A dense day's spikes, labeled on their topic; alerts on the feed, sources, tickers and names while
+    a spike lasts are about it too (its documents count there as well)."""
+    fired = firing(day.documents(), engine, settings, StreamSettings())
+    return Run(name, score(Outcome({}, fired), day.labeled()), 1 / 7)
 
 
 def report(runs: list[Run]) -> str:
@@ -96,7 +75,14 @@ def run(seeds: Sequence[int] = SEEDS, days: int = 120, dense: bool = True) -> li
     engine = InferenceEngine.load(ModelSettings(backend="torch", device="cpu"))
     settings = AlertSettings()
     runs = [sparse_run(seed, days, engine, settings) for seed in seeds]
-    return [*runs, dense_run(engine, settings)] if dense else runs
+    if not dense:
+        return runs
+    spikes = MarketDay(incidents=[Spike.parse(spec) for spec in THREE_SPIKES], seed=21)
+    return [
+        *runs,
+        dense_run("demo day", demo_day(), engine, settings),
+        dense_run("three-spike day", spikes, engine, settings),
+    ]
 
 
 def markdown(runs: list[Run]) -> str:

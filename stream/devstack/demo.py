@@ -43,6 +43,13 @@ NEGATIVE_WINDOW = 0.5  # a closed window at or above this negative share is high
 DEMO_RULES = AlertSettings(for_s=2, keep_firing_s=5)
 
 
+def demo_day() -> MarketDay:
+    """The demo's feed: 40 minutes for the baselines, then the spike (60 documents a minute)."""
+    return MarketDay(
+        start=dt_time(13, 20), end=dt_time(14, 30), per_minute=60, incidents=[Incident.parse(SPIKE)], seed=7
+    )
+
+
 @dataclass
 class TopicRow:
     documents: int = 0
@@ -180,13 +187,7 @@ def run_demo(duration: float, console: Console | None = None) -> None:
                 stack.wait_ready()
             started = time.monotonic()
             feed_seconds = max(10.0, duration - 25)  # leave time for the last windows to close
-            scenario = MarketDay(
-                start=dt_time(13, 20),  # 40 minutes for the baselines before the spike
-                end=dt_time(14, 30),
-                per_minute=60,
-                incidents=[Incident.parse(SPIKE)],
-                seed=7,
-            )
+            scenario = demo_day()
             documents = list(scenario.documents())
             speed = (scenario.ends - scenario.begins).total_seconds() / feed_seconds
             state = DemoState(settings.window_s)

@@ -12,12 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from alerts.backtest import Incident as LabeledIncident
 from common.records import Document
 from stream.ingest.synthetic_templates import COMPANIES, SOURCES, TAILS, TEMPLATES, TOPIC_COMPANIES, WHEN
 from stream.prepare.documents import document_id
 
 TOPICS = tuple(TEMPLATES)
 DEFAULT_MIX = {"negative": 0.2, "neutral": 0.55, "positive": 0.25}
+# large, medium and small spikes on a default day (about 2 documents a minute per topic): the
+# detector's test and its quality benchmark
+THREE_SPIKES = ("Energy | Oil@11:00/20m/6x/85%", "Financials@13:00/15m/5x/85%", "Currencies@14:30/10m/4x/80%")
 _INCIDENT = re.compile(
     r"^(?P<topic>[^@]+)@(?P<hh>\d{1,2}):(?P<mm>\d{2})"
     r"/(?P<minutes>\d+)m/(?P<factor>[\d.]+)x/(?P<negative>\d{1,3})%$"
@@ -57,6 +61,12 @@ class Incident:
             negative,
         )
 
+    def labeled(self, day: date) -> LabeledIncident:
+        """The label a backtest scores against: the topic while the spike lasts; its documents also
+        count under the feed, their sources, tickers and names, so alerts there are about it too."""
+        start = datetime.combine(day, self.start, tzinfo=UTC)
+        return LabeledIncident(self.topic, start, start + timedelta(minutes=self.minutes), companions=True)
+
     def covers(self, topic: str, at: datetime) -> bool:
         begin = at.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
         return topic == self.topic and begin <= at < begin + timedelta(minutes=self.minutes)
@@ -81,6 +91,10 @@ class MarketDay:
     @property
     def ends(self) -> datetime:
         return datetime.combine(self.day, self.end, tzinfo=UTC)
+
+    def labeled(self) -> list[LabeledIncident]:
+        """Its incidents as a backtest scores them."""
+        return [incident.labeled(self.day) for incident in self.incidents]
 
     def documents(self) -> Iterator[Document]:
         """Every document of the day, in event-time order."""

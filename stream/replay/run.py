@@ -19,6 +19,7 @@ from alerts.settings import AlertSettings
 from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
 from stream.prepare.entities import EntityExtractor
+from stream.prepare.preparer import DocumentPreparer
 from stream.settings import StreamSettings
 from stream.windows import replay_windows
 
@@ -42,6 +43,16 @@ def rescore(
                 scored.append(ScoredDocument(document=document, scored_at=now, **labels.labels()))
             bar.update(len(chunk))
     return scored
+
+
+def firing(
+    documents: Iterable[Document], engine: InferenceEngine, alerts: AlertSettings, stream: StreamSettings
+) -> list[Alert]:
+    """What the live chain fires on these documents: the worker's preparation (duplicates, pseudonyms,
+    entities), the model, windows and detector, without the broker in between."""
+    preparer = DocumentPreparer.from_settings(stream, b"replay: pseudonyms only tell authors apart")
+    scored = rescore(preparer.first_copies(documents), engine, progress=False)
+    return [a for a in replay(lambda: scored, stream, alerts).alerts if a.state == "firing"]
 
 
 def select(
