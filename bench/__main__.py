@@ -6,6 +6,7 @@ from bench import (
     alert_quality,
     broker_throughput,
     pipeline_throughput,
+    real_feed,
     replay_archive,
     replay_chart,
     scale_out,
@@ -30,6 +31,7 @@ def main() -> None:
          lambda: worker_memory.markdown(worker_memory.run())),
         ("alert_quality", "Alert quality: sparse profile and dense day",
          lambda: alert_quality.markdown(alert_quality.run())),
+        ("real_feed", "Alerts on a real feed", lambda: real_feed.markdown(real_feed.run())),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip
