@@ -32,7 +32,7 @@ from stream.pipeline.topics import TopicNames, ensure_topics
 from tests.helpers import ROOT, unique_settings, wait_until
 
 SPIKE = "Energy | Oil"
-# Prometheus's timings shortened so that a 45-minute day fires and resolves, and fewer negative authors
+# Prometheus's timings shortened so that a 50-minute day fires and resolves, and fewer negative authors
 # so that the spike's tickers (a few documents a minute each) alert too and the ticker dashboard has
 # data; the worker's detector and the rendered rules share them.
 ALERTS = AlertSettings(min_authors=3, for_s=2, keep_firing_s=3)
@@ -56,8 +56,8 @@ def run(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("e2e")
     settings = unique_settings(broker, tmp, idle_close_s=3)
     ensure_topics(settings)
-    spike = Incident.parse(f"{SPIKE}@10:45/10m/6x/85%")
-    day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 5), per_minute=60, incidents=[spike], seed=21)
+    spike = Incident.parse(f"{SPIKE}@10:45/15m/6x/85%")  # long enough for its thin tickers to alert too
+    day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 10), per_minute=60, incidents=[spike], seed=21)
     stack = MonitoringStack.for_worker(settings, tmp / "monitoring", ALERTS)
     worker = WorkerProcess(settings, tmp / "worker.log", env=WORKER_ENV).start()
     stop = threading.Event()
