@@ -1,4 +1,4 @@
-"""How well the default detector does on the sparse synthetic profile (5 seeds) and on the dense demo day.
+"""How well the default detector does on the sparse synthetic profile (5 seeds) and on two dense days.
 
 The whole live chain without the broker: preparation (dedupe, pseudonyms, entities), the committed model
 (fp32, CPU), windows, horizons, detector; alerts are matched to the labeled incidents the way
@@ -97,10 +97,10 @@ def markdown(runs: list[Run]) -> str:
         )
     return (
         "The default detector on the sparse profile (`tapewatch ingest synthetic --profile sparse`, "
-        "120 days, about 50 documents a day) for 5 seeds, and on the dense demo day with its three "
-        "spikes; the whole chain without the broker (preparation, the committed model in fp32 on CPU, "
-        "windows, horizons, detector). Alerts are matched to incidents as `tapewatch backtest` matches them. "
-        "`python -m bench.alert_quality` prints each alert.\n\n"
+        "120 days, about 50 documents a day) for 5 seeds, and on two dense days (the demo's, and a thinner "
+        "one with three spikes); the whole chain without the broker (preparation, the committed model in "
+        "fp32 on CPU, windows, horizons, detector). Alerts are matched to incidents as `tapewatch backtest` "
+        "matches them. `python -m bench.alert_quality` prints each alert.\n\n"
         "| feed | incidents caught | alerts by horizon; first catch by horizon | median delay "
         "| alerts about no incident |\n| --- | ---: | --- | ---: | ---: |\n" + "\n".join(rows) + "\n"
     )
