@@ -56,7 +56,9 @@ def run(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("e2e")
     settings = unique_settings(broker, tmp, idle_close_s=3)
     ensure_topics(settings)
-    spike = Incident.parse(f"{SPIKE}@10:45/15m/6x/85%")  # long enough for its thin tickers to alert too
+    # strong and long enough that its thin tickers ($XOM, $CVX) stay significant for 8 windows (8 s here),
+    # well over the rules' 2 s for: (a 10-minute 6x spike gave $XOM 1 to 3 windows)
+    spike = Incident.parse(f"{SPIKE}@10:45/15m/8x/90%")
     day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 10), per_minute=60, incidents=[spike], seed=21)
     stack = MonitoringStack.for_worker(settings, tmp / "monitoring", ALERTS)
     worker = WorkerProcess(settings, tmp / "worker.log", env=WORKER_ENV).start()
