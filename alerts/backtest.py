@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from alerts.detector import ENTITY_PREFIXES
 from alerts.horizons import ClosedWindow
 from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings, parse_horizons
@@ -19,7 +20,7 @@ from common.records import Alert
 
 INCIDENT_COLUMNS = ("key", "start", "end")  # and optionally "mentions"
 SEPARATOR = ";"  # between the keys (or the mentions) of one incident
-COMPANION_KEYS = ("all", "source:", "$", "entity:", "name:")  # keys a topic's documents also count under
+COMPANION_KEYS = ("all", "source:", *ENTITY_PREFIXES)  # keys a topic's documents also count under
 
 
 @dataclass(frozen=True)

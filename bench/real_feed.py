@@ -28,7 +28,7 @@ from stream.prepare.documents import document_from_fields
 from stream.replay.run import firing
 from stream.settings import StreamSettings
 
-FEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "stocknet_tweets.jsonl.gz"
+FEED = ModelSettings().training_data_dir / "real" / "stocknet_tweets.jsonl.gz"  # ../shared/data by default
 KNOWN_DAYS = {date(2015, 8, 24): "market-wide sell-off", date(2015, 10, 14): "Walmart cuts its outlook"}
 
 

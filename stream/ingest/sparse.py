@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from alerts.backtest import SEPARATOR, Incident
 from common.records import Document
-from stream.ingest.synthetic import DEFAULT_MIX, TOPICS, headline, poisson
-from stream.ingest.synthetic_templates import COMPANIES, TEMPLATES
-from stream.prepare.documents import document_id
+from stream.ingest.synthetic import DEFAULT_MIX, TOPICS, headline, poisson, synthetic_document
+from stream.ingest.synthetic_templates import COMPANIES, SOURCES, TEMPLATES
 
 HOUR_WEIGHTS = [1, 1, 1, 1, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 9, 9, 9, 8, 7, 5, 4, 3, 2, 1]  # UTC
 WEEKEND = 0.35
@@ -39,7 +38,6 @@ _FIRST = [
 ]
 _LAST = ["trana", "vex", "ora", "ix", "ano", "eda", "ium", "elle", "avia", "onis", "arra", "undo"]
 _KIND = ["Capital", "Finance", "Network", "Labs", "Bank", "Lending", "Protocol", ""]
-SOURCES = {"newswire": "news", "marketwire": "news", "social": "post"}
 # negative headlines the shipped model reads as neutral (an incident the model cannot see is not one)
 READ_AS_NEUTRAL = {
     "{co} postpones IPO amid market turmoil",
@@ -188,20 +186,7 @@ def _document(
     rng: random.Random, text: str, at: datetime, tickers: list[str], author: str = "", source: str = ""
 ) -> Document:
     source = source or rng.choices(list(SOURCES), weights=[4, 2, 4])[0]
-    kind = SOURCES[source]
-    if kind == "post" and not author:
+    if SOURCES[source] == "post" and not author:
         author = f"@user{rng.randint(1, 3000)}"
-    url = f"https://news.example/{rng.getrandbits(40):x}" if kind == "news" else ""
-    return Document(
-        id=document_id(source, url, f"{text}{at.isoformat()}{rng.random()}"),
-        source=source,
-        kind=kind,
-        title=text if kind == "news" else "",
-        body=text if kind == "post" else "",
-        url=url,
-        author=author,
-        lang="en",
-        tickers=tickers,
-        published_at=at,
-        received_at=at,
-    )
+    url = f"https://news.example/{rng.getrandbits(40):x}" if SOURCES[source] == "news" else ""
+    return synthetic_document(source, text, at, url, author, tickers, salt=str(rng.random()))

@@ -151,19 +151,28 @@ class MarketDay:
             else ""
         )
         mentioned = [ticker] if ticker in text or COMPANIES[ticker] in text else []
-        return Document(
-            id=document_id(source, url, f"{text}{at.isoformat()}"),
-            source=source,
-            kind=kind,
-            title=text if kind == "news" else "",
-            body=text if kind == "post" else "",
-            url=url,
-            author=author,
-            lang="en",
-            tickers=mentioned,
-            published_at=at,
-            received_at=at,
-        )
+        return synthetic_document(source, text, at, url, author, mentioned)
+
+
+def synthetic_document(
+    source: str, text: str, at: datetime, url: str, author: str, tickers: list[str], salt: str = ""
+) -> Document:
+    """A generated document as its source publishes it: news carry the text as a title, posts as a body;
+    ``salt`` makes the id of a repeated text distinct."""
+    kind = SOURCES[source]
+    return Document(
+        id=document_id(source, url, f"{text}{at.isoformat()}{salt}"),
+        source=source,
+        kind=kind,
+        title=text if kind == "news" else "",
+        body=text if kind == "post" else "",
+        url=url,
+        author=author,
+        lang="en",
+        tickers=tickers,
+        published_at=at,
+        received_at=at,
+    )
 
 
 def _syndicated_copy(rng: random.Random, original: Document) -> Document:
