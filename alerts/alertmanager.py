@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,12 +20,19 @@ def shipped_config() -> dict[str, Any]:
     return dict(yaml.safe_load(text))
 
 
-def routed_to(config: dict[str, Any], webhook_url: str, group_s: float | None = None) -> dict[str, Any]:
-    """``config`` with every webhook at ``webhook_url`` (and, given ``group_s``, quicker grouping)."""
+def routed_to(
+    config: dict[str, Any], webhook_url: str, token_file: Path | None, group_s: float | None = None
+) -> dict[str, Any]:
+    """``config`` with every webhook at ``webhook_url``, sending the bearer token in ``token_file`` (none
+    when None), and, given ``group_s``, quicker grouping."""
     routed = copy.deepcopy(config)
     for receiver in routed.get("receivers", []):
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
+            webhook.pop("http_config", None)
+            if token_file is not None:
+                bearer = {"type": "Bearer", "credentials_file": str(token_file)}
+                webhook["http_config"] = {"authorization": bearer}
     if group_s is not None:
         for route in [routed["route"], *routed["route"].get("routes", [])]:
             for timing in ("group_wait", "group_interval"):

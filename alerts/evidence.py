@@ -1,12 +1,16 @@
-"""Alertmanager notifications joined with the detector's evidence from the alerts topic. Pure.
+"""Alertmanager notifications joined with the detector's evidence from the alerts topic.
 
 Alertmanager knows labels and annotations; the headlines that made a topic spike are on
 ``tapewatch.alerts``. The listener keeps the latest alert event per key and attaches it.
+(Pure but for the book, which a reader thread fills while the listener's event loop waits on it.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -36,27 +40,53 @@ class Notification(BaseModel):
 
 
 class EvidenceBook:
-    """The latest firing event of each key, as read from the alerts topic; thread-safe."""
+    """The latest firing event of each key, as read from the alerts topic (by a thread); waited on by
+    the listener's event loop."""
 
     def __init__(self) -> None:
         self._firing: dict[str, dict[str, Any]] = {}
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
     def add(self, alert: dict[str, Any]) -> None:
         if alert.get("state") != "firing":
             return  # a resolved event carries no evidence of its own
         key = str(alert.get("key", ""))
-        with self._changed:
+        with self._lock:
             current = self._firing.get(key)
             if current is None or str(current.get("window_end", "")) <= str(alert.get("window_end", "")):
                 self._firing[key] = alert
-            self._changed.notify_all()
+            waiters = list(self._waiters)
+        for loop, changed in waiters:
+            loop.call_soon_threadsafe(changed.set)
 
-    def firing(self, key: str, wait_s: float = 0.0) -> dict[str, Any] | None:
-        """The latest firing event of ``key``, waiting up to ``wait_s`` for one to arrive."""
-        with self._changed:
-            self._changed.wait_for(lambda: key in self._firing, timeout=wait_s)
-            return self._firing.get(key)
+    def firing_now(self, keys: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """The latest firing event of each key, or None."""
+        with self._lock:
+            return {key: self._firing.get(key) for key in keys}
+
+    async def firing(self, keys: Iterable[str], wait_s: float) -> dict[str, dict[str, Any] | None]:
+        """The latest firing event of each key, waiting for the missing ones until one deadline,
+        ``wait_s`` from now, for all of them together (not one wait per key)."""
+        keys = list(keys)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        changed = asyncio.Event()
+        waiter = (loop, changed)
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            while True:
+                changed.clear()
+                found = self.firing_now(keys)
+                left = deadline - loop.time()
+                if left <= 0 or all(event is not None for event in found.values()):
+                    return found
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), left)
+        finally:
+            with self._lock:
+                self._waiters.remove(waiter)
 
 
 def alert_key(labels: dict[str, str]) -> str:

@@ -2,31 +2,32 @@
 
 Each notified alert is printed (text or JSON lines) and, when a forward URL is set, posted on
 with its evidence; a failed forward answers 502 so that Alertmanager retries the notification.
+Every notification is answered within about ``listen_evidence_wait_s + FORWARD_TIMEOUT_S``, well inside
+Alertmanager's webhook timeout, however many alerts it holds; the body is capped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import secrets
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from pydantic import ValidationError
 
 from alerts.evidence import EvidenceBook, Notification, alert_key, enrich, format_text
 from alerts.settings import AlertSettings
+from common.http_guard import HttpLimits, RequestGuard, serve
 from common.records import Alert, InvalidRecord, decode_record
 from common.topic_reader import TopicReader
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_WAIT_S = 2.0  # the detector's event normally arrives well before Alertmanager's notification
+FORWARD_TIMEOUT_S = 5.0
 
 
 class AlertsTopicReader(threading.Thread):
@@ -64,32 +65,34 @@ class AlertsTopicReader(threading.Thread):
 
 
 def create_listener(
-    settings: AlertSettings, book: EvidenceBook, emit: Callable[[dict[str, Any]], None]
+    settings: AlertSettings,
+    book: EvidenceBook,
+    emit: Callable[[dict[str, Any]], None],
+    limits: HttpLimits | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="tapewatch alerts listener", docs_url=None, redoc_url=None)
-    token = settings.listen_token.get_secret_value() if settings.listen_token else None
-    forward = httpx.AsyncClient(timeout=10.0) if settings.forward_url else None
+    """The webhook app, its token checked before the body is read (``RequestGuard``)."""
+    app = FastAPI(title="tapewatch alerts listener", docs_url=None, redoc_url=None, openapi_url=None)
+    forward = httpx.AsyncClient(timeout=FORWARD_TIMEOUT_S) if settings.forward_url else None
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.post("/alertmanager")
-    async def alertmanager(request: Request, authorization: str | None = Header(None)) -> dict[str, int]:
-        if token is not None and not secrets.compare_digest(authorization or "", f"Bearer {token}"):
-            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    async def alertmanager(request: Request) -> dict[str, int]:
         try:
             notification = Notification.model_validate_json(await request.body())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"]))
             raise HTTPException(400, f"not an Alertmanager webhook body: {where}: {first['msg']}") from None
-        records = []
-        for alert in notification.alerts:
-            key = alert_key(alert.labels)
-            wait = EVIDENCE_WAIT_S if alert.status == "firing" else 0.0
-            evidence = await asyncio.to_thread(book.firing, key, wait) if key else None
-            records.append(enrich(alert, evidence))
+        firing = {alert_key(a.labels) for a in notification.alerts if a.status == "firing"} - {""}
+        evidence = await book.firing(firing, settings.listen_evidence_wait_s) if firing else {}
+        keys = [alert_key(alert.labels) for alert in notification.alerts]
+        evidence |= book.firing_now(key for key in keys if key and key not in evidence)
+        records = [
+            enrich(alert, evidence.get(key)) for alert, key in zip(notification.alerts, keys, strict=True)
+        ]
         for record in records:
             emit(record)
         if forward is not None and settings.forward_url:
@@ -100,6 +103,14 @@ def create_listener(
                 raise HTTPException(502, f"forwarding to {settings.forward_url} failed: {exc}") from None
         return {"received": len(records)}
 
+    limits = limits or HttpLimits.load()
+    app.add_middleware(
+        RequestGuard,
+        token=settings.listen_token.get_secret_value() if settings.listen_token else None,
+        max_body_bytes=settings.listen_max_body_bytes,
+        body_timeout_s=limits.body_timeout_s,
+        open_paths=("/healthz",),
+    )
     return app
 
 
@@ -112,13 +123,12 @@ def printer(as_json: bool) -> Callable[[dict[str, Any]], None]:
 
 
 def listen(settings: AlertSettings, broker_url: str, topic: str, as_json: bool) -> None:
-    import uvicorn
-
     book = EvidenceBook()
     reader = AlertsTopicReader(book, broker_url, topic)
     reader.start()
-    app = create_listener(settings, book, printer(as_json))
+    limits = HttpLimits.load()
+    app = create_listener(settings, book, printer(as_json), limits)
     try:
-        uvicorn.run(app, host=settings.listen_host, port=settings.listen_port, log_level="warning")
+        serve(app, settings.listen_host, settings.listen_port, limits)
     finally:
         reader.stopping.set()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from alerts.detector import Observation
-from common.metrics import BoundedLabel
+from common.metrics import BoundedLabel, label_value
 
 ZSCORE = "tapewatch_detector_zscore"
 NEGATIVE_RATIO = "tapewatch_detector_negative_ratio"
@@ -79,7 +79,7 @@ class DetectorMetrics:
         if observation.event is not None:
             event = observation.event
             self.events.labels(severity=event.severity, state=event.state, horizon=event.horizon).inc()
-        series = (observation.key, observation.horizon)
+        series = (label_value(observation.key), observation.horizon)
         if observation.emergence is not None:
             if observation.event is None and observation.emergence < 1:
                 self._drop(series)
@@ -88,7 +88,7 @@ class DetectorMetrics:
             self.entity_series.move_to_end(series)
             while len(self.entity_series) > MAX_ENTITY_SERIES:
                 self._drop(next(iter(self.entity_series)))
-            labels = {"key": observation.key, "horizon": observation.horizon}
+            labels = {"key": series[0], "horizon": observation.horizon}
             self.emergence.labels(**labels).set(observation.emergence)
         else:
             labels = {"key": self.key_label(observation.key), "horizon": observation.horizon}

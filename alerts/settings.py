@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from alerts.significance import upper_tail, z_of_tail
+from common.auth import BearerToken
 from common.settings import ComponentSettings
 
 REFERENCE_HORIZON_S = 300  # z_warning and z_critical are stated for this horizon
@@ -84,7 +85,16 @@ class AlertSettings(ComponentSettings):
 
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(9095, ge=0, le=65535, description="Port of `tapewatch alerts listen`")
-    listen_token: SecretStr | None = Field(None, description="Bearer token Alertmanager must send, if set")
+    listen_token: BearerToken = Field(None, description="Bearer token Alertmanager must send, if set")
+    listen_evidence_wait_s: float = Field(
+        2.0,
+        ge=0,
+        le=20,
+        description="How long a notification waits for the detector's evidence (all alerts at once)",
+    )
+    listen_max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Largest notification the listener reads"
+    )
     forward_url: str | None = Field(None, description="Where the listener forwards enriched notifications")
 
     @field_validator("horizons")

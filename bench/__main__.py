@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     alert_quality,
     broker_throughput,
+    overload,
     pipeline_throughput,
     real_feed,
     replay_archive,
@@ -32,6 +33,8 @@ def main() -> None:
         ("alert_quality", "Alert quality: sparse profile and dense day",
          lambda: alert_quality.markdown(alert_quality.run())),
         ("real_feed", "Alerts on a real feed", lambda: real_feed.markdown(real_feed.run())),
+        ("overload", "Overload: 250 clients against the model service",
+         lambda: overload.markdown(overload.run())),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip

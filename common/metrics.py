@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 OTHER = "other"
+MAX_LABEL_CHARS = 120
 
 disable_created_metrics()  # the *_created series only add noise to dashboards
 
@@ -36,11 +37,17 @@ def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+def label_value(value: str) -> str:
+    """``value`` as a label can hold it: text from input may carry lone surrogates, which the exposition
+    cannot encode (one would turn /metrics into a 500 for the rest of the process), or be very long."""
+    return value.encode("utf-8", "replace").decode("utf-8")[:MAX_LABEL_CHARS]
+
+
 class BoundedLabel:
     """Passes through the first ``limit`` distinct values of a label and maps the rest to ``other``.
 
     Label values that come from input (sources, tickers) would otherwise grow the series count
-    without bound.
+    without bound; each is also made safe to export (``label_value``).
     """
 
     def __init__(self, limit: int) -> None:
@@ -49,6 +56,7 @@ class BoundedLabel:
         self._lock = threading.Lock()
 
     def __call__(self, value: str) -> str:
+        value = label_value(value)
         with self._lock:
             if value in self._seen:
                 return value

@@ -13,7 +13,11 @@ import random
 import signal
 import socket
 import subprocess
-from collections.abc import Mapping, Sequence
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -53,6 +57,36 @@ def terminate(process: subprocess.Popen[bytes] | None, timeout: float = 10.0) ->
             process.kill()
             process.wait(timeout)
     return process.returncode
+
+
+@contextmanager
+def serving(
+    args: Sequence[str], env: Mapping[str, str], ready_url: str, log: Path, timeout: float = 180.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server child (output to ``log``) once ``ready_url`` answers 200; terminated on exit."""
+    with log.open("wb") as out:
+        process = spawn(args, env=env, output=out)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(ready_url):
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{' '.join(args)[:120]} exited with {process.returncode}: {log.read_text()[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{ready_url} did not answer 200 within {timeout:g} s (log: {log})")
+            time.sleep(0.2)
+        yield process
+    finally:
+        terminate(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def _ephemeral_range() -> tuple[int, int]:

@@ -7,6 +7,7 @@ refuses a version it cannot read (and anything else malformed) with a reason, in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -199,22 +200,43 @@ def check_schema_version(data: Mapping[str, Any]) -> None:
         )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def parse_json(payload: bytes) -> Any:
+    """JSON from UTF-8 bytes, strictly: no ``NaN``/``Infinity``, no number too large for a float, and
+    nesting too deep for the parser is an ``InvalidRecord`` like any other bad input (not a crash)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord(RejectReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(
+            RejectReason.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except ValueError as exc:
+        raise InvalidRecord(RejectReason.INVALID_JSON, str(exc)) from None
+    except RecursionError:
+        raise InvalidRecord(RejectReason.INVALID_JSON, "nested too deeply") from None
+
+
 def record_fields(payload: bytes | None, max_bytes: int | None = None) -> dict[str, Any]:
     """A payload's JSON object, checked for size, encoding and schema version."""
     if payload is None:
         raise InvalidRecord(RejectReason.MISSING_FIELD, "empty record (no value)")
     if max_bytes is not None and len(payload) > max_bytes:
         raise InvalidRecord(RejectReason.TOO_LARGE, f"{len(payload)} bytes exceeds the limit of {max_bytes}")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRecord(RejectReason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRecord(
-            RejectReason.INVALID_JSON, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    data = parse_json(payload)
     if not isinstance(data, dict):
         raise InvalidRecord(RejectReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(data).__name__}")
     check_schema_version(data)

@@ -2,13 +2,17 @@
 
 A batch closes at ``max_batch_size`` texts or ``max_wait_ms`` after its first request, whichever
 comes first. The next batch is collected while the current one runs. The queue is bounded:
-when full, ``submit`` raises ``Overloaded`` at once instead of letting callers hang.
+when full, ``submit`` raises ``Overloaded`` at once instead of letting callers hang. The batcher
+also keeps the time a batch takes, so a server can tell (``expected_wait``) whether a request can
+be answered within its deadline before queueing it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +21,21 @@ from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from model_service.admission import BatchCost
 from model_service.metrics import ModelMetrics
 
 R = TypeVar("R")
+
+
+INFERENCE_NICENESS = 10
+
+
+def yield_to_the_event_loop() -> None:
+    """Lower this thread's CPU priority (Linux: per thread), and so that of the threads it starts (the
+    ONNX Runtime and torch pools): inference still takes every idle cycle, but the event loop that
+    answers and refuses requests runs first when both want the CPU."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INFERENCE_NICENESS)
 
 
 class Overloaded(RuntimeError):
@@ -53,8 +69,12 @@ class DynamicBatcher(Generic[R]):
         self._requests: asyncio.Queue[_Request[R]] = asyncio.Queue()
         self._ready: asyncio.Queue[list[_Request[R]]] = asyncio.Queue(maxsize=1)
         self._carry: _Request[R] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-infer")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="tapewatch-infer", initializer=yield_to_the_event_loop
+        )
         self._tasks: list[asyncio.Task[None]] = []
+        self.cost = BatchCost()
+        self._running: tuple[float, float] | None = None  # when the batch running now began, its cost
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._collect()), asyncio.create_task(self._execute())]
@@ -66,6 +86,20 @@ class DynamicBatcher(Generic[R]):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def expected_wait(self, texts: int) -> float:
+        """Seconds until ``texts`` more texts would be answered: the rest of the batch running now, the
+        batches queued ahead and their own. 0 until a batch has been timed (the first are let in)."""
+        if not self.cost.known:
+            return 0.0
+        full, rest = divmod(self.queued + texts, self.max_batch_size)
+        running = 0.0
+        if self._running is not None:
+            began, cost = self._running
+            running = max(0.0, cost - (time.perf_counter() - began))
+        return (
+            running + full * self.cost.seconds(self.max_batch_size) + self.cost.seconds(rest) + self.max_wait
+        )
 
     async def submit(self, texts: Sequence[str], explain: Sequence[bool] | bool = False) -> list[R]:
         """Results for ``texts`` in order, once their batch has run."""
@@ -125,6 +159,7 @@ class DynamicBatcher(Generic[R]):
             self.metrics.queue_depth.set(self.queued)
             self.metrics.batch_size.observe(len(texts))
             started = time.perf_counter()
+            self._running = (started, self.cost.seconds(len(texts)))
             try:
                 results = await loop.run_in_executor(self._executor, self.run, texts, explain)
             except Exception as exc:  # the callers get the error; the batcher keeps running
@@ -133,7 +168,10 @@ class DynamicBatcher(Generic[R]):
                         request.future.set_exception(exc)
                 continue
             finally:
-                self.metrics.batch_latency.observe(time.perf_counter() - started)
+                self._running = None
+                seconds = time.perf_counter() - started
+                self.metrics.batch_latency.observe(seconds)
+                self.cost.add(len(texts), seconds)
             offset = 0
             for request in batch:
                 count = len(request.texts)

@@ -147,36 +147,22 @@ def run_model_benchmark(
 def http_throughput(settings: ModelSettings, texts: Sequence[str], concurrency: int = 64) -> float:
     """Texts/s through ``serve-model`` with ``concurrency`` clients sending one document per request."""
     import asyncio
-    import os
-    import socket
-    import subprocess
     import sys
+    import tempfile
+    from pathlib import Path
 
-    import httpx
+    from common.processes import free_port, serving
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "TAPEWATCH_MODEL_PORT": str(port), "TAPEWATCH_MODEL_BACKEND": settings.backend}
-    env.pop("TAPEWATCH_MODEL_TOKEN", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "model_service.server"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    env = {"TAPEWATCH_MODEL_PORT": str(port), "TAPEWATCH_MODEL_BACKEND": settings.backend}
+    headers = {"Authorization": f"Bearer {settings.token.get_secret_value()}"} if settings.token else {}
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("the model server did not become ready")
+    with (
+        tempfile.TemporaryDirectory(prefix="tapewatch-http-bench-") as tmp,
+        serving(
+            [sys.executable, "-m", "model_service.server"], env, f"{url}/readyz", Path(tmp) / "server.log"
+        ),
+    ):
 
         async def load() -> float:
             # aiohttp: a lighter client than httpx, so the load generator takes less of the shared CPU
@@ -184,7 +170,7 @@ def http_throughput(settings: ModelSettings, texts: Sequence[str], concurrency: 
 
             queue = list(enumerate(texts))
             connector = aiohttp.TCPConnector(limit=concurrency)
-            async with aiohttp.ClientSession(url, connector=connector) as client:
+            async with aiohttp.ClientSession(url, connector=connector, headers=headers) as client:
 
                 async def worker() -> None:
                     while queue:
@@ -201,9 +187,6 @@ def http_throughput(settings: ModelSettings, texts: Sequence[str], concurrency: 
                 return len(texts) / (time.perf_counter() - started)
 
         return asyncio.run(load())
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def markdown(result: ModelBenchmark) -> str:

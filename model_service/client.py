@@ -62,8 +62,10 @@ class ModelClient:
                     raise ModelServiceError(response.status_code, message)
                 last_problem = f"{response.status_code} {message}"
                 retry_after = response.headers.get("retry-after", "")
-                if retry_after.replace(".", "", 1).isdigit():
-                    delay = min(self.max_backoff, float(retry_after))
+                if retry_after.replace(
+                    ".", "", 1
+                ).isdigit():  # spread out, so refused clients do not return as one
+                    delay = min(self.max_backoff, retry_after_delay(float(retry_after)))
             if attempt < self.retries:
                 await asyncio.sleep(delay)
         raise ModelServiceUnavailable(
@@ -106,6 +108,11 @@ class ModelClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def retry_after_delay(retry_after_s: float) -> float:
+    """How long to wait when told ``Retry-After``: at least that, and up to half again at random."""
+    return retry_after_s * (1 + random.random() / 2)
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -2,31 +2,50 @@
 
 ``POST /v1/classify``, ``GET /v1/model``, ``/healthz``, ``/readyz``, ``/metrics`` and an OpenAPI
 document at ``/openapi.json`` (browsable at ``/docs``). Bad requests get a 4xx that names the field
-and the limit; an overloaded batcher answers 503 with Retry-After.
+and the limit. A request that cannot be answered within its deadline (``X-Deadline-Ms``, or
+``TAPEWATCH_MODEL_DEADLINE_MS``) is refused at once with 503 and Retry-After, before its body is read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-from collections.abc import AsyncIterator
+import math
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
+from common.http_guard import (
+    ASGIApp,
+    HttpLimits,
+    Message,
+    Receive,
+    RequestGuard,
+    Scope,
+    Send,
+    header,
+    send_json,
+)
+from common.http_guard import serve as serve_http
 from common.metrics import exposition, process_registry
-from model_service.batcher import DynamicBatcher, Overloaded
+from model_service.admission import Refusal, WaitCalibration, admit
+from model_service.batcher import DynamicBatcher, Overloaded, yield_to_the_event_loop
 from model_service.engine import Classification, InferenceEngine
 from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
 
 log = logging.getLogger(__name__)
+
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+DOC_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
+DEADLINE_HEADER = "X-Deadline-Ms"
 
 
 class DocumentIn(BaseModel):
@@ -83,6 +102,49 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, list[di
     return 422, f"{first['field']}: {first['problem']}", details
 
 
+class Admission:
+    """ASGI middleware answering a request at once when ``refusal(scope)`` gives a status, reason and
+    headers; ``refused`` counts it. ``finished`` is told when a request it let in is done."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        refusal: Callable[[Scope], tuple[int, str, dict[str, str] | None] | None],
+        refused: Callable[[int], None],
+        finished: Callable[[Scope], None],
+    ) -> None:
+        self.app, self.refusal, self.refused, self.finished = app, refusal, refused, finished
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        timed = server_timed(send)
+        answer = self.refusal(scope)
+        if answer is None:
+            try:
+                await self.app(scope, receive, timed)
+            finally:
+                self.finished(scope)
+            return
+        status, problem, headers = answer
+        self.refused(status)
+        await send_json(timed, status, {"error": problem}, headers)
+
+
+def server_timed(send: Send) -> Send:
+    """``send`` adding a ``Server-Timing`` header: the server's share of the time a client waited."""
+    started = time.perf_counter()
+
+    async def timed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            took = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
+            message = {**message, "headers": [*message.get("headers", []), (b"server-timing", took)]}
+        await send(message)
+
+    return timed
+
+
 def create_app(
     settings: ModelSettings | None = None,
     engine: InferenceEngine | None = None,
@@ -96,6 +158,8 @@ def create_app(
     registry = registry if registry is not None else process_registry()
     metrics = ModelMetrics.create(registry)
     state: dict[str, Any] = {"engine": engine, "batcher": None, "load_error": None}
+    calibration = WaitCalibration()
+    admitted = {"texts": 0}  # requests let in before their body, not yet in the batcher
 
     async def start_batcher(loaded: InferenceEngine) -> None:
         batcher: DynamicBatcher[Classification] = DynamicBatcher(
@@ -106,7 +170,7 @@ def create_app(
 
     async def load_in_background() -> None:
         try:
-            loaded = await asyncio.to_thread(InferenceEngine.load, settings)
+            loaded = await asyncio.to_thread(load_yielding, settings)
         except Exception as exc:
             log.exception("model failed to load")
             state["load_error"] = str(exc)
@@ -139,20 +203,6 @@ def create_app(
         metrics.requests.labels(status=str(exc.status)).inc()
         return _error(exc.status, exc.message, exc.headers)
 
-    def require_token(request: Request) -> None:
-        if settings.token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if not header:
-            raise ApiError(
-                401, "missing bearer token (Authorization: Bearer ...)", {"WWW-Authenticate": "Bearer"}
-            )
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.encode(), settings.token.get_secret_value().encode()
-        ):
-            raise ApiError(401, "invalid bearer token", {"WWW-Authenticate": "Bearer"})
-
     def ready_batcher() -> DynamicBatcher[Classification]:
         if state["load_error"]:
             raise ApiError(503, f"the model failed to load: {state['load_error']}")
@@ -180,13 +230,22 @@ def create_app(
     @app.post(
         "/v1/classify",
         response_model=ClassifyResponse,
-        dependencies=[Depends(require_token)],
-        responses={400: {}, 401: {}, 413: {}, 422: {}, 503: {}},
+        responses={400: {}, 401: {}, 408: {}, 413: {}, 422: {}, 503: {}},
     )
-    async def classify(body: ClassifyRequest) -> ClassifyResponse:
-        """Topic, sentiment and (optionally) an explanation for each document."""
+    async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
+        """Topic, sentiment and (optionally) an explanation for each document.
+
+        Send ``X-Deadline-Ms`` to be refused at once (503, Retry-After) when the answer would come later.
+        """
         check_limits(body)
         batcher = ready_batcher()
+        submitted(request.scope)
+        spent = time.perf_counter() - request.state.arrived  # reading and parsing the body
+        expected = spent + batcher.expected_wait(len(body.documents))
+        refusal = admit(calibration.expected(expected), request.state.deadline_s)
+        if refusal is not None:
+            raise ApiError(503, *refused(refusal))
+        request.state.expected_s = expected
         try:
             results = await batcher.submit([d.text for d in body.documents], body.explain)
         except Overloaded as exc:
@@ -200,7 +259,7 @@ def create_app(
             ],
         )
 
-    @app.get("/v1/model", dependencies=[Depends(require_token)])
+    @app.get("/v1/model")
     async def model_info() -> dict[str, Any]:
         """The loaded model: version, backend, labels, dev-split metrics and batching limits."""
         engine_now: InferenceEngine | None = state["engine"]
@@ -233,7 +292,75 @@ def create_app(
         body, content_type = exposition(registry)
         return Response(body, headers={"Content-Type": content_type})
 
+    def counted(status: int) -> None:
+        metrics.requests.labels(status=str(status)).inc()
+
+    def refused(refusal: Refusal) -> tuple[str, dict[str, str]]:
+        metrics.overloaded.inc()
+        return refusal.message, {"Retry-After": str(refusal.retry_after_s)}
+
+    def before_body(scope: Scope) -> tuple[int, str, dict[str, str] | None] | None:
+        """The deadline check before the body is read (for one text), so a refusal costs nothing."""
+        if scope["path"] != "/v1/classify":
+            return None
+        try:
+            deadline_s = deadline_of(header(scope, DEADLINE_HEADER.lower().encode()), settings)
+        except ValueError as exc:
+            return 400, str(exc), None
+        request_state = scope.setdefault("state", {})
+        request_state.update(deadline_s=deadline_s, arrived=time.perf_counter())
+        batcher = state["batcher"]
+        if batcher is None:
+            return None  # classify answers that the model is loading
+        refusal = admit(calibration.expected(batcher.expected_wait(admitted["texts"] + 1)), deadline_s)
+        if refusal is not None:
+            return 503, *refused(refusal)
+        admitted["texts"] += 1
+        request_state["admitted"] = 1
+        return None
+
+    def submitted(scope: Scope) -> None:
+        """The request is in the batcher now (or gone): no longer counted as on its way."""
+        admitted["texts"] -= scope.get("state", {}).pop("admitted", 0)
+
+    def finished(scope: Scope) -> None:
+        """The answer is sent: how long it took, against what was expected when it was let in."""
+        submitted(scope)
+        request_state = scope.get("state", {})
+        if "expected_s" in request_state:
+            calibration.observed(request_state["expected_s"], time.perf_counter() - request_state["arrived"])
+
+    app.add_middleware(Admission, refusal=before_body, refused=counted, finished=finished)
+    app.add_middleware(  # added last, so it runs first: nothing is read before the token is checked
+        RequestGuard,
+        token=settings.token.get_secret_value() if settings.token else None,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=HttpLimits.load().body_timeout_s,
+        open_paths=OPEN_PATHS + (DOC_PATHS if settings.open_docs else ()),
+        refused=counted,
+    )
     return app
+
+
+def load_yielding(settings: ModelSettings) -> InferenceEngine:
+    """The engine, loaded at a low priority so the thread pools it starts have it too."""
+    yield_to_the_event_loop()
+    return InferenceEngine.load(settings)
+
+
+def deadline_of(value: str | None, settings: ModelSettings) -> float:
+    """The request's deadline in seconds: its ``X-Deadline-Ms`` header, or the configured default."""
+    if value is None:
+        return settings.deadline_ms / 1000
+    try:
+        milliseconds = float(value)
+    except ValueError:
+        milliseconds = math.nan
+    if not (math.isfinite(milliseconds) and milliseconds > 0):
+        raise ValueError(
+            f"{DEADLINE_HEADER.lower()}: expected a positive number of milliseconds, got {value[:20]!r}"
+        )
+    return milliseconds / 1000
 
 
 def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
@@ -244,9 +371,7 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
 
 
 def serve(settings: ModelSettings) -> None:
-    import uvicorn
-
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    serve_http(create_app(settings), settings.host, settings.port, HttpLimits.load(), log_level="info")
 
 
 if __name__ == "__main__":

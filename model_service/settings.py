@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from common.auth import BearerToken
 from common.settings import ComponentSettings
 
 Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
@@ -37,7 +38,12 @@ class ModelSettings(ComponentSettings):
     max_text_chars: int = Field(20_000, ge=1, description="Characters per document text")
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
-    token: SecretStr | None = Field(None, description="Bearer token required by the HTTP API when set")
+    token: BearerToken = Field(None, description="Bearer token required by the HTTP API when set")
+    open_docs: bool = Field(False, description="Serve /docs and /openapi.json without the token")
+    deadline_ms: float = Field(
+        5000.0, gt=0, description="A request that cannot be answered within this is refused at once (503)"
+    )
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest /v1/classify body")
     training_data_dir: Path = Field(
         Path("../shared/data"),
         description="Labeled CSVs that `tapewatch train` and the model benchmark read (beside a checkout)",

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from common.auth import BearerToken
 from common.settings import ComponentSettings
 
 
@@ -45,12 +46,12 @@ class StreamSettings(ComponentSettings):
     )
 
     # HTTP ingest (POST /ingest on the worker)
-    ingest_token: SecretStr | None = Field(None, description="Bearer token required by POST /ingest when set")
+    ingest_token: BearerToken = Field(None, description="Bearer token required by POST /ingest when set")
     max_ingest_bytes: int = Field(1_000_000, gt=0, description="Largest POST /ingest body")
 
     # classify
     model_url: str | None = Field(None, description="Model service URL; unset = the model runs in-process")
-    model_token: SecretStr | None = Field(None, description="Bearer token for the model service")
+    model_token: BearerToken = Field(None, description="Bearer token for the model service")
     max_batch: int = Field(32, ge=1, description="Documents per classification batch")
     max_wait_s: float = Field(0.1, gt=0, description="How long a batch waits to fill")
     max_text_chars: int = Field(2000, ge=16, description="Text is cut to this length before classification")

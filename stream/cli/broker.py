@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
-from types import FrameType
 
 import click
 
@@ -24,15 +22,13 @@ def broker(host: str, port: int) -> None:
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from None
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        server.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    click.echo(
-        f"broker ready on {server.bootstrap} (memory storage; log: {server.log_path}). Ctrl-C stops it."
-    )
+    # SIGTERM ends the wait below like Ctrl-C does, so the broker is stopped and reaped from the main
+    # flow: stopping it inside a handler blocked on the wait's own lock for >10 s, its child defunct
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        click.echo(
+            f"broker ready on {server.bootstrap} (memory storage; log: {server.log_path}). Ctrl-C stops it."
+        )
         code = server.wait()
     except KeyboardInterrupt:
         server.stop()

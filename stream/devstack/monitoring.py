@@ -8,6 +8,7 @@ Alertmanager runs the shipped routing, with its webhooks pointed at ``tapewatch 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sys
 import time
@@ -107,17 +108,27 @@ class MonitoringStack:
         with (self.workdir / f"{name}.log").open("ab") as log:
             self.processes[name] = spawn(args, env=env, output=log)
 
+    @property
+    def token_file(self) -> Path:
+        return self.workdir / "listen-token"
+
     def _start_listener(self) -> None:
+        """The listener requires a token, as in the compose stack; Alertmanager reads it from a file."""
+        token = secrets.token_hex(24)
+        self.token_file.write_text(token)
+        self.token_file.chmod(0o600)
         self._spawn(
             "listener",
             [sys.executable, "-m", "stream.cli", "alerts", "listen", "--json", "--port",
              str(self.listener_port), "--broker", self.broker_url, "--topic", self.alerts_topic],
+            env={"TAPEWATCH_ALERT_LISTEN_TOKEN": token},
         )  # fmt: skip
 
     def _start_alertmanager(self, binary: str) -> None:
         webhook = f"http://{self.host}:{self.listener_port}/alertmanager"
         config = self.workdir / "alertmanager.yml"
-        config.write_text(yaml.safe_dump(routed_to(shipped_config(), webhook, self.group_s), sort_keys=False))
+        routed = routed_to(shipped_config(), webhook, self.token_file.absolute(), self.group_s)
+        config.write_text(yaml.safe_dump(routed, sort_keys=False))
         self._spawn(
             "alertmanager",
             [binary, f"--config.file={config}", f"--storage.path={self.workdir / 'alertmanager-data'}",

@@ -10,6 +10,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
+from common.http_guard import HttpLimits
 from common.metrics import exposition
 from stream.ingest.http_endpoint import add_ingest_page
 from stream.pipeline.aggregate import add_aggregate_agent
@@ -20,6 +21,7 @@ from stream.pipeline.lag import GroupLag
 from stream.pipeline.metrics import PipelineMetrics, WorkerMetrics
 from stream.pipeline.scoring import HttpScorer, InProcessScorer, Scorer
 from stream.pipeline.topics import declare_topics
+from stream.pipeline.web_limits import limit_web_server
 from stream.prepare.preparer import DocumentPreparer
 from stream.settings import StreamSettings
 
@@ -121,7 +123,9 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
     add_lag_metric(
         app, settings, [topics.names.raw, topics.names.scored, topics.names.keyed], metrics.pipeline
     )
-    add_ingest_page(app, topics, settings, metrics.pipeline)
+    limits = HttpLimits.load()
+    limit_web_server(app, limits)
+    add_ingest_page(app, topics, settings, metrics.pipeline, limits)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
     scorer = scorer_factory(settings, metrics)
     add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline)

@@ -14,6 +14,10 @@ from typing import Any
 from common.records import Document, InvalidRecord, RejectReason, check_schema_version, record_fields
 
 DOCUMENT_KINDS = ("news", "post")
+EARLIEST = datetime(
+    1900, 1, 1, tzinfo=UTC
+)  # what a timestamp may say: anything outside is a typo or an attack
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def document_id(source: str, url: str, title: str) -> str:
@@ -23,11 +27,17 @@ def document_id(source: str, url: str, title: str) -> str:
 
 
 def parse_timestamp(value: Any, field: str) -> datetime:
-    """ISO-8601 text or epoch seconds to an aware UTC datetime (naive input is taken as UTC)."""
+    """ISO-8601 text or epoch seconds to an aware UTC datetime (naive input is taken as UTC), between
+    1900 and 2200: epoch seconds like ``1e20`` or dates at the ends of the calendar are refused."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = datetime.fromtimestamp(value, tz=UTC)
+        try:
+            parsed = datetime.fromtimestamp(value, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise InvalidRecord(
+                RejectReason.INVALID_FIELD, f"{field}: {value!r:.40} is out of range"
+            ) from None
     elif isinstance(value, str) and value.strip():
         try:
             parsed = datetime.fromisoformat(value.strip())
@@ -37,7 +47,28 @@ def parse_timestamp(value: Any, field: str) -> datetime:
             ) from None
     else:
         raise InvalidRecord(RejectReason.INVALID_FIELD, f"{field}: expected a timestamp, got {value!r:.40}")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in the year 0 in UTC
+        raise InvalidRecord(RejectReason.INVALID_FIELD, f"{field}: {value!s:.40} is out of range") from None
+    if not EARLIEST <= parsed < LATEST:
+        raise InvalidRecord(
+            RejectReason.INVALID_FIELD,
+            f"{field}: {parsed.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}",
+        )
+    return parsed
+
+
+def _encodable(value: str, field: str) -> str:
+    """``value``, if it can be written as UTF-8: JSON may carry a lone surrogate (``"\\ud800"``) that
+    no topic, file or metric label can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRecord(
+            RejectReason.INVALID_FIELD, f"{field}: holds a lone surrogate at character {exc.start}"
+        ) from None
+    return value
 
 
 def _text(data: Mapping[str, Any], field: str, default: str = "") -> str:
@@ -48,7 +79,7 @@ def _text(data: Mapping[str, Any], field: str, default: str = "") -> str:
         raise InvalidRecord(
             RejectReason.INVALID_FIELD, f"{field}: expected a string, got {type(value).__name__}"
         )
-    return value
+    return _encodable(value, field)
 
 
 def _tickers(value: Any) -> list[str]:
@@ -65,6 +96,8 @@ def _tickers(value: Any) -> list[str]:
         )
     if not all(isinstance(item, str) for item in items):
         raise InvalidRecord(RejectReason.INVALID_FIELD, "tickers: every ticker must be a string")
+    for item in items:
+        _encodable(item, "tickers")
     return [item.strip().lstrip("$").upper() for item in items if item.strip().lstrip("$")]
 
 
@@ -88,8 +121,10 @@ def document_from_fields(data: Mapping[str, Any], *, received_at: datetime | Non
             RejectReason.INVALID_FIELD, f"kind: expected one of {DOCUMENT_KINDS}, got {kind!r}"
         )
     doc_id = data.get("id")
-    if doc_id is not None and not isinstance(doc_id, str | int):
+    if doc_id is not None and (not isinstance(doc_id, str | int) or isinstance(doc_id, bool)):
         raise InvalidRecord(RejectReason.INVALID_FIELD, "id: expected a string")
+    if isinstance(doc_id, str):
+        _encodable(doc_id, "id")
     return Document(
         id=str(doc_id) if doc_id not in (None, "") else document_id(source, url, title),
         source=source,

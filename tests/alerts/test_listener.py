@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -69,7 +72,7 @@ def test_a_body_that_is_not_a_notification_is_a_clear_400() -> None:
 
 
 def test_the_bearer_token_is_required_when_set() -> None:
-    http, seen = client(AlertSettings(listen_token="s3cret"), EvidenceBook())
+    http, seen = client(AlertSettings(listen_token="s3cret", listen_evidence_wait_s=0.1), EvidenceBook())
     assert http.post("/alertmanager", json=FIRING).status_code == 401
     wrong = http.post("/alertmanager", json=FIRING, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
@@ -86,3 +89,38 @@ def test_a_failed_forward_answers_502_so_alertmanager_retries() -> None:
         answer.status_code == 502
         and "forwarding to http://127.0.0.1:9/nowhere failed" in answer.json()["detail"]
     )
+
+
+def notification(keys: list[str]) -> dict[str, Any]:
+    alert = FIRING["alerts"][0]
+    alerts = [{**alert, "labels": {**alert["labels"], "key": key, "topic": key}} for key in keys]
+    return {**FIRING, "alerts": alerts}
+
+
+def test_alerts_without_evidence_are_answered_within_one_wait_not_one_per_alert() -> None:
+    """Issue 14 item 5: ten alerts whose evidence never comes took ten waits (20 s) before."""
+    http, seen = client(AlertSettings(listen_evidence_wait_s=0.5), EvidenceBook())
+    started = time.monotonic()
+    answer = http.post("/alertmanager", json=notification([f"topic {n}" for n in range(10)]))
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 200 and answer.json() == {"received": 10}
+    assert 0.5 <= elapsed < 1.5, f"{elapsed:.2f} s for ten alerts"
+    assert all(record["evidence"] is None for record in seen)
+
+
+def test_evidence_that_arrives_during_the_wait_is_attached() -> None:
+    book = EvidenceBook()
+    http, seen = client(AlertSettings(listen_evidence_wait_s=10.0), book)
+    threading.Timer(0.3, book.add, [DETECTOR_EVENT]).start()  # the detector's event, from another thread
+    started = time.monotonic()
+    assert http.post("/alertmanager", json=FIRING).status_code == 200
+    assert time.monotonic() - started < 5  # woken by the event, not by the end of the wait
+    assert seen[0]["evidence"]["zscore"] == 6.1
+
+
+def test_a_notification_over_the_body_cap_is_a_413() -> None:
+    http, seen = client(AlertSettings(listen_max_body_bytes=2000), EvidenceBook())
+    big = notification([f"topic {n}" for n in range(40)])
+    assert http.post("/alertmanager", json=big).status_code == 413
+    chunked = http.post("/alertmanager", content=iter([json.dumps(big).encode()]))  # no Content-Length
+    assert chunked.status_code == 413 and seen == []

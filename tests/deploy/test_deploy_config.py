@@ -75,25 +75,29 @@ COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 
+def compose(env_file: Path) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` (Debian's docker-compose) on the compose file with ``env_file``."""
+    args = [tool("docker-compose"), "--project-directory", str(ROOT), "-f", str(COMPOSE), "--env-file",
+            str(env_file), "config"]  # fmt: skip
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def filled_env(path: Path, leave_empty: str = "") -> Path:
+    """.env.example with every empty value filled in (but ``leave_empty``)."""
+    lines = [
+        f"{line}placeholder" if line.endswith("=") and line != f"{leave_empty}=" else line
+        for line in ENV_EXAMPLE.read_text().splitlines()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 @pytest.fixture(scope="module")
 def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`docker-compose config` (Debian's docker-compose) on the compose file, with .env.example filled in."""
-    env = tmp_path_factory.mktemp("compose") / ".env"
-    filled = [
-        f"{line}placeholder" if line.endswith("=") else line for line in ENV_EXAMPLE.read_text().splitlines()
-    ]
-    env.write_text("\n".join(filled) + "\n")
-    out = run(
-        tool("docker-compose"),
-        "--project-directory",
-        str(ROOT),
-        "-f",
-        str(COMPOSE),
-        "--env-file",
-        str(env),
-        "config",
-    )
-    return yaml.safe_load(out)
+    """The compose file as `docker-compose config` resolves it, with .env.example filled in."""
+    done = compose(filled_env(tmp_path_factory.mktemp("compose") / ".env"))
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
 
 
 def test_docker_compose_accepts_the_file_with_every_service(compose_config: dict) -> None:
@@ -167,3 +171,56 @@ def test_the_compose_init_job_creates_every_topic_the_workers_use() -> None:
     command = " ".join(yaml.safe_load(COMPOSE.read_text())["services"]["kafka-init"]["command"])
     created = {f"tapewatch.{name}" for name in re.search(r"for topic in ([^;]+);", command).group(1).split()}
     assert created == set(TopicNames("tapewatch").all())
+
+
+TOKENS = {  # every service that takes requests from the network, and the token it requires
+    "worker": "TAPEWATCH_INGEST_TOKEN",
+    "model": "TAPEWATCH_MODEL_TOKEN",
+    "listener": "TAPEWATCH_ALERT_LISTEN_TOKEN",
+}
+
+
+def test_every_service_that_takes_requests_requires_its_token(compose_config: dict, tmp_path: Path) -> None:
+    """Issue 14 item 6: the listener ran on 0.0.0.0 with no token, the ingest token could be empty."""
+    services = compose_config["services"]
+    for name, variable in TOKENS.items():
+        assert services[name]["environment"][variable] == "placeholder", name
+        done = compose(filled_env(tmp_path / f"{name}.env", leave_empty=variable))
+        assert done.returncode != 0 and f"set {variable} in .env" in done.stderr, name
+    # Alertmanager sends the listener's token from the file its entrypoint writes
+    alertmanager = services["alertmanager"]
+    assert alertmanager["environment"]["TAPEWATCH_ALERT_LISTEN_TOKEN"] == "placeholder"
+    credentials = "/alertmanager/secrets/listen-token"
+    assert credentials in " ".join(alertmanager["command"])
+    shipped = yaml.safe_load(ALERTMANAGER.read_text())
+    webhooks = [hook for receiver in shipped["receivers"] for hook in receiver.get("webhook_configs", [])]
+    assert webhooks and all(
+        hook["http_config"]["authorization"] == {"type": "Bearer", "credentials_file": credentials}
+        for hook in webhooks
+    )
+
+
+def test_published_ports_bind_loopback_only(compose_config: dict) -> None:
+    published = [
+        (name, port)
+        for name, service in compose_config["services"].items()
+        for port in service.get("ports", [])
+    ]
+    assert {name for name, _ in published} == {"prometheus", "alertmanager", "grafana"}
+    for name, port in published:
+        host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]
+        assert host_ip == "127.0.0.1", f"{name} publishes {port}"
+
+
+def test_the_demo_routing_sends_the_listener_token_from_its_file(tmp_path: Path) -> None:
+    from alerts.alertmanager import routed_to, shipped_config
+
+    token = tmp_path / "listen-token"
+    routed = routed_to(shipped_config(), "http://127.0.0.1:1/alertmanager", token, group_s=1)
+    hooks = [hook for receiver in routed["receivers"] for hook in receiver.get("webhook_configs", [])]
+    assert all(hook["http_config"]["authorization"]["credentials_file"] == str(token) for hook in hooks)
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(routed))
+    assert "SUCCESS" in run(tool("amtool"), "check-config", str(path))
+    unauthenticated = routed_to(shipped_config(), "http://x", None)["receivers"]
+    assert all("http_config" not in hook for r in unauthenticated for hook in r.get("webhook_configs", []))

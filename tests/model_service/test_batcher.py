@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
 
-from model_service.batcher import DynamicBatcher, Overloaded
+from model_service.batcher import INFERENCE_NICENESS, DynamicBatcher, Overloaded
 from model_service.metrics import ModelMetrics
 
 
@@ -92,3 +93,42 @@ def test_an_error_reaches_its_callers_and_the_batcher_keeps_serving() -> None:
         return await batcher.submit(["b"])
 
     assert asyncio.run(with_batcher(flaky, scenario, max_wait_ms=1)) == ["b"]
+
+
+def test_the_expected_wait_counts_the_batches_ahead(registry) -> None:
+    gate = threading.Event()
+    run = RecordingRun(gate)
+
+    async def scenario(batcher: DynamicBatcher) -> tuple[float, float, float]:
+        idle = batcher.expected_wait(1)  # nothing timed yet: let in
+        batcher.cost.add(4, 0.1)  # as if a full batch of 4 had taken 0.1 s
+        first = asyncio.create_task(batcher.submit(["x"] * 4))
+        queued = [asyncio.create_task(batcher.submit(["y"] * 4)) for _ in range(2)]
+        await asyncio.sleep(0.05)  # the first batch runs (held by the gate), two wait
+        busy = batcher.expected_wait(1)
+        gate.set()
+        await asyncio.gather(first, *queued)
+        return idle, busy, batcher.expected_wait(1)
+
+    idle, busy, after = asyncio.run(
+        with_batcher(run, scenario, max_batch_size=4, max_wait_ms=1, max_queue=64)
+    )
+    assert idle == 0
+    # the running batch (up to 0.1 s left), two full batches ahead (0.2 s), its own (0.025 s), the fill wait
+    assert 0.2 + 0.025 < busy <= 0.1 + 0.2 + 0.025 + 0.001 + 1e-9
+    assert after < busy
+
+
+def test_inference_runs_below_the_event_loop_priority() -> None:
+    """So that refusals and answers are not queued behind a busy forward pass for the CPU."""
+
+    def niceness(texts: list[str], explain: list[bool]) -> list[int]:
+        return [os.getpriority(os.PRIO_PROCESS, threading.get_native_id())] * len(texts)
+
+    async def scenario(batcher: DynamicBatcher) -> list[int]:
+        return await batcher.submit(["a"])
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    [inference] = asyncio.run(with_batcher(niceness, scenario))
+    assert inference >= INFERENCE_NICENESS > before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from common.processes import free_port, spawn, terminate
+from common.processes import free_port, serving
 from model_service.client import ModelClient, ModelServiceError, ModelServiceUnavailable
-from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +32,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TAPEWATCH_MODEL_MAX_REQUEST_ITEMS": "64",
         "TAPEWATCH_MODEL_MAX_WAIT_MS": "20",
     }
-    with log_path.open("wb") as log:
-        process = spawn([sys.executable, "-m", "stream.cli", "serve-model"], env=env, output=log)
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, log_path.read_text()[-2000:]
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(ready, 120, "the model server to be ready")
+    with serving([sys.executable, "-m", "stream.cli", "serve-model"], env, f"{url}/readyz", log_path):
         yield url
-    finally:
-        terminate(process)
 
 
 def post(server: str, body: object, token: str | None = TOKEN, raw: bytes | None = None) -> httpx.Response:
@@ -126,7 +112,8 @@ def test_model_info_health_openapi_and_metrics(server: str) -> None:
     info = httpx.get(f"{server}/v1/model", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert info["backend"] == "torch-cpu-float32" and len(info["topics"]) == 20
     assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
-    assert "/v1/classify" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    openapi = httpx.get(f"{server}/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert "/v1/classify" in openapi.json()["paths"]
     metrics = httpx.get(f"{server}/metrics").text
     assert "tapewatch_model_batch_size_bucket" in metrics
     assert 'tapewatch_model_requests_total{status="413"}' in metrics

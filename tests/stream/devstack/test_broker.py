@@ -7,10 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from common.processes import accepts_connections
+from common.processes import accepts_connections, free_port
 from stream.devstack.broker import BrokerError, EmbeddedBroker
 
 pytestmark = pytest.mark.integration
@@ -60,4 +61,24 @@ def test_broker_dies_with_its_parent() -> None:
     deadline = time.monotonic() + 10
     while accepts_connections("127.0.0.1", port) and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert not accepts_connections("127.0.0.1", port)
+
+
+def test_tapewatch_broker_stops_at_once_on_sigterm_and_reaps_tansu() -> None:
+    """Issue 14 item 8: it took over 10 s, its Tansu child defunct meanwhile."""
+    port = free_port()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "stream.cli", "broker", "--port", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert "broker ready" in command.stdout.readline()
+    children = Path(f"/proc/{command.pid}/task/{command.pid}/children").read_text().split()
+    assert len(children) == 1
+    tansu = int(children[0])
+    started = time.monotonic()
+    command.send_signal(signal.SIGTERM)
+    assert command.wait(timeout=10) == 0
+    assert time.monotonic() - started < 3
+    assert (
+        not Path(f"/proc/{tansu}").exists() or "Z" not in Path(f"/proc/{tansu}/stat").read_text().split()[2]
+    )
     assert not accepts_connections("127.0.0.1", port)

@@ -41,5 +41,6 @@ def test_ingest_endpoint_accepts_documents_and_explains_refusals(make_settings, 
         assert [r["index"] for r in body["rejected"]] == [1, 2]
         assert "published_at is required" in body["rejected"][0]["error"]
         records = consume(settings.broker_url, TopicNames(settings.topic_prefix).raw, expected=1, timeout=20)
-        assert [json.loads(r.value)["id"] for r in records] == body["accepted"]
+        assert [json.loads(r.value)["id"] for r in records] == [item["id"] for item in body["accepted"]]
+        assert body["accepted"][0]["index"] == 0 and body["not_sent"] == []
         assert worker.alive()
