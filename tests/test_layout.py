@@ -2,7 +2,7 @@
 
 Components depend one way: ``common`` on none of the others, ``alerts`` and ``model_service`` only on
 ``common``, ``stream`` on all three. No modules import each other in a cycle (not even inside
-functions), and no test module imports another one (shared builders live in ``tests/helpers.py``).
+functions), and no test module imports another one (shared builders live in the ``tests/helpers`` package).
 """
 
 from __future__ import annotations

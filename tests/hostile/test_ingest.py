@@ -16,14 +16,14 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
 from tests.helpers import consume, unique_settings
-from tests.hostile.served import (
+from tests.helpers.hostile_input import authorization, bodies, documents, dumps, nested
+from tests.helpers.served import (
     assert_connections_beyond_the_limit_get_503,
     assert_no_5xx,
     assert_non_ascii_authorization_is_401,
     assert_slow_clients_cut_off,
     fuzz_endpoint,
 )
-from tests.hostile.strategies import authorization, bodies, documents, dumps, nested
 
 pytestmark = pytest.mark.integration
 

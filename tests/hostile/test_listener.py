@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from common.processes import free_port
 from stream.devstack.broker import EmbeddedBroker
-from tests.hostile.served import (
+from tests.helpers.hostile_input import authorization, bodies, dumps, hostile_text, json_values, timestamps
+from tests.helpers.served import (
     assert_non_ascii_authorization_is_401,
     assert_slow_clients_cut_off,
     fuzz_endpoint,
     served,
 )
-from tests.hostile.strategies import authorization, bodies, dumps, hostile_text, json_values, timestamps
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from common.processes import free_port
 from model_service.server import create_app
 from model_service.settings import ModelSettings
-from tests.hostile.served import (
+from tests.helpers.hostile_input import authorization, bodies, dumps, header_bytes, hostile_text, json_values
+from tests.helpers.served import (
     assert_connections_beyond_the_limit_get_503,
     assert_no_5xx,
     assert_non_ascii_authorization_is_401,
@@ -21,7 +22,6 @@ from tests.hostile.served import (
     fuzz_endpoint,
     served,
 )
-from tests.hostile.strategies import authorization, bodies, dumps, header_bytes, hostile_text, json_values
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from common.records import (
 )
 from stream.prepare.documents import decode_document, document_from_fields
 from tests.helpers import T0
-from tests.hostile.strategies import bodies, documents, dumps, timestamps
+from tests.helpers.hostile_input import bodies, documents, dumps, timestamps
 
 DECODERS = (
     lambda payload: decode_document(payload, max_bytes=1_000_000),

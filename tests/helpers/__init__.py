@@ -111,7 +111,7 @@ def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object
     return StreamSettings(**values)  # type: ignore[arg-type]
 
 
-ROOT = Path(__file__).resolve().parents[1]  # the checkout
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
 

@@ -1,4 +1,4 @@
-"""Real servers for the hostile-input tests, and the probes every one of them must pass."""
+"""Real servers for the hostile-input tests (tests/hostile/), and the probes every one of them must pass."""
 
 from __future__ import annotations
 
