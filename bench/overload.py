@@ -161,12 +161,15 @@ def markdown(runs: list[Run]) -> str:
             f"{late} ({late / max(len(ok), 1):.1%}) | {len(refused):,} | "
             f"{ms(refused, 50)} / {ms(refused, 99)} | {ms(run.latencies(503, WARMUP_S), 99)} |"
         )
-    lines += [
-        "",
-        "Goal: refusals p99 under 100 ms, answers p99 under the deadline. Other statuses: "
-        + ", ".join(f"{run.other}" for run in runs)
-        + ".",
-    ]
+    lines += ["", "Goal: refusals p99 under 100 ms, answers p99 under the deadline."]
+    for run in runs[:-1]:
+        ok, refused = run.latencies(200), run.latencies(503)
+        answers_met = percentile(ok, 99) <= run.deadline_ms / 1000
+        lines.append(
+            f"- {run.label}: refusals p99 {'met' if percentile(refused, 99) < 0.1 else 'missed'} overall, "
+            f"{'met' if percentile(run.latencies(503, WARMUP_S), 99) < 0.1 else 'missed'} steady; "
+            f"answers p99 {'met' if answers_met else 'missed'}; other statuses {run.other}."
+        )
     return "\n".join(lines)
 
 

@@ -45,7 +45,7 @@ class ModelMetrics:
             ),
             overloaded=Counter(
                 "tapewatch_model_overloaded_total",
-                "Requests refused because the batcher queue was full",
+                "Requests refused as overloaded (queue full, or the answer due after the deadline)",
                 registry=registry,
             ),
         )
