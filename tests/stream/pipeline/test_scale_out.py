@@ -90,7 +90,8 @@ def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answ
         seen: list[tuple[int, int]] = []
 
         def settled() -> bool:
-            seen.append((len(latest_windows(settings)), len(archived(settings))))
+            # the windows' contents, not only their number: a late amendment changes a window in place
+            seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
             return len(seen) >= 4 and len(set(seen[-4:])) == 1  # nothing new for a few seconds
 
         wait_until(settled, 120, "the windows to settle", interval=2)
@@ -187,7 +188,8 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
         seen: list[tuple[int, int]] = []
 
         def settled() -> bool:
-            seen.append((len(latest_windows(settings)), len(archived(settings))))
+            # the windows' contents, not only their number: a late amendment changes a window in place
+            seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
             return len(seen) >= 4 and len(set(seen[-4:])) == 1
 
         wait_until(settled, 120, "the windows to settle", interval=2)
