@@ -65,9 +65,9 @@ class EvidenceBook:
         with self._lock:
             return {key: self._firing.get(key) for key in keys}
 
-    async def firing(self, keys: Iterable[str], wait_s: float) -> dict[str, dict[str, Any] | None]:
-        """The latest firing event of each key, waiting for the missing ones until one deadline,
-        ``wait_s`` from now, for all of them together (not one wait per key)."""
+    async def wait_for(self, keys: Iterable[str], wait_s: float) -> None:
+        """Until every key has a firing event, or ``wait_s`` from now: one deadline for all of them
+        together (not one wait per key)."""
         keys = list(keys)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -78,10 +78,9 @@ class EvidenceBook:
         try:
             while True:
                 changed.clear()
-                found = self.firing_now(keys)
                 left = deadline - loop.time()
-                if left <= 0 or all(event is not None for event in found.values()):
-                    return found
+                if left <= 0 or all(event is not None for event in self.firing_now(keys).values()):
+                    return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), left)
         finally:

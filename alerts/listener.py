@@ -86,10 +86,12 @@ def create_listener(
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"]))
             raise HTTPException(400, f"not an Alertmanager webhook body: {where}: {first['msg']}") from None
-        firing = {alert_key(a.labels) for a in notification.alerts if a.status == "firing"} - {""}
-        evidence = await book.firing(firing, settings.listen_evidence_wait_s) if firing else {}
         keys = [alert_key(alert.labels) for alert in notification.alerts]
-        evidence |= book.firing_now(key for key in keys if key and key not in evidence)
+        firing = {
+            key for alert, key in zip(notification.alerts, keys, strict=True) if alert.status == "firing"
+        }
+        await book.wait_for(firing - {""}, settings.listen_evidence_wait_s)
+        evidence = book.firing_now(key for key in keys if key)
         records = [
             enrich(alert, evidence.get(key)) for alert, key in zip(notification.alerts, keys, strict=True)
         ]

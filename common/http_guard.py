@@ -38,6 +38,31 @@ class HttpLimits(ComponentSettings):
     )
 
 
+class HeaderTimer:
+    """Closes a connection whose request headers are not complete within ``timeout_s``: armed when the
+    connection opens and after each response, disarmed when the headers are in. Both the uvicorn and
+    the aiohttp servers use it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+        self.loop, self.timeout_s = loop, timeout_s
+        self._handle: asyncio.TimerHandle | None = None
+
+    def arm(self, transport: asyncio.BaseTransport) -> None:
+        self.disarm()
+        if not transport.is_closing():
+            self._handle = self.loop.call_later(self.timeout_s, self._close, transport)
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _close(self, transport: asyncio.BaseTransport) -> None:
+        self._handle = None
+        if not transport.is_closing():
+            transport.close()
+
+
 class HeaderTimeoutProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol, closing a connection whose request headers are not complete in time.
 
@@ -46,38 +71,35 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     """
 
     header_timeout_s = 10.0
-    _header_timer: asyncio.TimerHandle | None = None
-
-    def _arm_header_timer(self) -> None:
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
-
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_late(self) -> None:
-        self._header_timer = None
-        if not self.transport.is_closing():
-            self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_timer()
+        self.header_timer = HeaderTimer(self.loop, self.header_timeout_s)
+        self.header_timer.arm(transport)
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
+        self.header_timer.disarm()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_header_timer()  # the next request on a kept-alive connection gets the same time
+        self.header_timer.arm(self.transport)  # a kept-alive connection's next request gets the same time
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self.header_timer.disarm()
         super().connection_lost(exc)
+
+
+def content_length_refusal(declared: str | None, max_bytes: int) -> tuple[int, str] | None:
+    """The status and reason to refuse a declared ``Content-Length`` with (400 not a number, 413 too
+    large), or None: checked before a byte of the body is read."""
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        return 400, f"Content-Length {declared[:20]!r} is not a number"
+    if int(declared) > max_bytes:
+        return 413, f"Content-Length {declared}; the limit is {max_bytes} bytes"
+    return None
 
 
 async def send_json(
@@ -130,10 +152,9 @@ class RequestGuard:
                 send, 401, f"{problem} (Authorization: Bearer ...)", {"WWW-Authenticate": "Bearer"}
             )
             return
-        declared = header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            problem = f"Content-Length {declared[:20]!r}; the limit is {self.max_body_bytes} bytes"
-            await self._refuse(send, 413 if declared.isdigit() else 400, problem)
+        refusal = content_length_refusal(header(scope, b"content-length"), self.max_body_bytes)
+        if refusal is not None:
+            await self._refuse(send, *refusal)
             return
         await self._bounded(scope, receive, send)
 

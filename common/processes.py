@@ -16,7 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -67,18 +67,23 @@ def serving(
     with log.open("wb") as out:
         process = spawn(args, env=env, output=out)
     try:
-        deadline = time.monotonic() + timeout
-        while not _answers(ready_url):
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"{' '.join(args)[:120]} exited with {process.returncode}: {log.read_text()[-2000:]}"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{ready_url} did not answer 200 within {timeout:g} s (log: {log})")
-            time.sleep(0.2)
+        wait_until_answers(ready_url, process, timeout, " ".join(args)[:120], lambda: log.read_text()[-2000:])
         yield process
     finally:
         terminate(process)
+
+
+def wait_until_answers(
+    url: str, process: subprocess.Popen[bytes], timeout: float, name: str, log_tail: Callable[[], str]
+) -> None:
+    """Until ``url`` answers 200; raise with ``log_tail()`` if ``process`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not _answers(url):
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited during start (code {process.returncode}):\n{log_tail()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} did not answer {url} within {timeout:.0f} s:\n{log_tail()}")
+        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:

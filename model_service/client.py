@@ -62,9 +62,8 @@ class ModelClient:
                     raise ModelServiceError(response.status_code, message)
                 last_problem = f"{response.status_code} {message}"
                 retry_after = response.headers.get("retry-after", "")
-                if retry_after.replace(
-                    ".", "", 1
-                ).isdigit():  # spread out, so refused clients do not return as one
+                # spread out, so that refused clients do not all come back at once
+                if retry_after.replace(".", "", 1).isdigit():
                     delay = min(self.max_backoff, retry_after_delay(float(retry_after)))
             if attempt < self.retries:
                 await asyncio.sleep(delay)

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 DOC_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
 DEADLINE_HEADER = "X-Deadline-Ms"
+DEADLINE_KEY = DEADLINE_HEADER.lower().encode()  # as ASGI hands headers over
 
 
 class DocumentIn(BaseModel):
@@ -149,6 +150,7 @@ def create_app(
     settings: ModelSettings | None = None,
     engine: InferenceEngine | None = None,
     registry: CollectorRegistry | None = None,
+    limits: HttpLimits | None = None,
 ) -> FastAPI:
     """The API app; loads the engine in the background (``/readyz`` says when) unless one is given.
 
@@ -304,7 +306,7 @@ def create_app(
         if scope["path"] != "/v1/classify":
             return None
         try:
-            deadline_s = deadline_of(header(scope, DEADLINE_HEADER.lower().encode()), settings)
+            deadline_s = deadline_of(header(scope, DEADLINE_KEY), settings)
         except ValueError as exc:
             return 400, str(exc), None
         request_state = scope.setdefault("state", {})
@@ -335,7 +337,7 @@ def create_app(
         RequestGuard,
         token=settings.token.get_secret_value() if settings.token else None,
         max_body_bytes=settings.max_body_bytes,
-        body_timeout_s=HttpLimits.load().body_timeout_s,
+        body_timeout_s=(limits or HttpLimits.load()).body_timeout_s,
         open_paths=OPEN_PATHS + (DOC_PATHS if settings.open_docs else ()),
         refused=counted,
     )
@@ -371,7 +373,8 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
 
 
 def serve(settings: ModelSettings) -> None:
-    serve_http(create_app(settings), settings.host, settings.port, HttpLimits.load(), log_level="info")
+    limits = HttpLimits.load()
+    serve_http(create_app(settings, limits=limits), settings.host, settings.port, limits, log_level="info")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import yaml
 from alerts.alertmanager import routed_to, shipped_config
 from alerts.rules import render_rules
 from alerts.settings import AlertSettings
-from common.processes import free_port, spawn, terminate
+from common.processes import free_port, spawn, terminate, wait_until_answers
 from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
 
@@ -164,16 +164,8 @@ class MonitoringStack:
         }
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
-            while True:
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited at start:\n{self.log_tail(name)}")
-                try:
-                    urllib.request.urlopen(url, timeout=1.0).close()
-                    break
-                except (OSError, urllib.error.URLError):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{name} not ready at {url}:\n{self.log_tail(name)}") from None
-                    time.sleep(0.2)
+            left = max(0.0, deadline - time.monotonic())
+            wait_until_answers(url, self.processes[name], left, name, lambda name=name: self.log_tail(name))
 
     def firing(self) -> list[dict[str, Any]]:
         """Prometheus's active alerts (pending and firing)."""

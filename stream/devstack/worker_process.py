@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +11,7 @@ from types import TracebackType
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.processes import spawn, terminate
+from common.processes import spawn, terminate, wait_until_answers
 from stream.settings import StreamSettings
 
 DONE = ("tapewatch_documents_scored_total", "tapewatch_duplicates_total", "tapewatch_deadletters_total")
@@ -64,18 +63,8 @@ class WorkerProcess:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Return once the worker serves /metrics; raise with its log if it dies or takes too long."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"the worker exited during start:\n{self.log_tail()}")
-            try:
-                scrape(self.metrics_url, timeout=1.0)
-                return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.2)
-        raise TimeoutError(
-            f"the worker did not serve {self.metrics_url} within {timeout:.0f} s:\n{self.log_tail()}"
-        )
+        assert self.process is not None, "start() the worker first"
+        wait_until_answers(self.metrics_url, self.process, timeout, "the worker", self.log_tail)
 
     def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         return scrape(self.metrics_url)

@@ -15,7 +15,7 @@ import faust
 from faust.web import Request, Response, View
 
 from common.auth import bearer_matches
-from common.http_guard import HttpLimits
+from common.http_guard import HttpLimits, content_length_refusal
 from common.records import Document, InvalidRecord, parse_json
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.topics import PipelineTopics
@@ -38,11 +38,9 @@ class Refusal(Exception):
 async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
     """The request body, refused (413) as soon as it outgrows ``max_bytes`` and (408) when it does not
     arrive within ``timeout_s``: a slow client cannot hold the handler."""
-    declared = request.headers.get("Content-Length")
-    if declared is not None and not declared.isdigit():
-        raise Refusal(400, f"Content-Length {declared[:20]!r} is not a number")
-    if declared is not None and int(declared) > max_bytes:
-        raise Refusal(413, f"body of {declared} bytes exceeds {max_bytes}")
+    refusal = content_length_refusal(request.headers.get("Content-Length"), max_bytes)
+    if refusal is not None:
+        raise Refusal(*refusal)
     chunks: list[bytes] = []
     size = 0
 

@@ -13,12 +13,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-from aiohttp.web import AppRunner, BaseRequest, Server, StreamResponse
+from aiohttp.web import AppRunner, BaseRequest, Response, Server, StreamResponse
 from aiohttp.web_protocol import RequestHandler
 
-from common.http_guard import HttpLimits
+from common.http_guard import HeaderTimer, HttpLimits
 
-BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+async def busy(_request: BaseRequest) -> StreamResponse:
+    """The answer on a connection beyond the limit: read in full (closing a socket with unread input
+    resets it, and the client would never see the 503), then closed."""
+    response = Response(status=503, text="too many connections; retry shortly", headers={"Retry-After": "1"})
+    response.force_close()
+    return response
 
 
 class LimitedRequestHandler(RequestHandler):
@@ -27,33 +33,18 @@ class LimitedRequestHandler(RequestHandler):
 
     header_timeout_s = 10.0
     max_connections = 1000
-    _header_timer: asyncio.TimerHandle | None = None
+    header_timer: HeaderTimer
+    busy = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        if self._manager is not None and len(self._manager.connections) > self.max_connections:
-            transport.write(BUSY)  # type: ignore[attr-defined]
-            transport.close()
-            return
-        self._arm()
+        self.busy = self._manager is not None and len(self._manager.connections) > self.max_connections
+        self.header_timer = HeaderTimer(self._loop, self.header_timeout_s)
+        self.header_timer.arm(transport)
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._disarm()
+        self.header_timer.disarm()
         super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        self._disarm()
-        self._header_timer = self._loop.call_later(self.header_timeout_s, self._headers_late)
-
-    def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_late(self) -> None:
-        self._header_timer = None
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
 
     async def _handle_request(
         self,
@@ -61,11 +52,12 @@ class LimitedRequestHandler(RequestHandler):
         start_time: float | None,
         request_handler: Callable[[BaseRequest], Awaitable[StreamResponse]],
     ) -> tuple[StreamResponse, bool]:
-        self._disarm()  # the headers are in; the handler bounds the body itself
+        self.header_timer.disarm()  # the headers are in; the handler bounds the body itself
         try:
-            return await super()._handle_request(request, start_time, request_handler)
+            return await super()._handle_request(request, start_time, busy if self.busy else request_handler)
         finally:
-            self._arm()  # the next request on a kept-alive connection gets the same time
+            if self.transport is not None:
+                self.header_timer.arm(self.transport)  # a kept-alive connection's next request
 
 
 class LimitedServer(Server):

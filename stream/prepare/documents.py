@@ -14,9 +14,8 @@ from typing import Any
 from common.records import Document, InvalidRecord, RejectReason, check_schema_version, record_fields
 
 DOCUMENT_KINDS = ("news", "post")
-EARLIEST = datetime(
-    1900, 1, 1, tzinfo=UTC
-)  # what a timestamp may say: anything outside is a typo or an attack
+# what a timestamp may say: anything outside is a typo or an attack
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.processes import serving
+from tests.helpers import wait_until
 
 Request = tuple[bytes, bytes | None, dict[str, bytes]]  # body, Authorization header, other headers
 
@@ -118,3 +119,5 @@ def assert_connections_beyond_the_limit_get_503(url: str, probe_path: str, limit
     finally:
         for sock in sockets:
             sock.close()
+    # the server counts a connection until it has seen it close: wait for that, not a fixed time
+    wait_until(lambda: httpx.get(f"{url}{probe_path}").status_code != 503, 10, "the closed connections to go")
