@@ -11,6 +11,8 @@ resolved, a longer horizon still holding the alert does not fire it again.
 
 Names found by capitalization alone (``name:`` keys) are mostly noise: such a key may fire only while it
 is emerging, mentioned by far more authors than its own rate predicts (a Poisson tail at ``z_warning``).
+A new name has no history to judge its share against, so, having passed that second test, its share
+needs only ``AlertSettings.name_threshold``: both tests together are as unlikely as one at the threshold.
 """
 
 from __future__ import annotations
@@ -83,8 +85,12 @@ class SpikeDetector:
         self.keys: OrderedDict[str, KeyState] = OrderedDict()
         self.forgotten = 0
         self.started: datetime | None = None  # the first window end seen: how long the stream is watched
-        self.thresholds = {h: self.settings.threshold(h) for h in self.settings.horizons_s}
-        self.critical = {h: self.settings.threshold(h, "critical") for h in self.settings.horizons_s}
+        s = self.settings
+        self.thresholds = {h: s.threshold(h) for h in s.horizons_s}
+        self.limits = {  # per severity and horizon: the z-score of any key, and an emerging name's share
+            severity: {h: (s.threshold(h, severity), s.name_threshold(h, severity)) for h in s.horizons_s}
+            for severity in ("warning", "critical")
+        }
 
     def observe(self, step: KeyStep[ClosedWindow]) -> list[Observation]:
         s = self.settings
@@ -120,8 +126,7 @@ class SpikeDetector:
         ):
             index = significant[0]  # the shortest significant horizon
             chosen = scores[index]
-            critical = chosen.zscore >= self.critical[chosen.window.horizon_s]
-            severity = "critical" if critical else "warning"
+            severity = "critical" if self._significant(chosen, "critical") else "warning"
             state.firing, state.firing_horizon = self._event(chosen, "firing", severity), index
             state.told = (step.window_end, chosen.window.horizon_s)
             scores[index] = chosen.with_event(state.firing)
@@ -165,14 +170,15 @@ class SpikeDetector:
         watched = window.window_end - self.started if self.started is not None else timedelta(0)
         return watched >= max(NAME_WARMUP, timedelta(seconds=window.horizon_s))
 
-    def _significant(self, observation: Observation) -> bool:
+    def _significant(self, observation: Observation, severity: str = "warning") -> bool:
         window = observation.window
-        threshold = self.thresholds[window.horizon_s]
-        if window.negative_authors < self.settings.min_authors or observation.zscore < threshold:
+        threshold, name_threshold = self.limits[severity][window.horizon_s]
+        if window.negative_authors < self.settings.min_authors:
             return False
         if observation.key.startswith(NAME_PREFIX):  # the emergence the rules see, warm-up included
-            return observation.emergence is not None and observation.emergence >= threshold
-        return True
+            emerging = observation.emergence is not None and observation.emergence >= threshold
+            return emerging and observation.zscore >= name_threshold
+        return observation.zscore >= threshold
 
     @staticmethod
     def _event(observation: Observation, kind: str, severity: str) -> Alert:

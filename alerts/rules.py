@@ -47,21 +47,33 @@ def duration(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
 
 
-def horizon_condition(subject: Subject, horizon_s: int, z: float) -> str:
-    """One horizon over its threshold; a name found by capitalization must also be emerging, as in the
-    detector (whose one-day warm-up for names the rules do not see)."""
+WATCHED = 'key=~"entity:.*"'
+NAMES = f'key=~"{NAME_PREFIX}.*"'
+
+
+def horizon_condition(subject: Subject, horizon_s: int, z: float, z_name: float) -> str:
+    """One horizon over its threshold. A name found by capitalization must be emerging at ``z``, as in
+    the detector (whose one-day warm-up for names the rules do not see); its share then needs only
+    ``z_name``."""
     horizon = f'horizon="{horizon_name(horizon_s)}"'
-    condition = f"{ZSCORE}{{{subject.selector}, {horizon}}} >= {z:g}"
-    if subject is ENTITY:
-        condition = f'({condition} unless {EMERGENCE}{{key=~"{NAME_PREFIX}.*", {horizon}}} < {z:g})'
-    return condition
+    if subject is not ENTITY:
+        return f"{ZSCORE}{{{subject.selector}, {horizon}}} >= {z:g}"
+    watched = f"{ZSCORE}{{{WATCHED}, {horizon}}} >= {z:g}"
+    named = f"{ZSCORE}{{{NAMES}, {horizon}}} >= {z_name:g} unless {EMERGENCE}{{{NAMES}, {horizon}}} < {z:g}"
+    return f"({watched} or ({named}))"
 
 
 def spike_rule(settings: AlertSettings, subject: Subject, severity: str) -> dict[str, Any]:
-    thresholds = [(h, settings.threshold(h, severity)) for h in settings.horizons_s]
-    conditions = "\n  or ".join(horizon_condition(subject, h, z) for h, z in thresholds)
+    thresholds = [
+        (h, settings.threshold(h, severity), settings.name_threshold(h, severity))
+        for h in settings.horizons_s
+    ]
+    conditions = "\n  or ".join(horizon_condition(subject, h, z, z_name) for h, z, z_name in thresholds)
     expr = f"(\n  {conditions}\n)\nand {NEGATIVE_AUTHORS} >= {settings.min_authors}\n"
-    listed = ", ".join(f"{horizon_name(h)} {z:g}" for h, z in thresholds)
+    listed = ", ".join(f"{horizon_name(h)} {z:g}" for h, z, _ in thresholds)
+    if subject is ENTITY:
+        named = ", ".join(f"{horizon_name(h)} {z:g}" for h, _, z in thresholds)
+        listed += f"; a name emerging at those, its share at {named}"
     name = subject.name()
     return {
         "alert": subject.alert,

@@ -6,6 +6,7 @@ the same thresholds from the same ``TAPEWATCH_ALERT_*`` variables.
 
 from __future__ import annotations
 
+import math
 import re
 
 from pydantic import Field, field_validator, model_validator
@@ -112,6 +113,13 @@ class AlertSettings(ComponentSettings):
         Rounded to two decimals, so the detector and the rendered Prometheus rules hold the same number."""
         z = self.z_critical if severity == "critical" else self.z_warning
         return round(z_of_tail(upper_tail(z) * horizon_s / REFERENCE_HORIZON_S), 2)
+
+    def name_threshold(self, horizon_s: int, severity: str = "warning") -> float:
+        """The z-score an emerging name's negative share needs. The name must also pass the full threshold
+        for emergence; under no incident the two are independent, so a share tail as wide as the square
+        root of the horizon's tail keeps names' false alerts no likelier than any other key's."""
+        tail = upper_tail(self.threshold(horizon_s, severity))
+        return round(z_of_tail(math.sqrt(tail)), 2)
 
     @model_validator(mode="after")
     def _critical_above_warning(self) -> AlertSettings:

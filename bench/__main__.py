@@ -30,7 +30,7 @@ def main() -> None:
         ("replay_chart", "The replay chart of a year", lambda: replay_chart.markdown(replay_chart.run())),
         ("worker_memory", "Worker memory over an endless thin stream",
          lambda: worker_memory.markdown(worker_memory.run())),
-        ("alert_quality", "Alert quality: sparse profile and dense day",
+        ("alert_quality", "Alert quality: sparse profile and dense days",
          lambda: alert_quality.markdown(alert_quality.run())),
         ("real_feed", "Alerts on a real feed", lambda: real_feed.markdown(real_feed.run())),
         ("overload", "Overload: 250 clients against the model service",

@@ -157,10 +157,12 @@ class SparseFeed:
         if begin >= end:
             return []
         docs = []
-        for _ in range(poisson(rng, incident.per_day * (end - begin) / timedelta(days=1))):
+        count = poisson(rng, incident.per_day * (end - begin) / timedelta(days=1))
+        negative = round(count * incident.negative)  # its stated share, not a chance draw of it
+        for is_negative in rng.sample([True] * negative + [False] * (count - negative), count):
             at = begin + (end - begin) * rng.random()
             topic = rng.choice(incident.topics)
-            if rng.random() < incident.negative:
+            if is_negative:
                 template = rng.choice(INCIDENT_TEMPLATES[topic])
             else:
                 sentiment = rng.choice(["neutral", "positive"])

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings, parse_horizons
+from alerts.significance import upper_tail
 from common.records import Alert
 from tests.helpers import Closed
 
@@ -140,6 +141,26 @@ def test_a_name_talked_about_every_day_does_not_fire_when_it_turns_negative() ->
     assert events(monitor, turn) == []  # as many authors as every day: not emerging
 
 
+def test_an_emerging_name_needs_a_smaller_share_than_a_key_that_is_always_there() -> None:
+    """Seven negative of twelve in a day (58% against a 20% prior): news for a name nobody mentioned before
+    (it passed the emergence test too), a shrug for a topic; a name already known gets no such allowance."""
+    negative = {0, 2, 4, 6, 8, 9, 11}
+    day = [(2 * 1440 + 120 * i, int(i in negative)) for i in range(12)]
+
+    def fired(key: str, before: list[Closed]) -> list[Alert]:
+        monitor = SpikeMonitor(AlertSettings(), 60)
+        events(monitor, [*steady(range(0, 2 * 1440, 5), key="all"), *before])
+        return events(monitor, [window(m, 1, n, key=key, authors=[f"{key}{m}"]) for m, n in day])
+
+    (alert,) = fired("name:Halix", [])
+    assert (alert.horizon, alert.negative_authors, alert.authors) == ("1d", 6, 10)  # 60% of ten did it
+    settings = AlertSettings()
+    assert settings.name_threshold(86400) <= alert.zscore < settings.threshold(86400)
+    assert fired("Energy | Oil", []) == []
+    known = [window(m, 1, 0, key="name:Halix", authors=[f"k{m}"]) for m in range(0, 2 * 1440, 120)]
+    assert fired("name:Halix", known) == []  # as many authors as on any day: not emerging
+
+
 def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> None:
     with pytest.raises(ValidationError, match="z_critical"):
         AlertSettings(z_warning=4, z_critical=3)
@@ -150,3 +171,7 @@ def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> No
     assert parse_horizons("1d, 5m,1h,5m") == [300, 3600, 86400]
     settings = AlertSettings()
     assert [settings.threshold(h) for h in settings.horizons_s] == [4.5, 3.94, 3.49, 3.1]
+    assert [settings.name_threshold(h) for h in settings.horizons_s] == [2.9, 2.49, 2.16, 1.86]
+    for h in settings.horizons_s:  # a name's two tests together are as unlikely as another key's one
+        name_tail = upper_tail(settings.name_threshold(h))
+        assert name_tail**2 == pytest.approx(upper_tail(settings.threshold(h)), rel=0.05)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
-from stream.ingest.sparse import SparseFeed
+from stream.ingest.sparse import INCIDENT_TEMPLATES, SparseFeed
+
+NEGATIVE = [
+    re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template)))
+    for templates in INCIDENT_TEMPLATES.values()
+    for template in templates
+]
 
 
 def test_a_thin_feed_with_a_weekly_rhythm_incidents_over_several_topics_and_spam() -> None:
@@ -24,3 +31,14 @@ def test_a_thin_feed_with_a_weekly_rhythm_incidents_over_several_topics_and_spam
         assert f"name:{incident.name}" in label.keys and f"${incident.symbol}" in label.keys
     authors = Counter((d.author, d.published_at.date()) for d in documents if d.author)
     assert max(authors.values()) >= 15  # a spam burst: one account, dozens of posts in a day
+
+
+def test_an_incident_sends_its_stated_negative_share_not_a_chance_draw_of_it() -> None:
+    """Each day of an incident rounds its share, so a labeled incident is as negative as it says."""
+    feed = SparseFeed(seed=2, days=120)
+    documents = list(feed.documents())
+    for incident in feed.incidents:
+        about = [d.text for d in documents if incident.name in d.text]
+        negative = sum(any(p.match(text) for p in NEGATIVE) for text in about)
+        days = (incident.end.date() - incident.start.date()).days + 1  # each rounds by half a document
+        assert abs(negative - incident.negative * len(about)) <= days / 2 + 1e-9, incident.name
