@@ -104,7 +104,11 @@ class SpikeDetector:
                     authors, negative_authors = voices(part)
                     tau = s.baseline_horizons * window.horizon_s
                     state.baselines[index].learn(
-                        weight * len(negative_authors), weight * len(authors), part.window_end, tau
+                        weight * len(negative_authors),
+                        weight * len(authors),
+                        part.window_end,
+                        tau,
+                        self.started,
                     )
         if self.started is None:
             self.started = step.window_end

@@ -99,7 +99,13 @@ class DecayedCounts:
     seconds: float = 0.0
     at: datetime | None = None
 
-    def learn(self, negative: float, total: float, at: datetime, tau_s: float) -> None:
+    def learn(
+        self, negative: float, total: float, at: datetime, tau_s: float, watched_since: datetime | None = None
+    ) -> None:
+        """``watched_since``: when watching began. The time before the first thing learnt is watched time
+        too (a name nobody mentioned for weeks has a rate near zero, not its first day's)."""
+        if self.at is None and watched_since is not None and at > watched_since:
+            self.seconds = tau_s * -math.expm1(-(at - watched_since).total_seconds() / tau_s)
         if self.at is not None and at > self.at:
             elapsed = (at - self.at).total_seconds()
             fade = math.exp(-elapsed / tau_s)

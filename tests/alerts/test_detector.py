@@ -161,6 +161,19 @@ def test_an_emerging_name_needs_a_smaller_share_than_a_key_that_is_always_there(
     assert fired("name:Halix", known) == []  # as many authors as on any day: not emerging
 
 
+def test_a_name_stays_emerging_after_its_first_mentions_leave_the_day() -> None:
+    """Three mentions in an hour, then the story grows the next day: the name's rate is what it had over
+    all the days watched (three in three days), not three in the hour that has just left the horizon."""
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    events(monitor, steady(range(0, 2 * 1440, 5), key="all"))
+    first = [window(2 * 1440 + m, 1, 0, key="name:Velix", authors=[f"f{m}"]) for m in (0, 20, 40)]
+    assert events(monitor, first) == []
+    grows = [window(3 * 1440 + 60 + 90 * i, 1, int(i % 4 != 3), key="name:Velix", authors=[f"g{i}"])
+             for i in range(12)]  # fmt: skip
+    (alert,) = events(monitor, grows)
+    assert alert.key == "name:Velix" and alert.horizon == "1d" and alert.negative_authors >= 5
+
+
 def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> None:
     with pytest.raises(ValidationError, match="z_critical"):
         AlertSettings(z_warning=4, z_critical=3)

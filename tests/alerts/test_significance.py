@@ -69,3 +69,15 @@ def test_decayed_counts_fade_with_event_time_and_never_get_surer_than_the_cap() 
     counts.learn(1000, 10_000, t0 + timedelta(hours=1), tau_s=3600)
     a, b = counts.share(prior_share=0.5, prior_weight=20, cap=100)
     assert math.isclose(a + b, 100) and 0.09 < a / (a + b) < 0.11
+
+
+def test_a_rate_counts_the_silence_watched_before_the_first_mention() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    day = 86400
+    late = DecayedCounts()  # watched for 30 days, then 3 mentions
+    late.learn(0, 3, t0 + timedelta(days=30), tau_s=24 * day, watched_since=t0)
+    fresh = DecayedCounts()  # the same 3 mentions, nothing known before them
+    fresh.learn(0, 3, t0 + timedelta(days=30), tau_s=24 * day)
+    seen = late.rate(prior_count=0, prior_seconds=1) * day
+    assert 0.1 < seen < 0.2  # 3 in a faded 30 days (about 17 days' worth)
+    assert fresh.rate(prior_count=0, prior_seconds=1) * day > 1000 * seen
