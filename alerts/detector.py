@@ -33,6 +33,7 @@ NAME_PREFIX = "name:"  # names found by capitalization; they fire only while eme
 ENTITY_PREFIXES = ("$", "entity:", NAME_PREFIX)  # keys whose mentions are tracked for emergence
 NAME_WARMUP = timedelta(days=1)
 ELEVATED_WEIGHT = 0.1
+SEVERITIES = ("warning", "critical")
 RATE_PRIOR_S = 6 * 3600  # the assumed rate of a new name weighs as much as 6 hours of watching it
 
 
@@ -86,10 +87,10 @@ class SpikeDetector:
         self.forgotten = 0
         self.started: datetime | None = None  # the first window end seen: how long the stream is watched
         s = self.settings
-        self.thresholds = {h: s.threshold(h) for h in s.horizons_s}
-        self.limits = {  # per severity and horizon: the z-score of any key, and an emerging name's share
-            severity: {h: (s.threshold(h, severity), s.name_threshold(h, severity)) for h in s.horizons_s}
-            for severity in ("warning", "critical")
+        # per severity and horizon: the z-score any key needs, and the share of an emerging name
+        self.thresholds = {sev: {h: s.threshold(h, sev) for h in s.horizons_s} for sev in SEVERITIES}
+        self.name_thresholds = {
+            sev: {h: s.name_threshold(h, sev) for h in s.horizons_s} for sev in SEVERITIES
         }
 
     def observe(self, step: KeyStep[ClosedWindow]) -> list[Observation]:
@@ -98,7 +99,7 @@ class SpikeDetector:
         if state.firing is None:  # a firing key must not raise its own bar
             for index, (window, gone) in enumerate(zip(step.horizons, step.expired, strict=True)):
                 # nor a rising one: what leaves an elevated horizon counts a tenth
-                elevated = state.last_z[index] >= self.thresholds[window.horizon_s] / 2
+                elevated = state.last_z[index] >= self.thresholds["warning"][window.horizon_s] / 2
                 weight = ELEVATED_WEIGHT if elevated else 1.0
                 for part in gone:
                     authors, negative_authors = voices(part)
@@ -176,12 +177,12 @@ class SpikeDetector:
 
     def _significant(self, observation: Observation, severity: str = "warning") -> bool:
         window = observation.window
-        threshold, name_threshold = self.limits[severity][window.horizon_s]
+        threshold = self.thresholds[severity][window.horizon_s]
         if window.negative_authors < self.settings.min_authors:
             return False
         if observation.key.startswith(NAME_PREFIX):  # the emergence the rules see, warm-up included
             emerging = observation.emergence is not None and observation.emergence >= threshold
-            return emerging and observation.zscore >= name_threshold
+            return emerging and observation.zscore >= self.name_thresholds[severity][window.horizon_s]
         return observation.zscore >= threshold
 
     @staticmethod

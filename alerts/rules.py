@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from alerts.detector import NAME_PREFIX
+from alerts.detector import NAME_PREFIX, SEVERITIES
 from alerts.horizons import horizon_name
 from alerts.metrics import EMERGENCE, NEGATIVE_AUTHORS, ZSCORE
 from alerts.settings import AlertSettings
@@ -41,14 +41,12 @@ TOPIC = Subject("NegativeSentimentSpike", "topic", 'key!~"\\\\$.*|entity:.*|name
 TICKER = Subject("NegativeTickerSentimentSpike", "ticker", 'key=~"\\\\$.*"', "^\\\\$")
 ENTITY = Subject("NegativeEntitySentimentSpike", "entity", 'key=~"entity:.*|name:.*"', "^(entity|name):")
 SUBJECTS = (TOPIC, TICKER, ENTITY)
+WATCHED = 'key=~"entity:.*"'  # the two kinds of ENTITY key: watched entities, and names that must emerge
+NAMES = f'key=~"{NAME_PREFIX}.*"'
 
 
 def duration(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
-
-
-WATCHED = 'key=~"entity:.*"'
-NAMES = f'key=~"{NAME_PREFIX}.*"'
 
 
 def horizon_condition(subject: Subject, horizon_s: int, z: float, z_name: float) -> str:
@@ -98,8 +96,7 @@ def spike_rule(settings: AlertSettings, subject: Subject, severity: str) -> dict
 
 
 def render_rules(settings: AlertSettings) -> str:
-    severities = ("warning", "critical")
-    rules = [spike_rule(settings, subject, severity) for subject in SUBJECTS for severity in severities]
+    rules = [spike_rule(settings, subject, severity) for subject in SUBJECTS for severity in SEVERITIES]
     rules.append(
         {
             "alert": "TapewatchModelServiceDown",

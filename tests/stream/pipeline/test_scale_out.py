@@ -26,6 +26,7 @@ from stream.ingest.pacing import at_rate, send_paced
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.settings import StreamSettings
 from tests.helpers import (
     Counts,
     Window,
@@ -61,6 +62,18 @@ class Answer:
     late: float
 
 
+def wait_until_settled(settings: StreamSettings) -> None:
+    """Until the windows and the archive stop changing for a few seconds. The windows' contents are
+    compared, not only their number: a late amendment changes a window in place."""
+    seen: list[tuple[int, int]] = []
+
+    def settled() -> bool:
+        seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
+        return len(seen) >= 4 and len(set(seen[-4:])) == 1
+
+    wait_until(settled, 120, "the windows to settle", interval=2)
+
+
 def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answer:
     settings = make_settings(
         idle_close_s=3, archive_flush_s=1, archive_dir=tmp_path / "archive", pseudonym_key="one-key-for-all"
@@ -87,14 +100,7 @@ def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answ
             victim.process.wait()
         survivors = [w for w in group if w.alive()]
         wait_until(lambda: raw_finished(settings), 300, "every raw record to be finished")
-        seen: list[tuple[int, int]] = []
-
-        def settled() -> bool:
-            # the windows' contents, not only their number: a late amendment changes a window in place
-            seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
-            return len(seen) >= 4 and len(set(seen[-4:])) == 1  # nothing new for a few seconds
-
-        wait_until(settled, 120, "the windows to settle", interval=2)
+        wait_until_settled(settings)
         late = sum(w.total("tapewatch_late_documents_total") for w in survivors)
         assert all(w.alive() for w in survivors), [w.log_tail() for w in survivors]
     finally:
@@ -185,14 +191,7 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
         for worker in workers:
             worker.wait_ready(180)
         wait_until(lambda: raw_finished(settings), 300, "every raw record to be finished")
-        seen: list[tuple[int, int]] = []
-
-        def settled() -> bool:
-            # the windows' contents, not only their number: a late amendment changes a window in place
-            seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
-            return len(seen) >= 4 and len(set(seen[-4:])) == 1
-
-        wait_until(settled, 120, "the windows to settle", interval=2)
+        wait_until_settled(settings)
     finally:
         stop.set()
         for worker in workers:
