@@ -10,7 +10,7 @@ DURATION ?= 150
 # Debian packages the test suite needs (installed by `make test` when run as root).
 DEB_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: install demo test test-fast lint format bench system-deps clean
+.PHONY: install demo test test-fast fuzz lint format bench system-deps clean
 
 install: $(STAMP)
 
@@ -34,11 +34,15 @@ system-deps:
 	fi
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not fuzz"
+
+# The 10,000-example fuzz runs of every HTTP endpoint and the record decoders (about 5 minutes).
+fuzz: $(STAMP) system-deps
+	$(PY) -m pytest -m fuzz
 
 # The edit loop: unit tests only (no broker, model, servers or Debian packages), well under a minute.
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not integration and not e2e and not slow"
+	$(PY) -m pytest -m "not integration and not e2e and not slow and not fuzz"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

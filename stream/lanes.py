@@ -6,7 +6,7 @@ no fixed order; a window cannot be closed on what one keyed partition happens to
 each ``aggregate`` partition closes a window only once every lane has passed its end plus the grace
 (``LaneClock``), as Flink and Kafka Streams do. A lane nobody has spoken for lately (its worker is
 restarting, or a rebalance is under way) holds windows at its last mark; a lane with nothing waiting
-(idle) holds nothing back.
+(idle) holds windows only at the latest event time published when it last said so.
 """
 
 from __future__ import annotations
@@ -86,13 +86,16 @@ class LaneState:
     idle: bool
     heard: float  # monotonic seconds of the latest mark
     idle_since: float | None
+    passed: datetime | None = None  # idle: the latest event time published anywhere when it said so
 
 
 class LaneClock:
     """One ``aggregate`` partition's view of every lane, from the marks that reached it.
 
     Marks only move forward: a restarted worker re-publishing a lane from its committed offset does
-    not take the watermark back.
+    not take the watermark back. An idle lane passes only the event time published when it last said
+    it was idle: whatever reaches it later was sent after that, so the other lanes cannot close
+    windows over its next records in the seconds before its silence makes it stale (its worker died).
     """
 
     def __init__(self, stale_after_s: float) -> None:
@@ -104,16 +107,22 @@ class LaneClock:
         self.lanes = mark.lanes
         known = self.state.get(mark.lane)
         if known is None:
-            self.state[mark.lane] = LaneState(
+            known = self.state[mark.lane] = LaneState(
                 mark.offset, mark.watermark, mark.idle, now, now if mark.idle else None
             )
-            return
-        known.offset = max(known.offset, mark.offset)
-        if mark.watermark is not None and (known.watermark is None or mark.watermark > known.watermark):
-            known.watermark = mark.watermark
-        known.idle_since = (known.idle_since or now) if mark.idle else None
-        known.idle = mark.idle
-        known.heard = now
+        else:
+            known.offset = max(known.offset, mark.offset)
+            if mark.watermark is not None and (known.watermark is None or mark.watermark > known.watermark):
+                known.watermark = mark.watermark
+            known.idle_since = (known.idle_since or now) if mark.idle else None
+            known.idle = mark.idle
+            known.heard = now
+        if mark.idle:
+            known.passed = self._published()
+
+    def _published(self) -> datetime | None:
+        """The latest event time any lane has published."""
+        return max((s.watermark for s in self.state.values() if s.watermark is not None), default=None)
 
     def _fresh(self, state: LaneState, now: float) -> bool:
         return now - state.heard <= self.stale_after_s
@@ -124,16 +133,14 @@ class LaneClock:
     def watermark(self, now: float) -> datetime | None:
         """The event time every lane has passed: None until every lane has been heard from.
 
-        Idle lanes that were heard from lately hold nothing back; when every lane is idle, the latest
-        event time published anywhere. A lane not heard from lately counts at its last watermark.
+        A busy lane has passed its watermark; an idle lane heard from lately, the latest event time
+        published anywhere when it last said it was idle (so lanes that are all idle pass the latest
+        event time). A lane not heard from lately counts at its own last watermark.
         """
         if not self._complete():
             return None
-        holding = [s.watermark for s in self.state.values() if not (s.idle and self._fresh(s, now))]
-        if holding:
-            return None if any(w is None for w in holding) else min(w for w in holding if w is not None)
-        published = [s.watermark for s in self.state.values() if s.watermark is not None]
-        return max(published) if published else None
+        passed = [s.passed if s.idle and self._fresh(s, now) else s.watermark for s in self.state.values()]
+        return None if any(p is None for p in passed) else min(p for p in passed if p is not None)
 
     def quiet_for(self, now: float) -> float:
         """Seconds for which every lane has been idle (and heard from lately); 0 if one is not."""

@@ -26,6 +26,7 @@ from faust.types import TP, EventT
 from common.records import Document, InvalidRecord, RejectReason, ScoredDocument, WindowEntry
 from stream.lanes import LaneProgress
 from stream.pipeline.deadletter import DeadLetterSink
+from stream.pipeline.kafka_transport import in_flight
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
@@ -124,7 +125,10 @@ class Classifier:
 
     async def take(self, events: Sequence[EventT]) -> list[Taken]:
         """Prepare a batch: repeats and bad records are finished here, the rest go on to scoring."""
-        lanes = {int(e.message.partition) for e in events}
+        taken = [Taken(event) for event in events]
+        for item in taken:  # in hand before reading a lane back (seconds): no lane looks idle meanwhile
+            self.in_hand[item.lane] += 1
+        lanes = {item.lane for item in taken}
         missing = {lane for lane in lanes if not self.memory.known(lane)}
         if missing:
             published = await asyncio.to_thread(
@@ -134,9 +138,7 @@ class Classifier:
                 self.memory.load(lane, scored)
                 self.preparer.duplicates.restart(lane, [s.document for s in scored])
                 log.info("lane %d taken over: %d published records read back", lane, len(scored))
-        taken = [Taken(event) for event in events]
         for item in taken:
-            self.in_hand[item.lane] += 1
             item.published = self.memory.get(item.lane, item.offset)
             if item.published is None:
                 await self._prepare(item)
@@ -270,8 +272,9 @@ class Classifier:
         """Mark every lane this worker reads, so ``aggregate`` knows it is alive and whether it is idle.
 
         A lane not read from since it was assigned is vouched for (as idle, at the consumer's position)
-        only once it was caught up on two heartbeats in a row: records fetched before the first are
-        taken within one.
+        only once it was caught up on two heartbeats in a row with none of its records waiting in the
+        consumer: records fetched but not yet taken (the agent busy with another lane) are behind that
+        position, and vouching for them would make them repeats.
         """
         if self.progress is None:
             return  # still loading the model: say nothing, so windows wait for these lanes
@@ -281,8 +284,13 @@ class Classifier:
         for lane in assigned - set(self.progress.offset):
             position = await self.app.consumer.position(self._raw(lane))
             highwater = self.app.consumer.highwater(self._raw(lane))
-            caught_up = position is not None and highwater is not None and position >= highwater
-            if caught_up and lane in self.unseen_idle and self.in_hand[lane] == 0:
+            caught_up = (
+                position is not None
+                and highwater is not None
+                and position >= highwater
+                and not in_flight(self.app.consumer, self._raw(lane))
+            )
+            if caught_up and lane in self.unseen_idle:
                 self.progress.caught_up(lane, position)
             self.unseen_idle = (self.unseen_idle | {lane}) if caught_up else (self.unseen_idle - {lane})
         await self.send_marks(assigned & set(self.progress.offset))

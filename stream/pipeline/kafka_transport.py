@@ -21,6 +21,11 @@ from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
 
+def in_flight(consumer: Any, tp: TP) -> list[int]:
+    """Offsets of ``tp``'s messages handed to a stream (taken or still buffered) and not acknowledged."""
+    return [m.offset for m in list(consumer._unacked_messages) if m.tp == tp and not m.acked]
+
+
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     fetch_max_wait_ms: ClassVar[int] = 100
 
@@ -47,9 +52,9 @@ class AtLeastOnceCommits(faust_aiokafka.Consumer):
                 gaps.chop(0, max(filler[-1], newest + 1))
         acked.sort()
         batch = next(consecutive_numbers(acked))
-        in_flight = [m.offset for m in list(self._unacked_messages) if m.tp == tp and not m.acked]
-        if in_flight:
-            oldest = min(in_flight)
+        held = in_flight(self, tp)
+        if held:
+            oldest = min(held)
             batch = [offset for offset in batch if offset < oldest]
         committed = self._committed_offset[tp]
         if not batch or (committed is not None and batch[0] > committed):

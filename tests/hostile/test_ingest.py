@@ -112,7 +112,7 @@ def test_fuzzed_ingest_requests_get_4xx_never_5xx(worker: Worker) -> None:
     fuzz(worker, 300)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 def test_fuzzed_ingest_requests_ten_thousand(worker: Worker) -> None:
     fuzz(worker, 10_000)
 

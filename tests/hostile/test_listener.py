@@ -79,7 +79,7 @@ def test_fuzzed_notifications_get_4xx_never_5xx(listener: str) -> None:
     fuzz(listener, 300)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 def test_fuzzed_notifications_ten_thousand(listener: str) -> None:
     fuzz(listener, 10_000)
 

@@ -90,7 +90,7 @@ def test_fuzzed_classify_requests_get_4xx_never_5xx(server: str) -> None:
     fuzz(server, 300)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 def test_fuzzed_classify_requests_ten_thousand(server: str) -> None:
     fuzz(server, 10_000)
 

@@ -58,7 +58,7 @@ def test_fuzzed_payloads_decode_or_are_rejected_with_a_reason() -> None:
     decode_everything(300)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 def test_fuzzed_payloads_ten_thousand() -> None:
     decode_everything(10_000)
 

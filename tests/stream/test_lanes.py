@@ -44,6 +44,20 @@ def test_a_lane_not_heard_from_lately_holds_windows_at_its_last_mark() -> None:
     assert clock.quiet_for(now=5) == 0
 
 
+def test_an_idle_lane_whose_worker_died_holds_what_was_published_when_it_last_spoke() -> None:
+    """Lane 1 said it was idle, then its worker died: records reaching it since were sent after what
+    had been published then, but maybe before what lane 0 publishes next. Before its next mark, lane 1
+    must not let lane 0 close windows over them (history at full speed crosses minutes in a second)."""
+    clock = LaneClock(stale_after_s=4)
+    clock.heard(mark(0, 3), now=0)
+    clock.heard(mark(1, 2, idle=True), now=0)
+    assert clock.watermark(now=0) == T0 + timedelta(minutes=3)
+    clock.heard(mark(0, 9), now=1)
+    assert clock.watermark(now=2) == T0 + timedelta(minutes=3)  # not 9: lane 1 spoke before minute 9
+    clock.heard(mark(1, 2, idle=True), now=2)  # alive, and still nothing waiting
+    assert clock.watermark(now=2) == T0 + timedelta(minutes=9)
+
+
 def test_marks_only_move_forward_when_a_lane_is_published_again() -> None:
     clock = LaneClock(stale_after_s=4)
     clock.heard(mark(0, 9, offset=40), now=0)

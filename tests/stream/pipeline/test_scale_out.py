@@ -124,11 +124,18 @@ def one_worker(broker, tmp_path_factory: pytest.TempPathFactory) -> Answer:
     return run(lambda **o: unique_settings(broker, tmp, **o), tmp, workers=1)
 
 
+def window_differences(
+    mine: dict[Window, Counts], theirs: dict[Window, Counts]
+) -> list[tuple[Window, Counts | None, Counts | None]]:
+    """Every window whose counts differ, with both sides' counts, in order."""
+    both = sorted(mine.keys() | theirs.keys())
+    return [(w, mine.get(w), theirs.get(w)) for w in both if mine.get(w) != theirs.get(w)]
+
+
 def same(answer: Answer, reference: Answer) -> None:
     assert answer.archived == reference.archived
-    both = answer.windows.keys() | reference.windows.keys()
-    differing = {w for w in both if answer.windows.get(w) != reference.windows.get(w)}
-    assert not differing, f"{len(differing)} windows differ, e.g. {sorted(differing)[:3]}"
+    differing = window_differences(answer.windows, reference.windows)
+    assert not differing, f"{len(differing)} windows differ, e.g. (answer, reference) {differing[:3]}"
     assert answer.alerts == reference.alerts
 
 
@@ -201,5 +208,9 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
     expected = keepers(settings, documents)
     assert set(ids) == expected, f"{len(expected - set(ids))} lost, {len(set(ids) - expected)} repeats kept"
     live, replayed = latest_windows(settings), replayed_windows(settings)
-    differing = {w for w in live.keys() | replayed.keys() if live.get(w) != replayed.get(w)}
-    assert not differing, f"{len(differing)} windows differ from the archive, e.g. {sorted(differing)[:3]}"
+    differing = window_differences(live, replayed)
+    late = len(consume(settings.broker_url, TopicNames(settings.topic_prefix).late, 10**6, timeout=3))
+    assert not differing, (
+        f"{len(differing)} windows differ from the archive ({late} entries came late), e.g. (live, replayed) "
+        f"{differing[:3]}"
+    )

@@ -1,0 +1,77 @@
+"""When ``classify`` vouches for a lane it has not read from yet.
+
+A worker that takes a lane over may have its records fetched (the consumer's position at the end)
+while they wait behind another lane's batch. Vouching for the lane at that position would make them
+repeats and let windows close before them. The consumer's bookkeeping is plain data, built as Faust
+keeps it (as in ``test_kafka_transport``); the Classifier, the LaneProgress and the marks are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from faust.types import TP
+
+from common.records import LaneMark, decode_keyed
+from stream.lanes import LaneProgress
+from stream.pipeline.classify import Classifier
+from stream.pipeline.topics import TopicNames
+from stream.settings import StreamSettings
+
+NAMES = TopicNames("t")
+LANE = TP(NAMES.raw, 2)
+END = 40
+
+
+class Consumer:
+    """Faust's consumer state for one assigned lane, read to its end; ``waiting``: offsets handed to
+    the stream and not acknowledged."""
+
+    def __init__(self, waiting: list[int]) -> None:
+        self._unacked_messages = [SimpleNamespace(tp=LANE, offset=o, acked=False) for o in waiting]
+
+    def assignment(self) -> set[TP]:
+        return {LANE}
+
+    async def position(self, tp: TP) -> int:
+        return END
+
+    def highwater(self, tp: TP) -> int:
+        return END
+
+    def topic_partitions(self, topic: str) -> int:
+        return 4
+
+
+def marks_after_two_heartbeats(waiting: list[int]) -> list[LaneMark]:
+    sent: list[LaneMark] = []
+
+    async def send(value: bytes, partition: int) -> asyncio.Future[None]:
+        mark = decode_keyed(value)
+        assert isinstance(mark, LaneMark)
+        sent.append(mark)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    app = SimpleNamespace(consumer=Consumer(waiting))
+    topics = SimpleNamespace(names=NAMES, deadletter=None, keyed=SimpleNamespace(send=send))
+    classifier = Classifier(app, topics, StreamSettings(), preparer=None, metrics=None)  # type: ignore[arg-type]
+    classifier.progress = LaneProgress(lanes=4, window_s=60, interval_s=1.0)
+
+    async def beat_twice() -> None:
+        await classifier.heartbeat()
+        await classifier.heartbeat()
+
+    asyncio.run(beat_twice())
+    return sent
+
+
+def test_a_lane_with_records_waiting_in_the_consumer_is_not_vouched_for() -> None:
+    assert marks_after_two_heartbeats(waiting=[37, 38, 39]) == []
+
+
+def test_a_caught_up_lane_with_nothing_waiting_is_vouched_for_as_idle_at_its_end() -> None:
+    marks = marks_after_two_heartbeats(waiting=[])
+    assert marks and {(m.lane, m.offset, m.idle) for m in marks} == {(2, END, True)}
