@@ -67,6 +67,7 @@ class PartitionWindows:
         self.future = timedelta(seconds=settings.max_future_s)
         self.waiting: dict[Slot, list[EventT]] = defaultdict(list)
         self.remaining: dict[int, int] = {}  # id(event) -> windows it still waits on
+        self.read_upto: dict[int, int] = {}  # lane -> past the newest entry of the lane read here
         # the agent and the clock both publish: one at a time, or the monitor could be given a later
         # emission before an earlier one and step past the earlier windows without seeing them
         self.publishing = asyncio.Lock()
@@ -94,6 +95,7 @@ class PartitionWindows:
         """Count the entry: whether it is already done (late or a repeat) and can be acked, and whether
         it came after one of its windows was final."""
         item = Counted.entry(entry)
+        self.read_upto[entry.lane] = max(self.read_upto.get(entry.lane, 0), entry.offset + 1)
         pending, late = 0, False
         for key in entry.keys:
             for name, book in self.books.items():
@@ -109,11 +111,19 @@ class PartitionWindows:
             self.metrics.pipeline.late_documents.inc()
         return pending == 0, late
 
+    def upto(self) -> dict[int, int]:
+        """Per lane, the offset before which every record with keys here has been read here: what the
+        marks vouch for, or past the newest entry read, whichever is further (a lane's entries arrive
+        in offset order, and an entry can arrive, and be emitted early, before the mark after it)."""
+        marks = self.clock.upto()
+        lanes = sorted(marks.keys() | self.read_upto.keys())
+        return {lane: max(marks.get(lane, 0), self.read_upto.get(lane, 0)) for lane in lanes}
+
     def close(self) -> tuple[list[tuple[str, TrendPoint]], list[EventT], datetime | None]:
         """Windows to emit (final ones, and early ones once every lane has been idle long enough), the
         events no longer waiting on anything, and the end up to which every short window is emitted."""
         now = time.monotonic()
-        upto = self.clock.upto()
+        upto = self.upto()
         points: list[tuple[str, TrendPoint]] = []
         watermark = self.clock.watermark(now)
         if watermark is not None:

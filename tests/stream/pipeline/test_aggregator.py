@@ -9,6 +9,7 @@ from alerts.settings import AlertSettings
 from common.records import LaneMark, WindowEntry
 from stream.pipeline.aggregate import PartitionWindows
 from stream.pipeline.metrics import WorkerMetrics
+from stream.pipeline.recovery import TrendsTail
 from stream.settings import StreamSettings
 from tests.helpers import T0
 
@@ -21,6 +22,7 @@ class Feed:
 
     def __init__(self, state: PartitionWindows) -> None:
         self.state, self.offset = state, 0
+        self.sent: list[WindowEntry] = []
 
     def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> tuple[bool, bool]:
         """Whether the entry is done at once (can be acked), and whether it was late."""
@@ -30,6 +32,7 @@ class Feed:
             offset=self.offset,
         )  # fmt: skip
         self.offset += 1
+        self.sent.append(entry)
         return self.state.add(object(), entry)
 
     def mark(self, seconds: float, idle: bool = False) -> None:
@@ -97,3 +100,20 @@ def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -
     assert feed.entry("Macro", 30) == (False, False)  # amends: waits for the next emission
     amended = [p for name, p in state.close()[0] if name == "short"]
     assert [(p.count, p.revision, p.final) for p in amended] == [(2, 1, False)]
+
+
+def test_an_entry_emitted_early_before_its_mark_is_a_repeat_when_read_again_after_a_crash(registry) -> None:
+    """An entry arrives before the mark that vouches for it, and an early emission in between counts it:
+    the emission's ``upto`` must cover it, or a worker reading it again after a crash counts it twice."""
+    settings = StreamSettings(grace_s=60, idle_close_s=60)
+    metrics = WorkerMetrics.create(registry)
+    state = PartitionWindows(0, settings, AlertSettings(), metrics)
+    feed = Feed(state)
+    feed.mark(5, idle=True)  # vouches for nothing yet: offset 0
+    feed.entry("Macro", 10)
+    state.clock.state[0].idle_since = time.monotonic() - 61
+    points = [point for _, point in state.close()[0]]
+    assert [(p.key, p.count, p.final, p.upto) for p in points] == [("Macro", 1, False, {"0": 1})] * 2
+    restarted = PartitionWindows(0, settings, AlertSettings(), metrics)
+    restarted.recover(TrendsTail(points=points))
+    assert restarted.add(object(), feed.sent[0]) == (True, False)  # a repeat in both windows: acked at once
