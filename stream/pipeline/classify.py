@@ -71,9 +71,12 @@ class LaneMemory:
             self.add(scored)
 
     def add(self, scored: ScoredDocument) -> None:
-        if scored.lane is None or scored.offset is None:
+        """Remember a record published now. Not for a lane forgotten meanwhile (a batch still in flight
+        when the lane was revoked): the lane must be read back whole when it returns, or its duplicate
+        table would miss what another worker published in between."""
+        memory = self.lanes.get(scored.lane) if scored.lane is not None else None
+        if memory is None or scored.offset is None:
             return
-        memory = self.lanes.setdefault(scored.lane, OrderedDict())
         memory[scored.offset] = scored
         while len(memory) > self.limit:
             memory.popitem(last=False)
@@ -109,6 +112,7 @@ class Classifier:
         self.scorer: Scorer | None = None
         self.scoring = asyncio.Lock()  # one batch on the model at a time
         self.stream: faust.StreamT | None = None
+        self.sending: deque[asyncio.Task[None]] = deque()  # batches being published, oldest first
 
     async def start(self, scorer: Scorer, stream: faust.StreamT) -> None:
         self.scorer, self.stream = scorer, stream
@@ -123,17 +127,29 @@ class Classifier:
             if self.progress is not None:
                 self.progress.restart(lane)
 
+    def current(self, generation: int) -> bool:
+        """Whether no rebalance began since ``generation``: Faust's own test for skipping a message."""
+        return self.app.flow_control.is_active() and generation == self.app.consumer_generation_id
+
     async def take(self, events: Sequence[EventT]) -> list[Taken]:
-        """Prepare a batch: repeats and bad records are finished here, the rest go on to scoring."""
-        taken = [Taken(event) for event in events]
+        """Prepare a batch: repeats and bad records are finished here, the rest go on to scoring.
+
+        Records fetched before a rebalance began are left alone (not acknowledged): their lane may be
+        another worker's now, and is read again from its committed offset by whoever has it."""
+        generation = self.app.consumer_generation_id
+        taken = [Taken(event) for event in events if self.current(event.message.generation_id)]
         for item in taken:  # in hand before reading a lane back (seconds): no lane looks idle meanwhile
             self.in_hand[item.lane] += 1
-        lanes = {item.lane for item in taken}
-        missing = {lane for lane in lanes if not self.memory.known(lane)}
-        if missing:
+        missing = {item.lane for item in taken if not self.memory.known(item.lane)}
+        if missing:  # read back only once this worker's own batches are on the topic
+            await self.drain()
             published = await asyncio.to_thread(
                 read_published, self.settings, self.topics.names.scored, missing
             )
+            if not self.current(generation):  # a rebalance began meanwhile: leave the batch alone
+                for item in taken:
+                    self.in_hand[item.lane] -= 1
+                return []
             for lane, scored in published.items():
                 self.memory.load(lane, scored)
                 self.preparer.duplicates.restart(lane, [s.document for s in scored])
@@ -190,6 +206,20 @@ class Classifier:
                 error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
                 await self.deadletters.reject(error, item.event.message)
             item.document = None
+
+    async def submit(self, taken: list[Taken]) -> None:
+        """Publish the batch once the one before it is out; at most two batches in flight."""
+        if not taken:
+            return
+        if len(self.sending) == 2:
+            await self.sending.popleft()
+        after = self.sending[-1] if self.sending else None
+        self.sending.append(asyncio.create_task(self.publish(taken, after)))
+
+    async def drain(self) -> None:
+        """Until every batch in flight is published."""
+        while self.sending:
+            await self.sending.popleft()
 
     async def publish(self, taken: list[Taken], after: Awaitable[None] | None = None) -> None:
         """Score, then (once the batch before is out, so lanes stay in order) send the scored documents
@@ -310,16 +340,10 @@ def add_classify_agent(
     async def classify(stream: faust.StreamT[bytes]) -> None:
         scorer = await scorer_factory()
         await classifier.start(scorer, stream)
-        in_flight: deque[asyncio.Task[None]] = deque()  # one batch sending while the next one scores
-        try:
+        try:  # one batch is sent while the next one is scored
             async for events in stream.noack_take(settings.max_batch, within=settings.max_wait_s):
-                taken = await classifier.take(events)
-                if len(in_flight) == 2:
-                    await in_flight.popleft()
-                after = in_flight[-1] if in_flight else None
-                in_flight.append(asyncio.create_task(classifier.publish(taken, after)))
-            for task in in_flight:
-                await task
+                await classifier.submit(await classifier.take(events))
+            await classifier.drain()
         finally:
             await scorer.close()
 

@@ -1,9 +1,12 @@
-"""When ``classify`` vouches for a lane it has not read from yet.
+"""What ``classify`` knows of its lanes: when it vouches for one, and what it keeps of one it gave away.
 
 A worker that takes a lane over may have its records fetched (the consumer's position at the end)
 while they wait behind another lane's batch. Vouching for the lane at that position would make them
 repeats and let windows close before them. The consumer's bookkeeping is plain data, built as Faust
 keeps it (as in ``test_kafka_transport``); the Classifier, the LaneProgress and the marks are real.
+
+A lane revoked while one of its batches is still being published must be read back whole when it
+returns: what the batch adds must not make the lane look known.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from faust.types import TP
 
 from common.records import LaneMark, decode_keyed
 from stream.lanes import LaneProgress
-from stream.pipeline.classify import Classifier
+from stream.pipeline.classify import Classifier, LaneMemory
 from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
+from tests.helpers import T0, scored
 
 NAMES = TopicNames("t")
 LANE = TP(NAMES.raw, 2)
@@ -75,3 +79,11 @@ def test_a_lane_with_records_waiting_in_the_consumer_is_not_vouched_for() -> Non
 def test_a_caught_up_lane_with_nothing_waiting_is_vouched_for_as_idle_at_its_end() -> None:
     marks = marks_after_two_heartbeats(waiting=[])
     assert marks and {(m.lane, m.offset, m.idle) for m in marks} == {(2, END, True)}
+
+
+def test_a_lane_forgotten_while_a_batch_was_in_flight_is_read_back_when_it_returns() -> None:
+    memory = LaneMemory(limit=100)
+    memory.load(2, [scored("a", T0).derive(lane=2, offset=0)])
+    memory.forget(2)  # revoked: another worker publishes the lane from now on
+    memory.add(scored("b", T0).derive(lane=2, offset=1))  # the batch in flight finishes
+    assert not memory.known(2) and memory.get(2, 1) is None
