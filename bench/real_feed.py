@@ -19,11 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import get_args
 
 from alerts.settings import AlertSettings
 from common.records import Alert, Document
 from model_service.engine import InferenceEngine
-from model_service.settings import ModelSettings
+from model_service.settings import Backend, ModelSettings
 from stream.prepare.documents import document_from_fields
 from stream.replay.run import firing
 from stream.settings import StreamSettings
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--file", type=Path, default=FEED)
-    parser.add_argument("--backend", default="onnx-int8", choices=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backend", default="onnx-int8", choices=get_args(Backend))
     args = parser.parse_args(argv)
     result = run(args.file, args.backend)
     print(report(result))

@@ -1,7 +1,7 @@
 """The inference engine: tokenize, sort by length, batch, run a backend, turn logits into labels.
 
-Backends: PyTorch (CUDA with bf16/fp16 when present, CPU fp32 otherwise) and ONNX Runtime on CPU
-(fused attention kernels, optionally int8 weights). Every result carries the model version.
+Backends: PyTorch (fp32 on CUDA when present, else CPU; bf16 on request) and ONNX Runtime on CPU
+(fused attention kernels, optionally int8). Every result carries the model version.
 """
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """PyTorch eager; on CUDA in bf16 (fp16 where bf16 is unsupported)."""
+    """PyTorch eager, fp32; ``half`` runs bf16 (fp16 on a GPU without bf16), whose rounding makes a
+    text's labels depend on its batch."""
 
-    def __init__(self, model: TopicSentimentModel, device: torch.device) -> None:
+    def __init__(self, model: TopicSentimentModel, device: torch.device, half: bool = False) -> None:
         self.device = device
         self.dtype = torch.float32
-        if device.type == "cuda":
-            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if half:
+            bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
+            self.dtype = torch.bfloat16 if bf16 else torch.float16
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.name = f"torch-{device.type}-{str(self.dtype).removeprefix('torch.')}"
 
@@ -75,8 +77,13 @@ def resolve_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
+# Backends whose labels for a text depend on the texts batched with it: never the default.
+BATCH_DEPENDENT = ("torch-bf16", "onnx-int8-per-batch")
+
+
 def resolve_backend(setting: str, device: torch.device) -> str:
-    """``auto``: PyTorch on CUDA (bf16), ONNX Runtime int8 on CPU (the fastest measured path)."""
+    """``auto``: PyTorch fp32 on CUDA, ONNX Runtime int8 with a scale per token on CPU: the fastest
+    measured paths that label a text the same in any batch."""
     if setting != "auto":
         return setting
     return "torch" if device.type == "cuda" else "onnx-int8"
@@ -121,8 +128,8 @@ class InferenceEngine:
         backend_name = resolve_backend(settings.backend, device)
         tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
         model, config, version = load_model(artifact_dir, base_dir)
-        if backend_name == "torch":
-            backend: Backend = TorchBackend(model, device)
+        if backend_name.startswith("torch"):
+            backend: Backend = TorchBackend(model, device, half=backend_name == "torch-bf16")
         else:
             from model_service.onnx_backend import OnnxBackend
 
@@ -131,7 +138,7 @@ class InferenceEngine:
                 base_dir,
                 version,
                 settings.cache_dir,
-                quantized=backend_name == "onnx-int8",
+                backend=backend_name,
                 threads=settings.threads or os.cpu_count() or 1,
             )
         log.info("model %s on %s", version, backend.name)

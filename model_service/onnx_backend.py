@@ -1,4 +1,5 @@
-"""The optimized CPU backend: the merged model exported to ONNX, attention fused, optionally int8.
+"""The optimized CPU backends: the merged model exported to ONNX, attention fused, optionally int8
+(`model_service/quantization.py`).
 
 Exported once per model version into the cache directory (atomically, so concurrent workers
 can share it); later loads take a fraction of a second.
@@ -10,12 +11,14 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from model_service.artifact import load_model
+from model_service.quantization import quantize_per_batch, quantize_per_token
 
 log = logging.getLogger(__name__)
 
@@ -59,44 +62,40 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
         optimized.save_model_to_file(str(target))
 
 
-def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantization of the MatMul weights (activations stay float)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic logs a generic pre-processing hint at WARNING
-    try:
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-    finally:
-        root.setLevel(level)
+# What each ONNX backend runs: the file in the cache and how it is made from the fp32 export.
+VARIANTS: dict[str, tuple[str, Callable[[Path, Path], object] | None]] = {
+    "onnx": ("model.onnx", None),
+    "onnx-int8": ("model-int8-per-token.onnx", quantize_per_token),
+    "onnx-int8-per-batch": ("model-int8-per-batch.onnx", quantize_per_batch),
+}
+RUNTIME_NAMES = {
+    "onnx": "onnxruntime-cpu-fp32",
+    "onnx-int8": "onnxruntime-cpu-int8",
+    "onnx-int8-per-batch": "onnxruntime-cpu-int8-per-batch",
+}
 
 
-def cached_model(artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, quantized: bool) -> Path:
-    """The ONNX file for this version and base, exported on first use."""
+def _build_once(path: Path, build: Callable[[Path], object], version: str) -> None:
+    if path.exists():
+        return
+    log.info("exporting %s to %s (once per model version)", version, path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(handle)
+    build(Path(temporary))
+    os.replace(temporary, path)
+
+
+def cached_model(artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, backend: str) -> Path:
+    """The ONNX file of ``backend`` for this version and base, exported on first use."""
     key = hashlib.sha256(f"{version}|{base_dir.resolve()}".encode()).hexdigest()[:16]
     folder = cache_dir / "onnx" / key
-    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
     folder.mkdir(parents=True, exist_ok=True)
-    for path, build in (
-        (fp32, lambda out: export_onnx(artifact_dir, base_dir, out)),
-        (int8, lambda out: quantize_int8(fp32, out)),
-    ):
-        if path == int8 and not quantized:
-            break
-        if not path.exists():
-            log.info("exporting %s to %s (once per model version)", version, path)
-            handle, temporary = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
-            os.close(handle)
-            build(Path(temporary))
-            os.replace(temporary, path)
-    return int8 if quantized else fp32
+    fp32 = folder / VARIANTS["onnx"][0]
+    _build_once(fp32, lambda out: export_onnx(artifact_dir, base_dir, out), version)
+    name, quantize = VARIANTS[backend]
+    if quantize is not None:
+        _build_once(folder / name, lambda out: quantize(fp32, out), version)
+    return folder / name
 
 
 class OnnxBackend:
@@ -114,10 +113,10 @@ class OnnxBackend:
 
     @classmethod
     def for_artifact(
-        cls, artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, quantized: bool, threads: int
+        cls, artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, backend: str, threads: int
     ) -> OnnxBackend:
-        path = cached_model(artifact_dir, base_dir, version, cache_dir, quantized)
-        return cls(path, threads, "onnxruntime-cpu-int8" if quantized else "onnxruntime-cpu-fp32")
+        path = cached_model(artifact_dir, base_dir, version, cache_dir, backend)
+        return cls(path, threads, RUNTIME_NAMES[backend])
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         topic, sentiment = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})

@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from common.auth import BearerToken
 from common.settings import ComponentSettings
 
-Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
+Backend = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-per-batch"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -26,7 +26,12 @@ class ModelSettings(ComponentSettings):
     artifact_dir: Path | None = Field(None, description="Trained adapter artifact; default: the packaged one")
     device: Device = "auto"
     backend: Backend = Field(
-        "auto", description="auto: torch on CUDA, ONNX Runtime int8 on CPU; or force torch, onnx, onnx-int8"
+        "auto",
+        description=(
+            "auto: torch (fp32) on CUDA, onnx-int8 (a scale per token) on CPU; or torch, onnx, onnx-int8. "
+            "torch-bf16 and onnx-int8-per-batch are faster on some machines but label a text "
+            "differently depending on the texts batched with it"
+        ),
     )
     cache_dir: Path = Field(Path.home() / ".cache" / "tapewatch", description="Exported ONNX models")
     threads: int = Field(0, ge=0, description="CPU threads for inference; 0 = all cores")

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import get_args
 
 import click
 
+from model_service.settings import Backend, ModelSettings
 from stream.cli.options import load, training_data_option
 
-if TYPE_CHECKING:
-    from model_service.settings import ModelSettings
-
-BACKENDS = click.Choice(["auto", "torch", "onnx", "onnx-int8"])
+BACKENDS = click.Choice(get_args(Backend))
+BACKEND_HELP = (
+    "Default: TAPEWATCH_MODEL_BACKEND (auto: torch fp32 on CUDA, onnx-int8 on CPU). "
+    "torch-bf16 and onnx-int8-per-batch are batch-dependent: a text's labels change "
+    "with the texts batched with it."
+)
 
 
 def model_settings(**overrides: object) -> ModelSettings:
-    from model_service.settings import ModelSettings
-
     return load(ModelSettings, **overrides)
 
 
@@ -143,7 +144,7 @@ def train(
 @click.command("serve-model")
 @click.option("--host", help="Default: TAPEWATCH_MODEL_HOST (127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Default: TAPEWATCH_MODEL_PORT (8081).")
-@click.option("--backend", type=BACKENDS, help="Default: TAPEWATCH_MODEL_BACKEND (auto).")
+@click.option("--backend", type=BACKENDS, help=BACKEND_HELP)
 def serve_model(host: str | None, port: int | None, backend: str | None) -> None:
     """Serve the classifier over HTTP (POST /v1/classify; OpenAPI at /docs).
 
@@ -169,7 +170,7 @@ def serve_model(host: str | None, port: int | None, backend: str | None) -> None
     help="Write CSV (or JSONL, by suffix) with the input columns plus the labels.",
 )
 @click.option("--explain", is_flag=True, help="Add the words that drove each sentiment decision.")
-@click.option("--backend", type=BACKENDS, help="Default: TAPEWATCH_MODEL_BACKEND (auto).")
+@click.option("--backend", type=BACKENDS, help=BACKEND_HELP)
 def classify(
     texts: tuple[str, ...],
     input_path: Path | None,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,12 +145,14 @@ def scored(
     )
 
 
-def archived(settings: StreamSettings) -> list[dict]:
-    """The archive's rows (id, topic, published_at, sentiment), [] before the first file."""
+def archived(
+    settings: StreamSettings, columns: Sequence[str] = ("id", "topic", "published_at", "sentiment")
+) -> list[dict]:
+    """The archive's rows (by default id, topic, published_at, sentiment), [] before the first file."""
     root = settings.archive_root
     if not root.exists() or not list(root.rglob("*.parquet")):
         return []
-    return pq.read_table(root, columns=["id", "topic", "published_at", "sentiment"]).to_pylist()
+    return pq.read_table(root, columns=list(columns)).to_pylist()
 
 
 Window = tuple[str, int, datetime]  # key, size in seconds, start

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
+from datetime import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from model_service.artifact import ArtifactError, load_model, packaged_artifact_dir, read_config
-from model_service.engine import InferenceEngine
+from model_service.engine import BATCH_DEPENDENT, InferenceEngine, resolve_backend
 from model_service.model import packaged_base_dir
 from model_service.settings import ModelSettings
+from stream.ingest.synthetic import MarketDay
 
 pytestmark = pytest.mark.integration
 
@@ -43,11 +47,42 @@ def test_engine_labels_clear_cases(engine: InferenceEngine) -> None:
         assert 0 < result.topic_confidence <= 1
 
 
-def test_results_do_not_depend_on_batch_composition(engine: InferenceEngine) -> None:
-    alone = engine.classify([NEGATIVE])[0]
-    batched = engine.classify([POSITIVE, "short", NEGATIVE, OIL * 3])[2]
-    assert alone.sentiment == batched.sentiment
-    assert alone.sentiment_score == pytest.approx(batched.sentiment_score, abs=1e-4)
+def varied_texts() -> list[str]:
+    """A few hundred headlines of every length: a synthetic market day, plus long and odd ones."""
+    day = MarketDay(start=time(9, 30), end=time(11, 30), per_minute=3, seed=5)
+    texts = [d.text for d in day.documents()][:300]
+    return [*texts, NEGATIVE * 8, "?", "$TSLA 🚀🚀", OIL.upper()]
+
+
+@pytest.fixture(scope="module")
+def default_engine(onnx_cache: Path) -> InferenceEngine:
+    """The backend a worker gets on this machine when nothing is configured."""
+    return InferenceEngine.load(ModelSettings(cache_dir=onnx_cache))
+
+
+def test_a_texts_labels_do_not_depend_on_its_batch(default_engine: InferenceEngine) -> None:
+    texts = varied_texts()
+    assert len(texts) >= 300
+    default_engine.batch_size = 32
+    reference = default_engine.classify(texts)
+    order = list(range(len(texts)))
+    random.Random(3).shuffle(order)
+    for batch_size in (1, 7, 32):
+        default_engine.batch_size = batch_size
+        shuffled = default_engine.classify([texts[i] for i in order])
+        for i, got in zip(order, shuffled, strict=True):
+            want = reference[i]
+            assert (got.topic, got.sentiment) == (want.topic, want.sentiment), (batch_size, texts[i])
+            assert got.sentiment_score == pytest.approx(want.sentiment_score, abs=1e-5)
+            assert got.topic_confidence == pytest.approx(want.topic_confidence, abs=1e-5)
+            assert got.probs == pytest.approx(want.probs, abs=1e-5)
+    default_engine.batch_size = 32
+
+
+def test_no_batch_dependent_backend_is_the_default() -> None:
+    for device in ("cpu", "cuda"):
+        assert resolve_backend("auto", torch.device(device)) not in BATCH_DEPENDENT
+    assert resolve_backend("auto", torch.device("cpu")) == "onnx-int8"
 
 
 def test_explanations_name_words_of_the_text(engine: InferenceEngine) -> None:
@@ -60,7 +95,7 @@ def test_explanations_name_words_of_the_text(engine: InferenceEngine) -> None:
     assert weights == sorted(weights, reverse=True) and 0 < sum(weights) <= 1.0001
 
 
-@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8", "onnx-int8-per-batch"])
 def test_optimized_cpu_backends_agree_with_pytorch(
     engine: InferenceEngine, onnx_cache: Path, backend: str
 ) -> None:

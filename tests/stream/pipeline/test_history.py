@@ -12,17 +12,17 @@ import pytest
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import MarketDay
 from stream.pipeline.topics import TopicNames, ensure_topics
-from tests.helpers import consume, latest_windows, replayed_windows, tapewatch
+from tests.helpers import archived, consume, latest_windows, replayed_windows, tapewatch, wait_until
 
 pytestmark = pytest.mark.integration
 
 DAYS = 10  # two weeks of trading days at about 1,000 documents a day: 10,000 documents
 
 
-def history() -> list[dict]:
-    """A time-sorted file of ten market days, as a user would export one."""
+def history(days: int = DAYS) -> list[dict]:
+    """A time-sorted file of market days, as a user would export one."""
     rows = []
-    for n in range(DAYS):
+    for n in range(days):
         day = MarketDay(day=date(2026, 10, 1) + timedelta(days=n), start=time(9, 30), end=time(16, 0),
                         per_minute=2.6, syndicated_share=0.03, seed=100 + n)  # fmt: skip
         rows.extend(json.loads(doc.dumps()) for doc in day.documents())
@@ -64,6 +64,36 @@ def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay
     live = latest_windows(settings)
     assert len(live) > 3_000
     assert live == from_replay
+
+
+def test_the_same_history_sent_twice_is_labelled_the_same_in_both_archives(make_settings, tmp_path) -> None:
+    """Labels come from a document's text alone: two fresh runs of one file, batched differently
+    (32 and 7 documents), archive the same labels and scores."""
+    rows = history(days=1)
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    archives = []
+    for run, max_batch in enumerate((32, 7)):
+        settings = make_settings(archive_flush_s=1, max_batch=max_batch)
+        ensure_topics(settings)
+        with WorkerProcess(settings, tmp_path / f"worker-{run}.log") as worker:
+            worker.wait_ready(180)
+            result = tapewatch("ingest", "file", str(path), "--rate", "0", "--timeout", "240",
+                               env=settings.as_env(), timeout=300)  # fmt: skip
+            assert result.returncode == 0, result.stderr[-2000:]
+            summary = result.stdout.strip().splitlines()[-1]
+            scored = int(summary.split(", scored ")[1].split(",")[0])
+            assert scored > 0.9 * len(rows), summary
+            wait_until(lambda: len(archived(settings)) >= scored, 120, "every scored document to be archived")  # noqa: B023
+        columns = ["id", "topic", "topic_confidence", "sentiment", "sentiment_score", "model_version"]
+        archives.append({row["id"]: row for row in archived(settings, columns)})
+    first, second = archives
+    assert first.keys() == second.keys()
+    labels = {i: (r["topic"], r["sentiment"], r["model_version"]) for i, r in first.items()}
+    assert labels == {i: (r["topic"], r["sentiment"], r["model_version"]) for i, r in second.items()}
+    for i, row in first.items():
+        assert row["sentiment_score"] == pytest.approx(second[i]["sentiment_score"], abs=1e-5)
+        assert row["topic_confidence"] == pytest.approx(second[i]["topic_confidence"], abs=1e-5)
 
 
 def test_a_document_from_the_future_is_dead_lettered_and_holds_no_window_back(

@@ -38,10 +38,7 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
     settings = make_settings(grace_s=3600, idle_close_s=3, archive_flush_s=1, **exact_only)
     documents = list(scenario.documents())
     send_documents(settings, documents)
-    # int8 quantizes activations per batch, so a document scored again after the kill, in another
-    # batch, can flip a near-tie label; fp32 keeps the archive and the windows comparable
-    backend = {"TAPEWATCH_MODEL_BACKEND": "onnx"} if kill_midway else {}
-    worker = WorkerProcess(settings, tmp_path / "worker.log", env=backend).start()
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
         worker.wait_ready(120)
         if kill_midway:
@@ -50,7 +47,7 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
             before_kill = len(archived(settings))
             assert before_kill < len(documents), "the kill must come mid-stream"
             worker.process.wait()
-            worker = WorkerProcess(settings, tmp_path / "worker-restarted.log", env=backend).start()
+            worker = WorkerProcess(settings, tmp_path / "worker-restarted.log").start()
             worker.wait_ready(120)
 
         def settled() -> bool:

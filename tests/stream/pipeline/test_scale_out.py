@@ -3,8 +3,8 @@
 A synthetic hour with a spike is put on the raw topic before the workers start (history sent at full
 speed). One, two and three workers, and three with one SIGKILLed mid-stream, must give identical
 windows per key and window, identical alerts and the same archive, and every run's windows must
-equal a replay of its archive. The fp32 ONNX backend scores a text the same in any batch, so a record
-scored again after a kill cannot change its labels.
+equal a replay of its archive. The default backend scores a text the same in any batch
+(`tests/model_service/test_model.py`), so a record scored again after a kill cannot change its labels.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ DAY = MarketDay(
     incidents=[Incident.parse("Energy | Oil@10:45/10m/6x/85%")],
 )  # fmt: skip
 ENV = {
-    "TAPEWATCH_MODEL_BACKEND": "onnx",
     "TAPEWATCH_ALERT_WARMUP_WINDOWS": "8",  # a 45-minute day needs a short warm-up
     "TAPEWATCH_ALERT_MIN_COUNT": "6",
 }
