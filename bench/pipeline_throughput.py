@@ -19,8 +19,8 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.pacing import at_rate, send_paced
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 
 DOCUMENTS = 3000
 LATENCY_SECONDS = 30

@@ -18,8 +18,8 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.outcome import GroupProgress, SentRecords, wait_until_finished
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 
 DOCUMENTS = 4000
 WORKERS = (1, 2, 3)

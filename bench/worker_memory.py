@@ -14,8 +14,8 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.outcome import GroupProgress, SentRecords, wait_until_finished
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.sparse import SparseFeed
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 
 PROFILE_DAYS = 120  # the sparse profile's default length
 TIMES = 10

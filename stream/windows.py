@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from common.records import Evidence, ScoredDocument, TrendPoint, WindowEntry
-from stream.prepare.entities import EntityExtractor
-from stream.prepare.watchlist import read_watchlist
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,14 +26,6 @@ def window_start(at: datetime, size_s: int) -> datetime:
     """The start of the tumbling window of ``size_s`` seconds that contains ``at``."""
     seconds = int((at - EPOCH).total_seconds() // size_s) * size_s
     return EPOCH + timedelta(seconds=seconds)
-
-
-ALL = "all"
-
-
-def window_keys(scored: ScoredDocument, entities: EntityExtractor) -> list[str]:
-    """Every key a document is counted under: the whole feed, its topic, its source, its entities."""
-    return [ALL, scored.topic, f"source:{scored.document.source}", *entities.keys(scored.document)]
 
 
 @dataclass(frozen=True)
@@ -267,25 +257,3 @@ class WindowBook:
         self.finals.move_to_end(slot)
         while len(self.finals) > self.remember:
             self.finals.popitem(last=False)
-
-
-def replay_windows(
-    documents: Iterable[ScoredDocument],
-    size_s: int = 60,
-    grace_s: int = 30,
-    entities: EntityExtractor | None = None,
-    evidence: int = 3,
-) -> list[TrendPoint]:
-    """All final TrendPoints of documents in event-time order, as the live agent would emit them."""
-    book = WindowBook(size_s, grace_s, evidence)
-    extractor = entities or EntityExtractor(read_watchlist(None))
-    points: list[TrendPoint] = []
-    latest: datetime | None = None
-    for scored in documents:
-        item = Counted.of(scored)
-        for key in window_keys(scored, extractor):
-            book.add(key, item)
-        if latest is None or item.published_at > latest:
-            latest = item.published_at
-            points.extend(book.close(latest))
-    return points + book.finish()

@@ -2,7 +2,8 @@
 metrics registry per test; and the cost markers, derived from what a test uses.
 
 A test that uses the broker, the model or the ONNX export is marked ``integration`` here, so
-``make test-fast`` (``-m "not integration and not e2e and not slow"``) can never pick it up by mistake.
+``make test-fast`` (``-m "not integration and not e2e and not slow and not fuzz"``) can never pick it up
+by mistake.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The house rules of the layout (docs/architecture.md), checked on the source rather than trusted.
 
 Components depend one way: ``common`` on none of the others, ``alerts`` and ``model_service`` only on
-``common``, ``stream`` on all three. No modules import each other in a cycle (not even inside
-functions), and no test module imports another one (shared builders live in the ``tests/helpers`` package).
+``common``, ``stream`` on all three; inside ``stream`` its parts depend one way too (``STREAM_LAYERS``).
+No modules import each other in a cycle (not even inside functions), and no test module imports another
+one (shared builders live in the ``tests/helpers`` package).
 """
 
 from __future__ import annotations
@@ -20,6 +21,25 @@ MAY_IMPORT = {
     "model_service": {"common"},
     "stream": {"common", "alerts", "model_service"},
 }
+
+
+# The parts of ``stream``, lowest first: a part imports its own modules and lower layers' only, so two
+# parts of one layer (the sources and the worker, say) never lean on each other.
+STREAM_LAYERS = [
+    {"stream.settings"},
+    {"stream.windows", "stream.archive", "stream.topics"},
+    {"stream.lanes", "stream.prepare"},
+    {"stream.routing"},
+    {"stream.ingest", "stream.pipeline", "stream.replay", "stream.grafana"},
+    {"stream.devstack"},
+    {"stream.cli"},
+]
+
+
+def stream_part(module: str) -> str | None:
+    """``stream.pipeline.classify`` -> ``stream.pipeline``; None outside stream."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "stream" and len(parts) > 1 else None
 
 
 def module_name(path: Path) -> str:
@@ -48,6 +68,20 @@ def test_components_depend_one_way() -> None:
         for path in sources(component)
         for name in imports(path)
         if name.split(".")[0] in set(COMPONENTS) - MAY_IMPORT[component] - {component}
+    ]
+    assert wrong == []
+
+
+def test_the_parts_of_stream_depend_one_way() -> None:
+    layer = {part: n for n, parts in enumerate(STREAM_LAYERS) for part in parts}
+    found = {stream_part(module_name(path)) for path in sources("stream")} - {None}
+    assert found == set(layer), f"parts without a layer: {sorted(found - set(layer))}"
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sources("stream")
+        if (mine := stream_part(module_name(path))) is not None
+        for name in imports(path)
+        if (theirs := stream_part(name)) in layer and theirs != mine and layer[theirs] >= layer[mine]
     ]
     assert wrong == []
 

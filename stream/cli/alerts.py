@@ -70,7 +70,7 @@ def listen_command(
     must carry "Authorization: Bearer <token>".
     """
     from alerts.listener import listen
-    from stream.pipeline.topics import TopicNames
+    from stream.topics import TopicNames
 
     settings = load(AlertSettings, listen_host=host, listen_port=port, forward_url=forward_url)
     stream = stream_settings()

@@ -43,7 +43,7 @@ def grafana_sync(url: str | None, no_dashboards: bool, follow: bool) -> None:
     from grafana_client.client import GrafanaClientError, GrafanaException
 
     from stream.grafana.sync import AlertsTopic, GrafanaSettings, GrafanaSync, connect
-    from stream.pipeline.topics import TopicNames
+    from stream.topics import TopicNames
 
     settings = stream_settings()
     grafana_settings = load(GrafanaSettings, url=url)

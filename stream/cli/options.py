@@ -43,7 +43,7 @@ def stream_settings() -> StreamSettings:
 def open_producer(settings: StreamSettings, sent: SentRecords | None = None) -> DocumentProducer:
     """A producer to the raw topic, or a one-line error naming the broker address."""
     from stream.ingest.producer import DocumentProducer
-    from stream.pipeline.topics import BrokerUnreachable
+    from stream.topics import BrokerUnreachable
 
     try:
         return DocumentProducer(settings, sent=sent)

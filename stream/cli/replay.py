@@ -154,8 +154,8 @@ def load_documents(
         raw = [s.document for s in scored_documents(read_archive(settings.archive_root, start, end))]
     else:
         from stream.pipeline.app import pseudonym_key
-        from stream.pipeline.topics import TopicNames
         from stream.prepare.preparer import DocumentPreparer
+        from stream.topics import TopicNames
 
         reader = KafkaRange(settings.bootstrap_servers, TopicNames(settings.topic_prefix).raw, start, end)
         preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
@@ -176,7 +176,7 @@ def republish_documents(
     from stream.ingest.outcome import SentRecords
     from stream.ingest.pacing import send_paced
     from stream.ingest.producer import DocumentProducer
-    from stream.pipeline.topics import ensure_topics
+    from stream.topics import ensure_topics
 
     target = settings.model_copy(update={"topic_prefix": prefix})
     ensure_topics(target)
@@ -219,7 +219,7 @@ def backtest(
     from alerts.settings import AlertSettings, parse_horizons
     from stream.prepare.entities import EntityExtractor
     from stream.replay.sources import ReplayError, read_archive, scored_documents
-    from stream.windows import replay_windows
+    from stream.replay.windows import replay_windows
 
     check_range(start, end)
     settings = stream_settings()

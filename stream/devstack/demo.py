@@ -34,8 +34,8 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.pacing import compressed, send_paced
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import Incident, MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 
 SPIKE = "Energy | Oil@14:00/15m/6x/85%"
 NEGATIVE_WINDOW = 0.5  # a closed window at or above this negative share is highlighted

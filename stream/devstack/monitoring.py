@@ -25,8 +25,8 @@ from alerts.alertmanager import routed_to, shipped_config
 from alerts.rules import render_rules
 from alerts.settings import AlertSettings
 from common.processes import free_port, spawn, terminate, wait_until_answers
-from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
+from stream.topics import TopicNames
 
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
 

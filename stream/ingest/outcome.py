@@ -19,9 +19,8 @@ from tqdm import tqdm
 
 from common.records import InvalidRecord, Rejected, ScoredDocument, WindowEntry, WireRecord, decode_record
 from common.topic_reader import TopicReader
-from stream.pipeline.lag import GroupOffsets
-from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
+from stream.topics import GroupOffsets, TopicNames
 
 
 class SentRecords:

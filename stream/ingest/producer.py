@@ -11,9 +11,9 @@ from kafka.producer.future import RecordMetadata
 
 from common.records import Document
 from stream.ingest.outcome import SentRecords
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.prepare.dedupe import raw_topic_key
 from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 
 log = logging.getLogger(__name__)
 

@@ -50,10 +50,18 @@ Slot = tuple[str, str, datetime]  # book, key, window start
 
 
 class PartitionWindows:
-    """The windows of one keyed partition's keys: the books, the lane clock, the monitor, the held events."""
+    """The windows of one keyed partition's keys: the books, the lane clock, the monitor, the held events.
+
+    Time comes from ``monotonic`` and ``wall_clock`` (injected, so tests move it instead of waiting)."""
 
     def __init__(
-        self, partition: int, settings: StreamSettings, alerts: AlertSettings, metrics: WorkerMetrics
+        self,
+        partition: int,
+        settings: StreamSettings,
+        alerts: AlertSettings,
+        metrics: WorkerMetrics,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.partition = partition
         self.settings = settings
@@ -62,7 +70,9 @@ class PartitionWindows:
             "short": WindowBook(settings.window_s, settings.grace_s, alerts.evidence),
             "baseline": WindowBook(settings.baseline_window_s, settings.grace_s, alerts.evidence),
         }
-        self.clock = LaneClock(settings.lane_stale_s)
+        self.monotonic = monotonic  # when marks were heard and how long lanes have been quiet
+        self.wall_clock = wall_clock  # no window closes past it
+        self.lanes = LaneClock(settings.lane_stale_s)
         self.monitor = SpikeMonitor(alerts, settings.window_s)
         self.future = timedelta(seconds=settings.max_future_s)
         self.waiting: dict[Slot, list[EventT]] = defaultdict(list)
@@ -89,7 +99,7 @@ class PartitionWindows:
         return [o.event for o in observed if o.event is not None and o.event.window_end >= at_risk]
 
     def heard(self, mark: LaneMark) -> None:
-        self.clock.heard(mark, time.monotonic())
+        self.lanes.heard(mark, self.monotonic())
 
     def add(self, event: EventT, entry: WindowEntry) -> tuple[bool, bool]:
         """Count the entry: whether it is already done (late or a repeat) and can be acked, and whether
@@ -115,22 +125,22 @@ class PartitionWindows:
         """Per lane, the offset before which every record with keys here has been read here: what the
         marks vouch for, or past the newest entry read, whichever is further (a lane's entries arrive
         in offset order, and an entry can arrive, and be emitted early, before the mark after it)."""
-        marks = self.clock.upto()
+        marks = self.lanes.upto()
         lanes = sorted(marks.keys() | self.read_upto.keys())
         return {lane: max(marks.get(lane, 0), self.read_upto.get(lane, 0)) for lane in lanes}
 
     def close(self) -> tuple[list[tuple[str, TrendPoint]], list[EventT], datetime | None]:
         """Windows to emit (final ones, and early ones once every lane has been idle long enough), the
         events no longer waiting on anything, and the end up to which every short window is emitted."""
-        now = time.monotonic()
+        now = self.monotonic()
         upto = self.upto()
         points: list[tuple[str, TrendPoint]] = []
-        watermark = self.clock.watermark(now)
+        watermark = self.lanes.watermark(now)
         if watermark is not None:
-            watermark = min(watermark, datetime.now(UTC) + self.future)  # never past the clock
+            watermark = min(watermark, self.wall_clock() + self.future)  # never past the clock
             for name, book in self.books.items():
                 points.extend((name, point) for point in book.close(watermark, upto))
-        if self.clock.quiet_for(now) >= self.settings.idle_close_s:
+        if self.lanes.quiet_for(now) >= self.settings.idle_close_s:
             for name, book in self.books.items():
                 points.extend((name, point) for point in book.flush(upto))
         done: list[EventT] = []

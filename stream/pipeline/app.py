@@ -12,10 +12,10 @@ from faust.web import Request, Response, View
 
 from common.http_guard import HttpLimits
 from common.metrics import exposition
-from stream.ingest.http_endpoint import add_ingest_page
 from stream.pipeline.aggregate import add_aggregate_agent
 from stream.pipeline.archiver import add_archive_agent
 from stream.pipeline.classify import add_classify_agent
+from stream.pipeline.ingest_page import add_ingest_page
 from stream.pipeline.kafka_transport import tuned_transport
 from stream.pipeline.lag import GroupLag
 from stream.pipeline.metrics import PipelineMetrics, WorkerMetrics

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
 from faust.types import EventT
 
-from common.records import InvalidRecord, ScoredDocument, decode_record
+from common.records import InvalidRecord, RejectReason, ScoredDocument, decode_record
 from stream.archive import ParquetArchive
 from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.metrics import PipelineMetrics
@@ -25,31 +27,80 @@ log = logging.getLogger(__name__)
 
 
 class ArchiveBuffer:
-    """Scored documents waiting for the next file, with the events to acknowledge once it is written."""
+    """Scored documents waiting for the next file, with the events to acknowledge once it is written.
 
-    def __init__(self, archive: ParquetArchive, metrics: PipelineMetrics) -> None:
+    A write that fails on the disk (``OSError``) is tried again, whole, with a backoff. Any other
+    failure is about a document: the batch is written one by one, and what still fails goes to the
+    dead-letter topic with the error. Either way every event is acknowledged once it is finished, so
+    commits never stall behind a batch that was dropped.
+    """
+
+    def __init__(
+        self,
+        archive: ParquetArchive,
+        metrics: PipelineMetrics,
+        deadletters: DeadLetterSink,
+        clock: Callable[[], float] = time.monotonic,
+        max_backoff_s: float = 60.0,
+    ) -> None:
         self.archive = archive
         self.metrics = metrics
+        self.deadletters = deadletters
+        self.clock = clock
+        self.max_backoff_s = max_backoff_s
         self.pending: list[tuple[EventT, ScoredDocument]] = []
         self.stream: faust.StreamT | None = None
+        self.backoff_s = 0.0
+        self.retry_at = 0.0
         self._lock = asyncio.Lock()
 
     async def flush(self) -> None:
         async with self._lock:
-            batch, self.pending = self.pending, []
-            if not batch:
+            if not self.pending or self.clock() < self.retry_at:
                 return
+            batch, self.pending = self.pending, []
             try:
                 written = await asyncio.to_thread(self.archive.write, [doc for _, doc in batch])
-            except OSError:
-                log.exception("archive write failed; %d documents will be retried", len(batch))
-                self.pending = batch + self.pending
+                finished = batch
+            except OSError as exc:
+                self._retry_later(batch, exc)
                 return
+            except Exception:
+                log.exception("archive write of %d documents failed; writing them one by one", len(batch))
+                written, finished = await self._one_by_one(batch)
+            if len(finished) == len(batch):
+                self.backoff_s = 0.0
             self.metrics.archived.inc(written)
             self.metrics.archive_buffered.set(len(self.pending))
             if self.stream is not None:
-                for event, _ in batch:
+                for event, _ in finished:
                     await self.stream.ack(event)
+
+    async def _one_by_one(
+        self, batch: list[tuple[EventT, ScoredDocument]]
+    ) -> tuple[int, list[tuple[EventT, ScoredDocument]]]:
+        """Written count and the entries finished (written or dead-lettered); a disk error on the way
+        puts the rest back for later."""
+        written, finished = 0, []
+        for n, (event, doc) in enumerate(batch):
+            try:
+                written += await asyncio.to_thread(self.archive.write, [doc])
+            except OSError as exc:
+                self._retry_later(batch[n:], exc)
+                break
+            except Exception as exc:
+                detail = f"archive write failed: {type(exc).__name__}: {exc}"
+                await self.deadletters.reject(
+                    InvalidRecord(RejectReason.PROCESSING_ERROR, detail), event.message
+                )
+            finished.append((event, doc))
+        return written, finished
+
+    def _retry_later(self, batch: list[tuple[EventT, ScoredDocument]], exc: OSError) -> None:
+        self.backoff_s = min(self.max_backoff_s, max(1.0, 2 * self.backoff_s))
+        self.retry_at = self.clock() + self.backoff_s
+        self.pending = batch + self.pending
+        log.error("archive write failed (%s); %d documents again in %.0f s", exc, len(batch), self.backoff_s)
 
     def flush_at_shutdown(self) -> None:
         """The consumer has stopped: write what is buffered; the unacked events come back as known ids."""
@@ -64,8 +115,8 @@ class ArchiveBuffer:
 def add_archive_agent(
     app: faust.App, topics: PipelineTopics, settings: StreamSettings, metrics: PipelineMetrics
 ) -> None:
-    buffer = ArchiveBuffer(ParquetArchive(settings.archive_root), metrics)
     deadletters = DeadLetterSink(topics.deadletter, metrics)
+    buffer = ArchiveBuffer(ParquetArchive(settings.archive_root), metrics, deadletters)
 
     @app.agent(topics.scored, name="archive")
     async def archive_scored(stream: faust.StreamT[bytes]) -> None:

@@ -30,10 +30,10 @@ from stream.pipeline.kafka_transport import in_flight
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
-from stream.pipeline.topics import PipelineTopics, keys_by_partition
+from stream.pipeline.topics import PipelineTopics
 from stream.prepare.preparer import DocumentPreparer
+from stream.routing import keys_by_partition, window_keys
 from stream.settings import StreamSettings
-from stream.windows import window_keys
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,9 @@ class Classifier:
             try:
                 item.published = labeled(item, (await self.scorer.score([item.document.text]))[0].labels())
             except Exception as exc:
-                error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
-                await self.deadletters.reject(error, item.event.message)
-            item.document = None
+                failed = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
+                await self.deadletters.reject(failed, item.event.message)
+                item.document = None  # finished by its dead letter: nothing to publish or count
 
     async def submit(self, taken: list[Taken]) -> None:
         """Publish the batch once the one before it is out; at most two batches in flight."""

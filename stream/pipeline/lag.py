@@ -10,28 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from kafka import KafkaAdminClient, TopicPartition
+from kafka import TopicPartition
 
 from common.topic_reader import TopicReader
 from stream.settings import StreamSettings
+from stream.topics import GroupOffsets
 
 log = logging.getLogger(__name__)
-
-
-class GroupOffsets:
-    """The worker group's committed offsets, read with an admin client (without joining the group)."""
-
-    def __init__(self, settings: StreamSettings, client_id: str) -> None:
-        self.group = settings.app_id
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id=client_id)
-
-    def committed(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-        """The next offset the group will read per partition; 0 where it has committed nothing."""
-        found = self.admin.list_group_offsets({self.group: partitions}).get(self.group, {})
-        return {tp: max(0, found[tp].offset) if tp in found else 0 for tp in partitions}
-
-    def close(self) -> None:
-        self.admin.close()
 
 
 class GroupLag:

@@ -20,8 +20,8 @@ from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
+from stream.replay.windows import replay_windows
 from stream.settings import StreamSettings
-from stream.windows import replay_windows
 
 
 @dataclass

@@ -32,19 +32,21 @@ def test_only_the_exact_token_matches(header: str | None, matches: bool) -> None
 
 
 @pytest.mark.parametrize(
-    ("kind", "variable"),
+    ("kind", "variable", "field"),
     [
-        (StreamSettings, "TAPEWATCH_INGEST_TOKEN"),
-        (StreamSettings, "TAPEWATCH_MODEL_TOKEN"),
-        (ModelSettings, "TAPEWATCH_MODEL_TOKEN"),
-        (AlertSettings, "TAPEWATCH_ALERT_LISTEN_TOKEN"),
+        (StreamSettings, "TAPEWATCH_INGEST_TOKEN", "ingest_token"),
+        (StreamSettings, "TAPEWATCH_MODEL_TOKEN", "model_token"),
+        (ModelSettings, "TAPEWATCH_MODEL_TOKEN", "token"),
+        (AlertSettings, "TAPEWATCH_ALERT_LISTEN_TOKEN", "listen_token"),
     ],
 )
 @pytest.mark.parametrize("value", ["", "  "])
-def test_an_empty_token_is_a_settings_error(monkeypatch, kind, variable: str, value: str) -> None:
+def test_an_empty_token_is_a_settings_error(monkeypatch, kind, variable: str, field: str, value: str) -> None:
     """Issue 14 item 6: ``${TOKEN:-}`` gave an empty secret that a bare ``Bearer`` header could match."""
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=f"{variable}: .*is set but empty"):
         kind.load()
+    monkeypatch.setenv(variable, "s3cret")
+    assert getattr(kind.load(), field).get_secret_value() == "s3cret"
     monkeypatch.delenv(variable)
-    assert kind.load() is not None
+    assert getattr(kind.load(), field) is None  # unset: no token required

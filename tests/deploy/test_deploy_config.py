@@ -166,7 +166,7 @@ def test_dockerfiles_copy_every_package_the_wheel_ships() -> None:
 def test_the_compose_init_job_creates_every_topic_the_workers_use() -> None:
     import re
 
-    from stream.pipeline.topics import TopicNames
+    from stream.topics import TopicNames
 
     command = " ".join(yaml.safe_load(COMPOSE.read_text())["services"]["kafka-init"]["command"])
     created = {f"tapewatch.{name}" for name in re.search(r"for topic in ([^;]+);", command).group(1).split()}

@@ -28,7 +28,7 @@ from stream.grafana.dashboards import panel_queries
 from stream.ingest.pacing import compressed, send_paced
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import Incident, MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.topics import TopicNames, ensure_topics
 from tests.helpers import ROOT, unique_settings, wait_until
 
 SPIKE = "Energy | Oil"

@@ -4,6 +4,7 @@ never from each other."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,43 +14,57 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pyarrow.parquet as pq
-from kafka import KafkaAdminClient
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from common.processes import free_port
-from common.records import Document, ScoredDocument, TrendPoint, decode_record
+from common.records import (
+    Document,
+    InvalidRecord,
+    LaneMark,
+    ScoredDocument,
+    TrendPoint,
+    decode_keyed,
+    decode_record,
+)
 from common.topic_reader import TopicReader
 from stream.devstack.broker import EmbeddedBroker
 from stream.ingest.producer import DocumentProducer
-from stream.pipeline.topics import TopicNames, default_partition, ensure_topics
 from stream.prepare.dedupe import raw_topic_key
 from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
 from stream.replay.sources import read_archive, scored_documents
+from stream.replay.windows import replay_windows
+from stream.routing import default_partition
 from stream.settings import StreamSettings
-from stream.windows import replay_windows
+from stream.topics import GroupOffsets, TopicNames, ensure_topics
 
 T = TypeVar("T")
 
 
-def consume(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list[ConsumerRecord]:
-    """Read ``topic`` from the start until ``expected`` records arrived or ``timeout`` passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with TopicReader(bootstrap.split(","), topic, "tapewatch-tests") as reader:
-            if reader.exists:
-                reader.from_start()
-                records: list[ConsumerRecord] = []
-                while len(records) < expected and time.monotonic() < deadline:
-                    records.extend(reader.poll())
-                return records
-        if time.monotonic() > deadline:
-            return []
-        time.sleep(0.2)  # the topic is not there yet: a worker that is starting creates it
+def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+    """Every record on ``topic`` now, read to the end of each partition as a fetch reports it ([] when
+    the topic does not exist). What is there now: call it once what you wait for is known to be there."""
+    with TopicReader(bootstrap.split(","), topic, "tapewatch-tests") as reader:
+        return list(reader.from_start().records()) if reader.exists else []
+
+
+def wait_for_records(
+    bootstrap: str, topic: str, expected: int, timeout: float = 60.0
+) -> list[ConsumerRecord]:
+    """The records of ``topic`` once it holds at least ``expected`` of them; fails after ``timeout``."""
+
+    def enough() -> list[ConsumerRecord] | None:
+        records = read_topic(bootstrap, topic)
+        return records if len(records) >= expected else None
+
+    found = wait_until(enough, timeout, f"{expected} records on {topic}", interval=0.5)
+    assert found is not None
+    return found
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
@@ -95,6 +110,29 @@ class Closed:
     negative: int
     authors: list[str] | None = None  # None: each document is its own author
     negative_authors: list[str] | None = None
+
+
+class ManualClock:
+    """A monotonic clock a test moves by hand (``clock.now += 61``) instead of waiting."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingTopic:
+    """A stand-in for a Faust topic in unit tests: keeps what is sent; each send is delivered at once."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    async def send(self, value: Any, key: Any = None, partition: int | None = None) -> asyncio.Future[None]:
+        self.values.append(value)
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
 
 
 def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object) -> StreamSettings:
@@ -192,21 +230,55 @@ def replayed_windows(settings: StreamSettings) -> dict[Window, Counts]:
     }  # fmt: skip
 
 
+def committed_past(settings: StreamSettings, topic: str, offsets: dict[int, int]) -> bool:
+    """Whether the worker group has committed at least ``offsets`` (partition -> offset) on ``topic``."""
+    group = GroupOffsets(settings, "tapewatch-tests")
+    try:
+        committed = group.committed([TopicPartition(topic, p) for p in offsets])
+    finally:
+        group.close()
+    return all(committed[TopicPartition(topic, p)] >= offset for p, offset in offsets.items())
+
+
+def topic_ends(settings: StreamSettings, topic: str) -> dict[int, int]:
+    with TopicReader(settings.bootstrap_servers, topic, "tapewatch-tests") as reader:
+        return reader.fetched_ends()
+
+
 def raw_finished(settings: StreamSettings) -> bool:
     """Whether the worker group has committed every record of the raw topic (done with all of them)."""
-    topic = TopicNames(settings.topic_prefix).raw
-    with TopicReader([settings.broker_url], topic, "tapewatch-tests") as reader:
-        ends: dict[int, int] = {}
-        for record in reader.from_start().records():
-            ends[record.partition] = record.offset + 1
-        partitions = reader.partitions
-    admin = KafkaAdminClient(bootstrap_servers=settings.broker_url)
+    raw = TopicNames(settings.topic_prefix).raw
+    return committed_past(settings, raw, topic_ends(settings, raw))
+
+
+def is_mark(value: bytes | None) -> bool:
     try:
-        committed = admin.list_group_offsets({settings.app_id: partitions}).get(settings.app_id, {})
-    finally:
-        admin.close()
-    return all(
-        (committed[tp].offset if tp in committed else 0) >= ends.get(tp.partition, 0) for tp in partitions
+        return isinstance(decode_keyed(value), LaneMark)
+    except InvalidRecord:
+        return False
+
+
+def wait_until_drained(settings: StreamSettings, timeout: float = 300) -> None:
+    """Until the workers have finished everything on the broker: every raw record (so every scored
+    document and window entry exists), every scored document (archived), and every window entry
+    (counted in windows that were emitted, with their alerts sent: ``aggregate`` acknowledges an entry
+    only then). Lane marks keep coming while workers run, so the keyed topic is waited on up to its
+    last entry, not its end. Each step is a committed offset, not a guess that things went quiet."""
+    names = TopicNames(settings.topic_prefix)
+    wait_until(lambda: raw_finished(settings), timeout, "every raw record to be finished", interval=1)
+    last_entry: dict[int, int] = {}  # past the last record that is not a mark (entries, and bad input)
+    for record in read_topic(settings.broker_url, names.keyed):
+        if not is_mark(record.value):
+            last_entry[record.partition] = record.offset + 1
+    scored_ends = topic_ends(settings, names.scored)
+    wait_until(
+        lambda: (
+            committed_past(settings, names.scored, scored_ends)
+            and committed_past(settings, names.keyed, last_entry)
+        ),
+        timeout,
+        "every scored document to be archived and every window entry counted",
+        interval=1,
     )
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
@@ -62,6 +63,24 @@ def fuzz_endpoint(
             check(post_raw(client, path, body, authorization, **headers))  # type: ignore[arg-type]
 
         one()
+
+
+@dataclass(frozen=True)
+class HostileServer:
+    """A real server under the hostile-input probes: where to post, a request it accepts, the fuzzed
+    requests and what each answer to them must be, and how to tell it is still serving afterwards."""
+
+    name: str
+    url: str
+    path: str
+    good: bytes  # a body the server accepts with ``authorization``
+    authorization: bytes
+    requests: st.SearchStrategy[Request]
+    still_serving: Callable[[], None]
+    header_timeout_s: float
+    max_connections: int
+    probe_path: str  # answers without a token: what the connection-limit probe asks
+    check: Callable[[httpx.Response], None] = assert_no_5xx
 
 
 def assert_non_ascii_authorization_is_401(url: str, path: str, body: bytes) -> None:

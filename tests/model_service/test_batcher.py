@@ -18,8 +18,10 @@ class RecordingRun:
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.batches: list[list[str]] = []
         self.gate = gate
+        self.started = threading.Event()  # set when a batch reaches the model
 
     def __call__(self, texts: list[str], explain: list[bool]) -> list[str]:
+        self.started.set()
         if self.gate is not None:
             self.gate.wait(5)
         self.batches.append(list(texts))
@@ -104,7 +106,8 @@ def test_the_expected_wait_counts_the_batches_ahead(registry) -> None:
         batcher.cost.add(4, 0.1)  # as if a full batch of 4 had taken 0.1 s
         first = asyncio.create_task(batcher.submit(["x"] * 4))
         queued = [asyncio.create_task(batcher.submit(["y"] * 4)) for _ in range(2)]
-        await asyncio.sleep(0.05)  # the first batch runs (held by the gate), two wait
+        # the first batch has reached the model (held there by the gate); the two others wait
+        assert await asyncio.to_thread(run.started.wait, 30)
         busy = batcher.expected_wait(1)
         gate.set()
         await asyncio.gather(first, *queued)

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.watchlist import read_watchlist
-from stream.windows import Counted, Outcome, WindowBook, replay_windows, window_keys, window_start
+from stream.replay.windows import replay_windows
+from stream.routing import window_keys
+from stream.windows import Counted, Outcome, WindowBook, window_start
 from tests.helpers import T0, scored
 
 KEY = "Earnings"

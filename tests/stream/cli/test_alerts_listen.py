@@ -12,7 +12,7 @@ from alerts.detector import alert_id
 from common.processes import free_port, spawn, terminate
 from common.records import Alert, Evidence
 from stream.ingest.producer import DocumentProducer
-from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.topics import TopicNames, ensure_topics
 from tests.helpers import wait_until
 
 KEY = "Energy | Oil"

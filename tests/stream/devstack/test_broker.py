@@ -13,6 +13,7 @@ import pytest
 
 from common.processes import accepts_connections, free_port
 from stream.devstack.broker import BrokerError, EmbeddedBroker
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +59,7 @@ def test_broker_dies_with_its_parent() -> None:
     assert accepts_connections("127.0.0.1", port)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 10
-    while accepts_connections("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not accepts_connections("127.0.0.1", port)
+    wait_until(lambda: not accepts_connections("127.0.0.1", port), 10, "the orphaned broker to stop")
 
 
 def test_tapewatch_broker_stops_at_once_on_sigterm_and_reaps_tansu() -> None:

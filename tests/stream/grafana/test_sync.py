@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 from kafka import KafkaProducer
 
 from common.records import Alert, Evidence
-from stream.pipeline.topics import TopicNames, ensure_topics
+from stream.topics import TopicNames, ensure_topics
 from tests.helpers import tapewatch
 
 TOKEN = "glsa_test_token"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from alerts.settings import AlertSettings
@@ -11,7 +10,7 @@ from stream.pipeline.aggregate import PartitionWindows
 from stream.pipeline.metrics import WorkerMetrics
 from stream.pipeline.recovery import TrendsTail
 from stream.settings import StreamSettings
-from tests.helpers import T0
+from tests.helpers import T0, ManualClock
 
 SCORES = {"negative": -0.8, "neutral": 0.0, "positive": 0.6}
 NOW = datetime.now(UTC)
@@ -35,9 +34,11 @@ class Feed:
         self.sent.append(entry)
         return self.state.add(object(), entry)
 
-    def mark(self, seconds: float, idle: bool = False) -> None:
+    def mark(self, seconds: float, idle: bool = False, offset: int | None = None) -> None:
+        """A mark vouching for every entry sent so far, or up to ``offset``."""
         watermark = T0 + timedelta(seconds=seconds)
-        mark = LaneMark(lane=0, lanes=1, offset=self.offset, watermark=watermark, idle=idle, sent_at=NOW)
+        offset = self.offset if offset is None else offset
+        mark = LaneMark(lane=0, lanes=1, offset=offset, watermark=watermark, idle=idle, sent_at=NOW)
         self.state.heard(mark)
 
 
@@ -88,13 +89,14 @@ def test_a_spike_in_emitted_windows_becomes_an_alert_and_moves_the_detector_gaug
 
 
 def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -> None:
-    settings = StreamSettings(grace_s=60, idle_close_s=60)
-    state = PartitionWindows(0, settings, AlertSettings(), WorkerMetrics.create(registry))
+    settings, clock = StreamSettings(grace_s=60, idle_close_s=60), ManualClock()
+    state = PartitionWindows(0, settings, AlertSettings(), WorkerMetrics.create(registry), monotonic=clock)
     feed = Feed(state)
     feed.entry("Macro", 5)
     feed.mark(5, idle=True)
     assert state.close()[0] == []  # idle, but not for long enough yet
-    state.clock.state[0].idle_since = time.monotonic() - 61  # as if the lane had gone idle a minute ago
+    clock.now += 61
+    feed.mark(5, idle=True)  # a minute later, the lane's heartbeat: still idle
     points, _, _ = state.close()
     assert [(p.key, p.count, p.final) for name, p in points if name == "short"] == [("Macro", 1, False)]
     assert feed.entry("Macro", 30) == (False, False)  # amends: waits for the next emission
@@ -105,13 +107,14 @@ def test_quiet_lanes_emit_windows_early_and_a_late_entry_amends_them(registry) -
 def test_an_entry_emitted_early_before_its_mark_is_a_repeat_when_read_again_after_a_crash(registry) -> None:
     """An entry arrives before the mark that vouches for it, and an early emission in between counts it:
     the emission's ``upto`` must cover it, or a worker reading it again after a crash counts it twice."""
-    settings = StreamSettings(grace_s=60, idle_close_s=60)
+    settings, clock = StreamSettings(grace_s=60, idle_close_s=60), ManualClock()
     metrics = WorkerMetrics.create(registry)
-    state = PartitionWindows(0, settings, AlertSettings(), metrics)
+    state = PartitionWindows(0, settings, AlertSettings(), metrics, monotonic=clock)
     feed = Feed(state)
     feed.mark(5, idle=True)  # vouches for nothing yet: offset 0
     feed.entry("Macro", 10)
-    state.clock.state[0].idle_since = time.monotonic() - 61
+    clock.now += 61
+    feed.mark(5, idle=True, offset=0)  # the lane's heartbeat a minute later, still idle
     points = [point for _, point in state.close()[0]]
     assert [(p.key, p.count, p.final, p.upto) for p in points] == [("Macro", 1, False, {"0": 1})] * 2
     restarted = PartitionWindows(0, settings, AlertSettings(), metrics)

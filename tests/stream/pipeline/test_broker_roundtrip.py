@@ -10,9 +10,9 @@ import pytest
 
 from common.processes import spawn, terminate
 from stream.ingest.producer import DocumentProducer
-from stream.pipeline.topics import ensure_topics
 from stream.prepare.documents import document_from_fields
-from tests.helpers import ROOT, consume
+from stream.topics import ensure_topics
+from tests.helpers import ROOT, wait_for_records
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def test_faust_agent_relays_every_document_once_in_order_per_key(make_settings, 
         output=log,
     )
     try:
-        records = consume(settings.broker_url, relay_topic, expected=1000, timeout=90)
+        records = wait_for_records(settings.broker_url, relay_topic, expected=1000, timeout=90)
     finally:
         terminate(worker)
         log.close()

@@ -19,8 +19,8 @@ from faust.types import TP
 from common.records import LaneMark, decode_keyed
 from stream.lanes import LaneProgress
 from stream.pipeline.classify import Classifier, LaneMemory
-from stream.pipeline.topics import TopicNames
 from stream.settings import StreamSettings
+from stream.topics import TopicNames
 from tests.helpers import T0, scored
 
 NAMES = TopicNames("t")

@@ -8,9 +8,9 @@ import pytest
 from kafka import KafkaProducer
 
 from stream.devstack.worker_process import WorkerProcess
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.prepare.documents import document_from_fields
-from tests.helpers import consume, wait_until
+from stream.topics import TopicNames, ensure_topics
+from tests.helpers import raw_finished, read_topic, wait_until, wait_until_drained
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,8 @@ def test_each_malformed_case_is_dead_lettered_and_the_worker_keeps_running(make_
 
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
-        records = consume(settings.broker_url, names.deadletter, expected=len(MALFORMED), timeout=60)
+        wait_until(lambda: raw_finished(settings), 60, "every raw record to be finished")
+        records = read_topic(settings.broker_url, names.deadletter)
         rejected = {json.loads(r.value)["reason"]: json.loads(r.value) for r in records}
         assert set(rejected) == set(MALFORMED), worker.log_tail()
         for reason, (partition, offset) in offsets.items():
@@ -99,7 +100,8 @@ def test_unreadable_records_on_the_workers_own_topics_neither_stop_it_nor_vanish
 
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready()
-        records = [json.loads(r.value) for r in consume(settings.broker_url, names.deadletter, 2, timeout=60)]
+        wait_until_drained(settings, 60)
+        records = [json.loads(r.value) for r in read_topic(settings.broker_url, names.deadletter)]
         assert {(r["source_topic"], r["offset"], r["reason"]) for r in records} == {
             (names.scored, offsets[names.scored], "unsupported_schema_version"),
             (names.keyed, offsets[names.keyed], "not_an_object"),

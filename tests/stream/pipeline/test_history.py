@@ -11,8 +11,8 @@ import pytest
 
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
-from tests.helpers import archived, consume, latest_windows, replayed_windows, tapewatch, wait_until
+from stream.topics import TopicNames, ensure_topics
+from tests.helpers import archived, latest_windows, read_topic, replayed_windows, tapewatch, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +119,7 @@ def test_a_document_from_the_future_is_dead_lettered_and_holds_no_window_back(
         assert result.stdout.strip().splitlines()[-1].endswith(", dead letters 1, late 0"), result.stdout
     dead = [
         json.loads(r.value)
-        for r in consume(settings.broker_url, TopicNames(settings.topic_prefix).deadletter, 1)
+        for r in read_topic(settings.broker_url, TopicNames(settings.topic_prefix).deadletter)
     ]
     assert [d["reason"] for d in dead] == ["future_timestamp"]
     assert "TAPEWATCH_MAX_FUTURE_S" in dead[0]["detail"]

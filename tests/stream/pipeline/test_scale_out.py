@@ -25,20 +25,19 @@ from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.pacing import at_rate, send_paced
 from stream.ingest.producer import DocumentProducer
 from stream.ingest.synthetic import Incident, MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
-from stream.settings import StreamSettings
+from stream.topics import TopicNames, ensure_topics
 from tests.helpers import (
     Counts,
     Window,
     archived,
-    consume,
     keepers,
     latest_windows,
-    raw_finished,
+    read_topic,
     replayed_windows,
     send_documents,
     unique_settings,
     wait_until,
+    wait_until_drained,
 )
 
 pytestmark = pytest.mark.integration
@@ -59,18 +58,6 @@ class Answer:
     alerts: frozenset[tuple[str, str, str, str, int]]  # id, key, state, severity, count
     archived: frozenset[str]
     late: float
-
-
-def wait_until_settled(settings: StreamSettings) -> None:
-    """Until the windows and the archive stop changing for a few seconds. The windows' contents are
-    compared, not only their number: a late amendment changes a window in place."""
-    seen: list[tuple[int, int]] = []
-
-    def settled() -> bool:
-        seen.append((hash(frozenset(latest_windows(settings).items())), len(archived(settings))))
-        return len(seen) >= 4 and len(set(seen[-4:])) == 1
-
-    wait_until(settled, 120, "the windows to settle", interval=2)
 
 
 def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answer:
@@ -98,8 +85,7 @@ def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answ
             os.kill(victim.process.pid, signal.SIGKILL)
             victim.process.wait()
         survivors = [w for w in group if w.alive()]
-        wait_until(lambda: raw_finished(settings), 300, "every raw record to be finished")
-        wait_until_settled(settings)
+        wait_until_drained(settings)
         late = sum(w.total("tapewatch_late_documents_total") for w in survivors)
         assert all(w.alive() for w in survivors), [w.log_tail() for w in survivors]
     finally:
@@ -107,7 +93,7 @@ def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answ
             worker.stop()
     windows = latest_windows(settings)
     assert windows == replayed_windows(settings), "the trends differ from a replay of the archive"
-    alerts = consume(settings.broker_url, TopicNames(settings.topic_prefix).alerts, 10**6, timeout=3)
+    alerts = read_topic(settings.broker_url, TopicNames(settings.topic_prefix).alerts)
     events = {a.id: a for a in (decode_record(Alert, r.value) for r in alerts)}.values()
     return Answer(
         windows=windows,
@@ -196,8 +182,7 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
         feeder.join(180)
         for worker in workers:
             worker.wait_ready(180)
-        wait_until(lambda: raw_finished(settings), 300, "every raw record to be finished")
-        wait_until_settled(settings)
+        wait_until_drained(settings)
     finally:
         stop.set()
         for worker in workers:
@@ -208,7 +193,7 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
     assert set(ids) == expected, f"{len(expected - set(ids))} lost, {len(set(ids) - expected)} repeats kept"
     live, replayed = latest_windows(settings), replayed_windows(settings)
     differing = window_differences(live, replayed)
-    late = len(consume(settings.broker_url, TopicNames(settings.topic_prefix).late, 10**6, timeout=3))
+    late = len(read_topic(settings.broker_url, TopicNames(settings.topic_prefix).late))
     assert not differing, (
         f"{len(differing)} windows differ from the archive ({late} entries came late), e.g. (live, replayed) "
         f"{differing[:3]}"

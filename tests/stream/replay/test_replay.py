@@ -14,9 +14,9 @@ from kafka import KafkaProducer
 from common.records import Alert, TrendPoint
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import Incident, MarketDay
-from stream.pipeline.topics import TopicNames, ensure_topics
 from stream.replay.sources import KafkaRange
-from tests.helpers import consume, send_documents, tapewatch, unique_settings, wait_until
+from stream.topics import TopicNames, ensure_topics
+from tests.helpers import read_topic, send_documents, tapewatch, unique_settings, wait_until_drained
 
 pytestmark = pytest.mark.integration  # real servers, tools or CLI processes
 
@@ -37,27 +37,13 @@ def live_day(broker, tmp_path_factory: pytest.TempPathFactory) -> dict:
     worker = WorkerProcess(settings, tmp / "worker.log", env=ALERT_ENV).start()
     try:
         worker.wait_ready(120)
-        wait_until(lambda: worker.documents_done() >= len(documents), 180, "the day to be scored")
-        names = TopicNames(settings.topic_prefix)
-        minutes = (DAY.ends - DAY.begins) // timedelta(minutes=1)
-        wait_until(
-            lambda: len(consume(settings.broker_url, names.trends, expected=10**6, timeout=2)) > minutes,
-            60,
-            "the windows to close",
-        )
-
-        def alerts_published() -> list:
-            records = consume(settings.broker_url, names.alerts, expected=10**6, timeout=2)
-            events = worker.total("tapewatch_alert_events_total")
-            return records if events and len(records) == events else []
-
-        alerts = [
-            Alert.loads(r.value) for r in wait_until(alerts_published, 60, "the alerts to be published")
-        ]
+        wait_until_drained(settings, 180)  # scored, archived, windowed and alerted: every step committed
+        events = worker.total("tapewatch_alert_events_total")
         worker.stop()
-        trends = [
-            TrendPoint.loads(r.value) for r in consume(settings.broker_url, names.trends, 10**6, timeout=4)
-        ]
+        names = TopicNames(settings.topic_prefix)
+        alerts = [Alert.loads(r.value) for r in read_topic(settings.broker_url, names.alerts)]
+        assert events and len(alerts) == events
+        trends = [TrendPoint.loads(r.value) for r in read_topic(settings.broker_url, names.trends)]
     finally:
         worker.stop()
     return {"settings": settings, "trends": trends, "alerts": alerts, "tmp": tmp}

@@ -1,0 +1,28 @@
+"""Where a scored document is counted: its window keys, and the keyed partition each key lives on."""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import murmur2
+
+from common.records import ScoredDocument
+from stream.prepare.entities import EntityExtractor
+
+ALL = "all"
+
+
+def window_keys(scored: ScoredDocument, entities: EntityExtractor) -> list[str]:
+    """Every key a document is counted under: the whole feed, its topic, its source, its entities."""
+    return [ALL, scored.topic, f"source:{scored.document.source}", *entities.keys(scored.document)]
+
+
+def default_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a record with this key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def keys_by_partition(keys: list[str], partitions: int) -> dict[int, list[str]]:
+    """The keys grouped by the keyed partition each would have as a record's key."""
+    grouped: dict[int, list[str]] = {}
+    for key in keys:
+        grouped.setdefault(default_partition(key.encode(), partitions), []).append(key)
+    return grouped
