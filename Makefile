@@ -44,9 +44,11 @@ fuzz: $(STAMP) system-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not integration and not e2e and not slow and not fuzz"
 
+# What CI checks before the tests (.ci/run), and what .pre-commit-config.yaml runs on a commit.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

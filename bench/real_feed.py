@@ -61,11 +61,11 @@ def documents(path: Path) -> Iterator[Document]:
             yield document_from_fields(json.loads(line))
 
 
-def run(path: Path = FEED, backend: str = "onnx-int8") -> RealFeedResult:
+def run(path: Path = FEED, backend: Backend = "onnx-int8") -> RealFeedResult:
     if not path.exists():
         raise SystemExit(f"{path} not found: the real feed lives in ../shared/data/real (see its README)")
     feed = list(documents(path))
-    engine = InferenceEngine.load(ModelSettings(backend=backend, device="cpu"))  # type: ignore[arg-type]
+    engine = InferenceEngine.load(ModelSettings(backend=backend, device="cpu"))
     alerts = firing(feed, engine, AlertSettings(), StreamSettings())
     span = max(d.published_at for d in feed) - min(d.published_at for d in feed)
     return RealFeedResult(len(feed), span.total_seconds() / (7 * 86400), alerts)

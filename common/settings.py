@@ -7,7 +7,7 @@ which the command line shows as a usage error.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +26,8 @@ class ComponentSettings(BaseSettings):
     def load(cls, **overrides: object) -> Self:
         """The settings from the environment, with the ``overrides`` that are not None on top."""
         try:
-            return cls(**{name: value for name, value in overrides.items() if value is not None})
+            values: dict[str, Any] = {name: value for name, value in overrides.items() if value is not None}
+            return cls(**values)
         except ValidationError as exc:
             prefix = cls.model_config.get("env_prefix", "")
             problems = "; ".join(

@@ -8,6 +8,7 @@ the batch, so speed, accuracy and stability are read side by side.
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -139,7 +140,9 @@ def run_model_benchmark(
         # the same cleaned texts the engine reads (URLs removed), so both do the same work
         sample = engine.model_texts(texts if batch_size > 1 else texts[:128])
         result.hf_pipeline_per_s[batch_size] = rate(
-            lambda s=sample, b=batch_size: hf(s, batch_size=b, truncation=True, max_length=engine.max_length),
+            functools.partial(
+                hf, sample, batch_size=batch_size, truncation=True, max_length=engine.max_length
+            ),
             len(sample),
         )
         steps.update()
@@ -151,7 +154,7 @@ def run_model_benchmark(
             else InferenceEngine.load(settings.model_copy(update={"backend": backend}))
         )
         candidate.batch_size = 32
-        per_s = rate(lambda c=candidate: c.probabilities(texts), len(texts), repeats=2)
+        per_s = rate(functools.partial(candidate.probabilities, texts), len(texts), repeats=2)
         result.backends[backend] = {
             "per_s": per_s,
             **dev_accuracy(candidate, dev),

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ class Classification:
     model_version: str
     explanation: list[tuple[str, float]] | None = None
 
-    def labels(self) -> dict[str, object]:
+    def labels(self) -> dict[str, Any]:
         """Every field but the explanation, for records and API answers that carry the labels."""
         return {k: v for k, v in asdict(self).items() if k != "explanation"}
 

@@ -369,7 +369,7 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
     explanation = None
     if result.explanation is not None:
         explanation = [TokenWeightOut(token=t, weight=w) for t, w in result.explanation]
-    return ClassificationOut(id=doc_id, **result.labels(), explanation=explanation)  # type: ignore[arg-type]
+    return ClassificationOut(id=doc_id, **result.labels(), explanation=explanation)
 
 
 def serve(settings: ModelSettings) -> None:

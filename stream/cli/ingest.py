@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -163,7 +163,8 @@ def ingest_synthetic(
     if profile == "sparse":
         if incidents:
             raise click.UsageError("--incident is for the dense profile; the sparse one draws its own")
-        feed = SparseFeed(seed=seed, days=days, per_day=per_day, **({"first_day": day.date()} if day else {}))
+        first_day: dict[str, Any] = {"first_day": day.date()} if day else {}
+        feed = SparseFeed(seed=seed, days=days, per_day=per_day, **first_day)
         begins, documents = feed.begins, list(feed.documents())
         speed = 0 if speed is None else speed
         span = f"{days} days from {feed.begins:%Y-%m-%d}, {len(feed.incidents)} incidents"
@@ -173,6 +174,7 @@ def ingest_synthetic(
     else:
         if incidents_out is not None:
             raise click.UsageError("--incidents-out is for the sparse profile")
+        on_day: dict[str, Any] = {"day": day.date()} if day else {}
         try:
             scenario = MarketDay(
                 per_minute=per_minute,
@@ -180,7 +182,7 @@ def ingest_synthetic(
                 seed=seed,
                 start=start,
                 end=end,
-                **({"day": day.date()} if day else {}),
+                **on_day,
             )
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--incident") from None

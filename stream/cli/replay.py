@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -229,7 +230,7 @@ def backtest(
             parse_horizons(horizons)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    axes: dict[str, list[float | str]] = {
+    axes: dict[str, Sequence[float | str]] = {
         name: values
         for name, values in (
             ("z_warning", list(numbers(z_values))),

@@ -7,6 +7,7 @@ Alertmanager runs the shipped routing, with its webhooks pointed at ``tapewatch 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import shutil
@@ -165,7 +166,7 @@ class MonitoringStack:
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
             left = max(0.0, deadline - time.monotonic())
-            wait_until_answers(url, self.processes[name], left, name, lambda name=name: self.log_tail(name))
+            wait_until_answers(url, self.processes[name], left, name, functools.partial(self.log_tail, name))
 
     def firing(self) -> list[dict[str, Any]]:
         """Prometheus's active alerts (pending and firing)."""

@@ -22,9 +22,12 @@ from grafana_foundation_sdk.builders.prometheus import Dataquery as PromQuery
 from grafana_foundation_sdk.builders.stat import Panel as Stat
 from grafana_foundation_sdk.builders.table import Panel as Table
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeSeries
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as models
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
+    DashboardLinkType,
     DataSourceRef,
     VariableRefresh,
     VariableSort,
@@ -100,8 +103,10 @@ def instant_table(title: str, *targets: tuple[str, str]) -> Table:
     return table
 
 
-def links() -> list[DashboardLink]:
-    return [DashboardLink("tapewatch").type("dashboards").tags(["tapewatch"]).as_dropdown(True)]
+def links() -> list[Builder[models.DashboardLink]]:
+    return [
+        DashboardLink("tapewatch").type(DashboardLinkType.DASHBOARDS).tags(["tapewatch"]).as_dropdown(True)
+    ]
 
 
 def market_sentiment() -> Dashboard:

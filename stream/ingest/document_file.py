@@ -65,7 +65,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         for row in reader:
             line_no = reader.line_num
             if None in row:
-                yield line_no, RowError(line_no, f"{len(row[None])} more values than columns")  # type: ignore[index]
+                yield line_no, RowError(line_no, f"{len(row[None])} more values than columns")
                 continue
             values = [value for value in row.values() if value is not None]
             try:

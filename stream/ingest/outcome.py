@@ -154,12 +154,12 @@ def follow(
         try:
             with TopicReader(settings.bootstrap_servers, names.keyed, "tapewatch-ingest") as reader:
                 targets = reader.fetched_ends()
-            start = keyed.committed(sorted(targets))
-            total = sum(max(0, end - start[p]) for p, end in targets.items())
+            before = keyed.committed(sorted(targets))
+            total = sum(max(0, end - before[p]) for p, end in targets.items())
 
             def aggregated() -> int:
                 committed = keyed.committed(sorted(targets))
-                return sum(min(committed[p], end) - start[p] for p, end in targets.items())
+                return sum(min(committed[p], end) - before[p] for p, end in targets.items())
 
             summary.aggregated = _follow(aggregated, total, "aggregated", timeout_s, show, tick) >= total
         finally:

@@ -253,7 +253,7 @@ def add_aggregate_agent(
     @app.agent(topics.keyed, name="aggregate")
     async def aggregate(stream: faust.StreamT[bytes]) -> None:
         streams.append(stream)
-        async for event in stream.noack().events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # faust.Stream has it
             acks.difference_update({done for done in acks if done.done()})
             partition = int(event.message.partition)
             state = partitions.get(partition) or await taken_over(partition)
@@ -282,7 +282,7 @@ def add_aggregate_agent(
         for state in list(partitions.values()):
             await publish(state)
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust types handlers as (sender, *args)
     async def forget_partitions(_app: faust.App, revoked: set[TP], **_kwargs: Any) -> None:
         for tp in revoked:
             if tp.topic == topics.names.keyed:

@@ -121,7 +121,7 @@ def add_archive_agent(
     @app.agent(topics.scored, name="archive")
     async def archive_scored(stream: faust.StreamT[bytes]) -> None:
         buffer.stream = stream
-        async for event in stream.noack().events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]  # faust.Stream has it
             try:
                 buffer.pending.append((event, decode_record(ScoredDocument, event.message.value)))
             except InvalidRecord as error:  # the one reader of the scored topic says so
@@ -136,10 +136,10 @@ def add_archive_agent(
     async def flush_archive() -> None:
         await buffer.flush()
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types handlers as (sender, *args)
     async def reread_known_ids(_app: faust.App, _assigned: set[Any], **_kwargs: Any) -> None:
         buffer.archive.forget_known()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust types handlers as (sender, *args)
     async def flush_on_shutdown(_app: faust.App, **_kwargs: Any) -> None:
         buffer.flush_at_shutdown()

@@ -82,7 +82,8 @@ class LaneMemory:
             memory.popitem(last=False)
 
     def get(self, lane: int, offset: int) -> ScoredDocument | None:
-        return self.lanes.get(lane, {}).get(offset)
+        memory = self.lanes.get(lane)
+        return None if memory is None else memory.get(offset)
 
     def forget(self, lane: int) -> None:
         self.lanes.pop(lane, None)
@@ -127,7 +128,7 @@ class Classifier:
             if self.progress is not None:
                 self.progress.restart(lane)
 
-    def current(self, generation: int) -> bool:
+    def current(self, generation: int | None) -> bool:
         """Whether no rebalance began since ``generation``: Faust's own test for skipping a message."""
         return self.app.flow_control.is_active() and generation == self.app.consumer_generation_id
 
@@ -164,13 +165,13 @@ class Classifier:
         message = item.event.message
         try:
             prepared = self.preparer.prepare(message.value, lane=item.lane)
-        except InvalidRecord as error:
-            await self.deadletters.reject(error, message)
+        except InvalidRecord as invalid:
+            await self.deadletters.reject(invalid, message)
             return
         except Exception as exc:  # a bug must not stop the worker: the record is kept for study
             log.exception("preparing %s@%d failed", message.topic, message.offset)
-            error = InvalidRecord(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-            await self.deadletters.reject(error, message)
+            failed = InvalidRecord(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
+            await self.deadletters.reject(failed, message)
             return
         self.metrics.documents_received.labels(
             source=self.metrics.source_label(prepared.document.source)
@@ -320,7 +321,7 @@ class Classifier:
                 and position >= highwater
                 and not in_flight(self.app.consumer, self._raw(lane))
             )
-            if caught_up and lane in self.unseen_idle:
+            if caught_up and position is not None and lane in self.unseen_idle:
                 self.progress.caught_up(lane, position)
             self.unseen_idle = (self.unseen_idle | {lane}) if caught_up else (self.unseen_idle - {lane})
         await self.send_marks(assigned & set(self.progress.offset))
@@ -341,7 +342,9 @@ def add_classify_agent(
         scorer = await scorer_factory()
         await classifier.start(scorer, stream)
         try:  # one batch is sent while the next one is scored
-            async for events in stream.noack_take(settings.max_batch, within=settings.max_wait_s):
+            # StreamT does not declare noack_take; faust.Stream has it
+            taking = stream.noack_take(settings.max_batch, within=settings.max_wait_s)  # type: ignore[attr-defined]
+            async for events in taking:
                 await classifier.submit(await classifier.take(events))
             await classifier.drain()
         finally:
@@ -351,6 +354,6 @@ def add_classify_agent(
     async def mark_lanes() -> None:
         await classifier.heartbeat()
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust types handlers as (sender, *args)
     async def forget_lanes(_app: faust.App, revoked: set[TP], **_kwargs: Any) -> None:
         classifier.forget({tp.partition for tp in revoked if tp.topic == topics.names.raw})

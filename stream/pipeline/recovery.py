@@ -6,8 +6,10 @@ partition number of the keyed partition whose keys they count. Reading a partiti
 which windows were emitted (final, or early and still open to amendment, with the offsets they
 count up to), so records read again are known for repeats; fed to the spike monitor, the same tail
 rebuilds the keys' baselines and which are firing. ``classify``: the scored topic's tail tells what
-each lane published, with its labels. A record that cannot be read is skipped and counted, so it
-can never stop an agent from starting.
+each lane published, with its labels. A record that cannot be read never stops an agent from
+starting: an unreadable trend point is skipped and counted (``tapewatch_unreadable_records_total``),
+an unreadable scored document is skipped here and dead-lettered by the ``archive`` agent (the scored
+topic's one reader), an unreadable alert is skipped.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def read_published(settings: StreamSettings, topic: str, lanes: set[int]) -> dic
             try:
                 scored = decode_record(ScoredDocument, record.value)
             except InvalidRecord:
-                continue  # aggregate dead-letters it
+                continue  # the archive agent dead-letters it
             if scored.lane in published and scored.offset is not None:
                 published[scored.lane][scored.offset] = scored
     return {lane: [by_offset[o] for o in sorted(by_offset)] for lane, by_offset in published.items()}
