@@ -63,11 +63,15 @@ def per_token_reference(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return (xq @ wq) * row * column
 
 
-def test_a_row_is_quantized_on_its_own(tmp_path: Path) -> None:
-    fp32 = matmul_model(tmp_path / "fp32.onnx")
-    int8 = tmp_path / "int8.onnx"
+def per_token(fp32: Path) -> tuple[Path, set[str]]:
+    """The per-token rewrite of a one-op graph, and the ops it has."""
+    int8 = fp32.with_name("int8.onnx")
     assert quantize_per_token(fp32, int8) == 1
-    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    return int8, {node.op_type for node in onnx.load(str(int8)).graph.node}
+
+
+def test_a_row_is_quantized_on_its_own(tmp_path: Path) -> None:
+    int8, ops = per_token(matmul_model(tmp_path / "fp32.onnx"))
     assert "MatMulIntegerToFloat" in ops and "MatMul" not in ops
     x = RNG.normal(0, 1, (3, 5, K)).astype(np.float32)
     x[1, 2] *= 50  # one loud token: with one scale per batch it would coarsen every other row
@@ -92,9 +96,7 @@ def test_one_scale_per_batch_makes_a_row_depend_on_its_neighbours(tmp_path: Path
 
 def test_fused_attention_keeps_its_bias_and_padding_mask(tmp_path: Path) -> None:
     fp32 = attention_model(tmp_path / "fp32.onnx")
-    int8 = tmp_path / "int8.onnx"
-    assert quantize_per_token(fp32, int8) == 1
-    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    int8, ops = per_token(fp32)
     assert "MultiHeadAttention" in ops and "Attention" not in ops
     x = RNG.normal(0, 1, (3, 6, K)).astype(np.float32)
     lengths = np.array([6, 4, 2], np.int32)
