@@ -230,25 +230,42 @@ def replayed_windows(settings: StreamSettings) -> dict[Window, Counts]:
     }  # fmt: skip
 
 
-def committed_past(settings: StreamSettings, topic: str, offsets: dict[int, int]) -> bool:
-    """Whether the worker group has committed at least ``offsets`` (partition -> offset) on ``topic``."""
-    group = GroupOffsets(settings, "tapewatch-tests")
-    try:
-        committed = group.committed([TopicPartition(topic, p) for p in offsets])
-    finally:
-        group.close()
-    return all(committed[TopicPartition(topic, p)] >= offset for p, offset in offsets.items())
+class GroupProgress:
+    """How far the worker group has read the pipeline's topics, with one admin client and one reader
+    per topic for as long as a test polls it (clients made per poll cost the workers CPU)."""
 
+    def __init__(self, settings: StreamSettings) -> None:
+        self.settings = settings
+        self.group = GroupOffsets(settings, "tapewatch-tests")
+        self.readers: dict[str, TopicReader] = {}
 
-def topic_ends(settings: StreamSettings, topic: str) -> dict[int, int]:
-    with TopicReader(settings.bootstrap_servers, topic, "tapewatch-tests") as reader:
-        return reader.fetched_ends()
+    def ends(self, topic: str) -> dict[int, int]:
+        if topic not in self.readers:
+            self.readers[topic] = TopicReader(self.settings.bootstrap_servers, topic, "tapewatch-tests")
+        return self.readers[topic].fetched_ends()
+
+    def past(self, topic: str, offsets: dict[int, int]) -> bool:
+        """Whether the group has committed at least ``offsets`` (partition -> offset) on ``topic``."""
+        committed = self.group.committed([TopicPartition(topic, p) for p in offsets])
+        return all(committed[TopicPartition(topic, p)] >= offset for p, offset in offsets.items())
+
+    def finished(self, topic: str) -> bool:
+        """Whether the group has committed every record of ``topic`` there is now."""
+        return self.past(topic, self.ends(topic))
+
+    def close(self) -> None:
+        self.group.close()
+        for reader in self.readers.values():
+            reader.close()
 
 
 def raw_finished(settings: StreamSettings) -> bool:
     """Whether the worker group has committed every record of the raw topic (done with all of them)."""
-    raw = TopicNames(settings.topic_prefix).raw
-    return committed_past(settings, raw, topic_ends(settings, raw))
+    progress = GroupProgress(settings)
+    try:
+        return progress.finished(TopicNames(settings.topic_prefix).raw)
+    finally:
+        progress.close()
 
 
 def is_mark(value: bytes | None) -> bool:
@@ -265,21 +282,23 @@ def wait_until_drained(settings: StreamSettings, timeout: float = 300) -> None:
     only then). Lane marks keep coming while workers run, so the keyed topic is waited on up to its
     last entry, not its end. Each step is a committed offset, not a guess that things went quiet."""
     names = TopicNames(settings.topic_prefix)
-    wait_until(lambda: raw_finished(settings), timeout, "every raw record to be finished", interval=1)
-    last_entry: dict[int, int] = {}  # past the last record that is not a mark (entries, and bad input)
-    for record in read_topic(settings.broker_url, names.keyed):
-        if not is_mark(record.value):
-            last_entry[record.partition] = record.offset + 1
-    scored_ends = topic_ends(settings, names.scored)
-    wait_until(
-        lambda: (
-            committed_past(settings, names.scored, scored_ends)
-            and committed_past(settings, names.keyed, last_entry)
-        ),
-        timeout,
-        "every scored document to be archived and every window entry counted",
-        interval=1,
-    )
+    progress = GroupProgress(settings)
+    try:
+        wait_until(
+            lambda: progress.finished(names.raw), timeout, "every raw record to be finished", interval=1
+        )
+        last_entry: dict[int, int] = {}  # past the last record that is not a mark (entries, and bad input)
+        for record in read_topic(settings.broker_url, names.keyed):
+            if not is_mark(record.value):
+                last_entry[record.partition] = record.offset + 1
+        wait_until(
+            lambda: progress.finished(names.scored) and progress.past(names.keyed, last_entry),
+            timeout,
+            "every scored document to be archived and every window entry counted",
+            interval=1,
+        )
+    finally:
+        progress.close()
 
 
 def keepers(settings: StreamSettings, documents: list[Document]) -> set[str]:

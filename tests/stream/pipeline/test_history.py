@@ -4,6 +4,7 @@ of the archive gives, with no document late, and the ingest command says what be
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
 import pandas as pd
@@ -11,8 +12,16 @@ import pytest
 
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import MarketDay
+from stream.settings import StreamSettings
 from stream.topics import TopicNames, ensure_topics
-from tests.helpers import archived, latest_windows, read_topic, replayed_windows, tapewatch, wait_until
+from tests.helpers import (
+    archived,
+    latest_windows,
+    read_topic,
+    replayed_windows,
+    tapewatch,
+    wait_until_drained,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,23 +81,30 @@ def test_the_same_history_sent_twice_is_labelled_the_same_in_both_archives(make_
     rows = history(days=1)
     path = tmp_path / "history.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    archives = []
-    for run, max_batch in enumerate((32, 7)):
-        settings = make_settings(archive_flush_s=1, max_batch=max_batch)
-        ensure_topics(settings)
-        with WorkerProcess(settings, tmp_path / f"worker-{run}.log") as worker:
+    runs = [make_settings(archive_flush_s=1, idle_close_s=1, max_batch=max_batch) for max_batch in (32, 7)]
+    workers = [WorkerProcess(settings, tmp_path / f"worker-{n}.log") for n, settings in enumerate(runs)]
+
+    def send(settings: StreamSettings) -> None:
+        result = tapewatch("ingest", "file", str(path), "--rate", "0", "--timeout", "240",
+                           env=settings.as_env(), timeout=300)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        wait_until_drained(settings, 120)  # every scored document archived
+
+    try:
+        for settings, worker in zip(runs, workers, strict=True):
+            ensure_topics(settings)
+            worker.start()
+        for worker in workers:
             worker.wait_ready(180)
-            result = tapewatch("ingest", "file", str(path), "--rate", "0", "--timeout", "240",
-                               env=settings.as_env(), timeout=300)  # fmt: skip
-            assert result.returncode == 0, result.stderr[-2000:]
-            summary = result.stdout.strip().splitlines()[-1]
-            scored = int(summary.split(", scored ")[1].split(",")[0])
-            assert scored > 0.9 * len(rows), summary
-            wait_until(lambda: len(archived(settings)) >= scored, 120, "every scored document to be archived")  # noqa: B023
-        columns = ["id", "topic", "topic_confidence", "sentiment", "sentiment_score", "model_version"]
-        archives.append({row["id"]: row for row in archived(settings, columns)})
+        with ThreadPoolExecutor(2) as both:  # the two runs side by side: their batches differ all the more
+            list(both.map(send, runs))
+    finally:
+        for worker in workers:
+            worker.stop()
+    columns = ["id", "topic", "topic_confidence", "sentiment", "sentiment_score", "model_version"]
+    archives = [{row["id"]: row for row in archived(settings, columns)} for settings in runs]
     first, second = archives
-    assert first.keys() == second.keys()
+    assert len(first) > 0.9 * len(rows) and first.keys() == second.keys()
     labels = {i: (r["topic"], r["sentiment"], r["model_version"]) for i, r in first.items()}
     assert labels == {i: (r["topic"], r["sentiment"], r["model_version"]) for i, r in second.items()}
     for i, row in first.items():
