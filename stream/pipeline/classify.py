@@ -26,7 +26,7 @@ from faust.types import TP, EventT
 from common.records import Document, InvalidRecord, RejectReason, ScoredDocument, WindowEntry
 from stream.lanes import LaneProgress
 from stream.pipeline.deadletter import DeadLetterSink
-from stream.pipeline.kafka_transport import in_flight
+from stream.pipeline.kafka_transport import in_flight, is_current
 from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
@@ -130,7 +130,7 @@ class Classifier:
 
     def current(self, generation: int | None) -> bool:
         """Whether no rebalance began since ``generation``: Faust's own test for skipping a message."""
-        return self.app.flow_control.is_active() and generation == self.app.consumer_generation_id
+        return is_current(self.app, generation)
 
     async def take(self, events: Sequence[EventT]) -> list[Taken]:
         """Prepare a batch: repeats and bad records are finished here, the rest go on to scoring.

@@ -10,6 +10,11 @@ offset sits right at the committed one, or when nothing was committed yet (faust
 606; the fix in pull request 707 is not released). Our agents acknowledge out of order on purpose
 (``aggregate`` holds an entry until its windows are emitted), so after a crash such a message would
 never be read again. ``AtLeastOnceCommits`` commits only up to the oldest message still in flight.
+
+Nor does an acknowledgement of a message fetched before a rebalance count: after the rebalance its
+partition is read again from the committed offset by whoever holds it (perhaps this worker), and an
+old acknowledgement counted in the new assignment, where nothing is known to be committed yet, let the
+commit jump over records nobody had read (the archive lost 260 documents of 2,943 so, once under load).
 """
 
 from __future__ import annotations
@@ -17,8 +22,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, Message
+from faust.types.tuples import ack_lock
 from faust.utils.functional import consecutive_numbers
+
+
+def is_current(app: Any, generation_id: int | None) -> bool:
+    """Whether a message was fetched in the assignment being read now: no rebalance under way, and none
+    since it was fetched (Faust's own test for skipping a message)."""
+    return bool(app.flow_control.is_active()) and generation_id == app.consumer_generation_id
 
 
 def in_flight(consumer: Any, tp: TP) -> list[int]:
@@ -36,7 +48,16 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class AtLeastOnceCommits(faust_aiokafka.Consumer):
-    """The offset to commit never passes a message handed to a stream and not yet acknowledged."""
+    """The offset to commit never passes a message handed to a stream and not yet acknowledged, and only
+    acknowledgements of this assignment's messages move it."""
+
+    def ack(self, message: Message) -> bool:
+        if is_current(self.app, message.generation_id):
+            return faust_aiokafka.Consumer.ack(self, message)
+        with ack_lock:  # done with, but read again in the new assignment: it commits nothing
+            message.acked = True
+            self._unacked_messages.discard(message)
+        return False
 
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]

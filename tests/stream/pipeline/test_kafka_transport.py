@@ -7,6 +7,7 @@ The consumer's bookkeeping is plain data; the tests build it as Faust keeps it a
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -18,15 +19,39 @@ from stream.pipeline.kafka_transport import AtLeastOnceCommits
 PARTITION = TP("t.docs.keyed", 0)
 
 
-def consumer(committed: int | None, acked: list[int], in_flight: list[int], gaps=()) -> SimpleNamespace:
-    """Faust's consumer state for one partition: committed offset, acks, messages not yet acked."""
+def consumer(
+    committed: int | None, acked: list[int], in_flight: list[int], gaps=(), generation: int = 1
+) -> SimpleNamespace:
+    """Faust's consumer state for one partition: committed offset, acks, messages not yet acked; the
+    app in ``generation``, not rebalancing."""
+    app = SimpleNamespace(
+        consumer_generation_id=generation,
+        flow_control=SimpleNamespace(is_active=lambda: True),
+        topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+    )
     return SimpleNamespace(
+        app=app,
+        _n_acked=0,
+        _waiting_for_ack=None,
         _acked=defaultdict(list, {PARTITION: list(acked)}),
         _acked_index=defaultdict(set, {PARTITION: set(acked)}),
         _gap=defaultdict(IntervalTree, {PARTITION: IntervalTree.from_tuples(gaps)}),
         _committed_offset=defaultdict(lambda: None, {PARTITION: committed}),
-        _unacked_messages=[SimpleNamespace(tp=PARTITION, offset=o, acked=False) for o in in_flight],
+        _unacked_messages={message(o) for o in in_flight},
     )
+
+
+@dataclass(eq=False)  # hashable by identity, as Faust's messages are in its sets
+class Message:
+    offset: int
+    generation_id: int = 1
+    tp: TP = PARTITION
+    topic: str = PARTITION.topic
+    acked: bool = False
+
+
+def message(offset: int, generation: int = 1) -> Message:
+    return Message(offset, generation)
 
 
 def commit(state: SimpleNamespace) -> int | None:
@@ -49,3 +74,16 @@ def test_acked_runs_commit_up_to_the_first_hole_and_known_gaps_count_as_done() -
     assert commit(consumer(10, [10, 11, 12], in_flight=[])) == 13
     assert commit(consumer(10, [10, 12], in_flight=[])) == 11  # 11 not acked yet: stop before it
     assert commit(consumer(10, [10, 12], in_flight=[], gaps=[(11, 12)])) == 13  # 11 will never come
+
+
+def test_acknowledgements_of_messages_fetched_before_a_rebalance_move_no_commit() -> None:
+    """After a rebalance nothing is known to be committed, and the partition is read again from the
+    committed offset (300). The archive then acknowledges 500-520, fetched before the rebalance: counted,
+    they would commit 521 over 300-499, which nobody has read again yet."""
+    state = consumer(None, [], in_flight=[], generation=2)
+    for offset in range(500, 521):
+        assert AtLeastOnceCommits.ack(state, message(offset, generation=1)) is False  # type: ignore[arg-type]
+    assert commit(state) is None
+    for offset in range(300, 311):  # read again in this assignment
+        assert AtLeastOnceCommits.ack(state, message(offset, generation=2)) is True  # type: ignore[arg-type]
+    assert commit(state) == 311
