@@ -18,7 +18,7 @@ from stream.devstack.broker import EmbeddedBroker
 from stream.settings import StreamSettings
 from tests.helpers import unique_settings
 
-COSTLY_FIXTURES = {"broker", "make_settings", "engine", "onnx_cache"}
+COSTLY_FIXTURES = {"broker", "make_settings", "engine", "default_engine", "onnx_cache"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,6 +60,16 @@ def engine():
     from model_service.settings import ModelSettings
 
     return InferenceEngine.load(ModelSettings(backend="torch", device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def default_engine(onnx_cache: Path):
+    """The backend a worker gets on this machine when nothing is configured (ONNX int8 on CPU): what the
+    pipeline's labels come from."""
+    from model_service.engine import InferenceEngine
+    from model_service.settings import ModelSettings
+
+    return InferenceEngine.load(ModelSettings(cache_dir=onnx_cache))
 
 
 @pytest.fixture(scope="session")

@@ -54,29 +54,25 @@ def varied_texts() -> list[str]:
     return [*texts, NEGATIVE * 8, "?", "$TSLA 🚀🚀", OIL.upper()]
 
 
-@pytest.fixture(scope="module")
-def default_engine(onnx_cache: Path) -> InferenceEngine:
-    """The backend a worker gets on this machine when nothing is configured."""
-    return InferenceEngine.load(ModelSettings(cache_dir=onnx_cache))
-
-
 def test_a_texts_labels_do_not_depend_on_its_batch(default_engine: InferenceEngine) -> None:
     texts = varied_texts()
     assert len(texts) >= 300
-    default_engine.batch_size = 32
     reference = default_engine.classify(texts)
     order = list(range(len(texts)))
     random.Random(3).shuffle(order)
-    for batch_size in (1, 7, 32):
-        default_engine.batch_size = batch_size
-        shuffled = default_engine.classify([texts[i] for i in order])
-        for i, got in zip(order, shuffled, strict=True):
-            want = reference[i]
-            assert (got.topic, got.sentiment) == (want.topic, want.sentiment), (batch_size, texts[i])
-            assert got.sentiment_score == pytest.approx(want.sentiment_score, abs=1e-5)
-            assert got.topic_confidence == pytest.approx(want.topic_confidence, abs=1e-5)
-            assert got.probs == pytest.approx(want.probs, abs=1e-5)
-    default_engine.batch_size = 32
+    configured = default_engine.batch_size
+    try:
+        for batch_size in (1, 7, 32):
+            default_engine.batch_size = batch_size
+            shuffled = default_engine.classify([texts[i] for i in order])
+            for i, got in zip(order, shuffled, strict=True):
+                want = reference[i]
+                assert (got.topic, got.sentiment) == (want.topic, want.sentiment), (batch_size, texts[i])
+                assert got.sentiment_score == pytest.approx(want.sentiment_score, abs=1e-5)
+                assert got.topic_confidence == pytest.approx(want.topic_confidence, abs=1e-5)
+                assert got.probs == pytest.approx(want.probs, abs=1e-5)
+    finally:
+        default_engine.batch_size = configured
 
 
 def test_no_batch_dependent_backend_is_the_default() -> None:

@@ -1,4 +1,5 @@
-"""The synthetic feed's templates are ones the shipped model files under their own topic.
+"""The synthetic feed's templates are ones the shipped model (on the default backend) files under their
+own topic.
 
 Otherwise an injected incident would not raise its topic's volume and negative ratio, and the
 spike tests would test the templates, not the detector.
@@ -14,7 +15,7 @@ from stream.ingest.synthetic_templates import COMPANIES, TEMPLATES, TOPIC_COMPAN
 RENDERS = 6
 
 
-def test_every_template_is_classified_into_its_own_topic(engine) -> None:
+def test_every_template_is_classified_into_its_own_topic(default_engine) -> None:
     rng = random.Random(5)
     day = MarketDay()
     day._used = set()
@@ -23,7 +24,7 @@ def test_every_template_is_classified_into_its_own_topic(engine) -> None:
         for template in (t for templates in by_sentiment.values() for t in templates):
             tickers = TOPIC_COMPANIES.get(topic) or list(COMPANIES)
             texts = [day._fresh_text(rng, [template], rng.choice(tickers)) for _ in range(RENDERS)]
-            rows.append((topic, template, [c.topic for c in engine.classify(texts)]))
+            rows.append((topic, template, [c.topic for c in default_engine.classify(texts)]))
     wrong = [(t, tpl, labels) for t, tpl, labels in rows if sum(label == t for label in labels) < RENDERS / 2]
     assert not wrong, f"templates the model files elsewhere: {wrong}"
     for topic in TEMPLATES:
