@@ -4,6 +4,10 @@ ONNX Runtime's dynamic quantization picks one activation scale for the whole inp
 text's labels depend on the texts batched with it (and on their padding). Here every row of
 activations (one token) gets its own scale, so a text reads the same in any batch, at about the
 same speed: the scale feeds ``MatMulIntegerToFloat`` as a per-row ``a_scale``.
+
+Weights use 7 bits (-63..63). x86 CPUs without VNNI (AVX2 only) multiply u8 x s8 pairs into a
+saturating int16, so full 8-bit weights give wrong sums there and labels that depend on the CPU;
+with 7-bit weights no pair can saturate, and every x86 CPU computes the same integers.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from onnx import helper, numpy_helper, version_converter
 OPSET = 21
 # Activations are symmetric int8 shifted to uint8 (u8 x s8 is the fast integer GEMM on x86).
 ZERO_POINT = 128
+ACTIVATION_LEVELS = 127
+# 255 * 63 * 2 = 32,130 fits the int16 that AVX2's u8 x s8 multiply-add saturates at (32,767).
+WEIGHT_LEVELS = 63
 
 
 class _PerTokenRewrite:
@@ -30,7 +37,7 @@ class _PerTokenRewrite:
         self.nodes: list[onnx.NodeProto] = []
         self.constants: list[onnx.TensorProto] = []
         self.quantized: dict[str, tuple[str, str]] = {}  # activation -> (uint8 tensor, row scales)
-        self._constant("pt_one_over_127", np.array(1 / 127, np.float32))
+        self._constant("pt_one_over_levels", np.array(1 / ACTIVATION_LEVELS, np.float32))
         self._constant("pt_tiny", np.array(1e-12, np.float32))
         self._constant("pt_zero", np.array(0, np.float32))
         self._constant("pt_zero_point", np.array(ZERO_POINT, np.float32))
@@ -52,7 +59,7 @@ class _PerTokenRewrite:
                 helper.make_node("Abs", [x], [p + "abs"]),
                 helper.make_node("ReduceMax", [p + "abs", "pt_last_axis"], [p + "max"], keepdims=1),
                 helper.make_node("Max", [p + "max", "pt_tiny"], [p + "range"]),
-                helper.make_node("Mul", [p + "range", "pt_one_over_127"], [p + "scale"]),
+                helper.make_node("Mul", [p + "range", "pt_one_over_levels"], [p + "scale"]),
                 # QuantizeLinear wants a zero point shaped like the scales: one per row, all 128
                 helper.make_node("Mul", [p + "scale", "pt_zero"], [p + "zeros"]),
                 helper.make_node("Add", [p + "zeros", "pt_zero_point"], [p + "zp_float"]),
@@ -65,12 +72,12 @@ class _PerTokenRewrite:
         return self.quantized[x]
 
     def _matmul(self, x: str, weight: np.ndarray, output: str, prefix: str) -> None:
-        """``x @ weight`` with int8 weights (a scale per column) and x quantized per row.
+        """``x @ weight`` with 7-bit weights (a scale per column) and x quantized per row.
 
         The bias stays outside: ``MatMulIntegerToFloat`` would add it before the row scale.
         """
-        column_scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127
-        quantized = np.clip(np.round(weight / column_scale), -127, 127).astype(np.int8)
+        column_scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / WEIGHT_LEVELS
+        quantized = np.clip(np.round(weight / column_scale), -WEIGHT_LEVELS, WEIGHT_LEVELS).astype(np.int8)
         x_u8, row_scale = self._quantize_rows(x, weight.shape[0])
         inputs = [
             x_u8,

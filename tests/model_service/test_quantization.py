@@ -10,7 +10,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from model_service.quantization import quantize_per_batch, quantize_per_token
+from model_service.quantization import WEIGHT_LEVELS, quantize_per_batch, quantize_per_token
 
 K, N, HEADS = 64, 48, 4
 RNG = np.random.default_rng(7)
@@ -55,11 +55,11 @@ def run(path: Path, **inputs: np.ndarray) -> np.ndarray:
 
 
 def per_token_reference(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """What per-token int8 computes: symmetric row scales for x, column scales for the weight."""
+    """What per-token int8 computes: symmetric row scales for x, 7-bit column scales for the weight."""
     row = np.maximum(np.abs(x).max(axis=-1, keepdims=True), 1e-12) / 127
-    column = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127
+    column = np.maximum(np.abs(weight).max(axis=0), 1e-12) / WEIGHT_LEVELS
     xq = np.clip(np.rint(x / row), -127, 127)
-    wq = np.clip(np.rint(weight / column), -127, 127)
+    wq = np.clip(np.rint(weight / column), -WEIGHT_LEVELS, WEIGHT_LEVELS)
     return (xq @ wq) * row * column
 
 
@@ -80,6 +80,20 @@ def test_a_row_is_quantized_on_its_own(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, x @ WEIGHT, atol=0.05 * np.abs(x @ WEIGHT).max())
     alone = run(int8, x=x[:1, :3])
     np.testing.assert_allclose(alone, got[:1, :3], rtol=0, atol=1e-6)
+
+
+def test_no_weight_can_saturate_the_avx2_integer_product(tmp_path: Path) -> None:
+    """Without VNNI, x86 adds two u8 x s8 products in a saturating int16: with |w| <= 63 no pair
+    reaches it, so a CPU with and a CPU without VNNI compute the same sums (and labels)."""
+    for build in (matmul_model, attention_model):
+        folder = tmp_path / build.__name__
+        folder.mkdir()
+        int8, _ = per_token(build(folder / "fp32.onnx"))
+        weights = [numpy_helper.to_array(t) for t in onnx.load(str(int8)).graph.initializer]
+        int8_weights = [w for w in weights if w.dtype == np.int8]
+        assert int8_weights
+        assert all(np.abs(w.astype(np.int32)).max() == WEIGHT_LEVELS for w in int8_weights)
+    assert np.iinfo(np.int16).max >= 255 * WEIGHT_LEVELS * 2
 
 
 def test_one_scale_per_batch_makes_a_row_depend_on_its_neighbours(tmp_path: Path) -> None:
