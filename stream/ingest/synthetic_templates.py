@@ -137,7 +137,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "negative": ["Here's why investors should be worried", "Here's why investors are worried"],
         "neutral": ["What to watch in markets this week", "Five things to know before the open"],
         "positive": [
-            "Opinion: why I'm optimistic about the future",
+            "Opinion: why I'm optimistic, and why you should be too",
             "Here's why investors should be optimistic",
         ],
     },
