@@ -25,14 +25,15 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.integration
 
-DAYS = 10  # two weeks of trading days at about 1,000 documents a day: 10,000 documents
+FIRST_DAY = date(2026, 10, 1)
+DAYS = 5  # a week of trading days at about 1,000 documents a day: the file outruns the model on any machine
 
 
 def history(days: int = DAYS) -> list[dict]:
     """A time-sorted file of market days, as a user would export one."""
     rows = []
     for n in range(days):
-        day = MarketDay(day=date(2026, 10, 1) + timedelta(days=n), start=time(9, 30), end=time(16, 0),
+        day = MarketDay(day=FIRST_DAY + timedelta(days=n), start=time(9, 30), end=time(16, 0),
                         per_minute=2.6, syndicated_share=0.03, seed=100 + n)  # fmt: skip
         rows.extend(json.loads(doc.dumps()) for doc in day.documents())
     for row in rows:
@@ -40,19 +41,20 @@ def history(days: int = DAYS) -> list[dict]:
     return sorted(rows, key=lambda r: r["published_at"])
 
 
+@pytest.mark.timeout(900)  # a bound for a hung run: on a slow machine under load the model takes minutes
 def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay(
     make_settings, tmp_path
 ) -> None:
     settings = make_settings(idle_close_s=3, archive_flush_s=1)
     ensure_topics(settings)
     rows = history()
-    assert 9_500 <= len(rows) <= 10_500
+    assert 950 * DAYS <= len(rows) <= 1_050 * DAYS
     path = tmp_path / "history.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     with WorkerProcess(settings, tmp_path / "worker.log") as worker:
         worker.wait_ready(180)
         result = tapewatch(
-            "ingest", "file", str(path), "--rate", "0", "--timeout", "240", env=settings.as_env(), timeout=300
+            "ingest", "file", str(path), "--rate", "0", "--timeout", "600", env=settings.as_env(), timeout=660
         )
         assert result.returncode == 0, result.stderr[-2000:]
         summary = result.stdout.strip().splitlines()[-1]
@@ -62,7 +64,14 @@ def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay
         assert worker.total("tapewatch_late_documents_total") == 0
     out = tmp_path / "replay"
     replayed = tapewatch(
-        "replay", "--from", "2026-10-01", "--to", "2026-10-11", "--out", str(out), env=settings.as_env()
+        "replay",
+        "--from",
+        str(FIRST_DAY),
+        "--to",
+        str(FIRST_DAY + timedelta(days=DAYS)),
+        "--out",
+        str(out),
+        env=settings.as_env(),
     )
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     trend = pd.read_csv(out / "trend.csv", parse_dates=["window_start"])
@@ -71,7 +80,7 @@ def test_a_history_file_at_full_speed_has_no_late_document_and_equals_its_replay
         for r in trend.itertuples()
     }
     live = latest_windows(settings)
-    assert len(live) > 3_000
+    assert len(live) > 300 * DAYS
     assert live == from_replay
 
 
