@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from model_service.artifact import load_model
-from model_service.quantization import quantize_per_batch, quantize_per_token
+from model_service.quantization import PER_TOKEN_FILE, quantize_per_batch, quantize_per_token
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
 # What each ONNX backend runs: the file in the cache and how it is made from the fp32 export.
 VARIANTS: dict[str, tuple[str, Callable[[Path, Path], object] | None]] = {
     "onnx": ("model.onnx", None),
-    "onnx-int8": ("model-int8-per-token-w7.onnx", quantize_per_token),
+    "onnx-int8": (PER_TOKEN_FILE, quantize_per_token),
     "onnx-int8-per-batch": ("model-int8-per-batch.onnx", quantize_per_batch),
 }
 RUNTIME_NAMES = {

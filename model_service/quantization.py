@@ -25,7 +25,10 @@ OPSET = 21
 ZERO_POINT = 128
 ACTIVATION_LEVELS = 127
 # 255 * 63 * 2 = 32,130 fits the int16 that AVX2's u8 x s8 multiply-add saturates at (32,767).
-WEIGHT_LEVELS = 63
+WEIGHT_BITS = 7
+WEIGHT_LEVELS = 2 ** (WEIGHT_BITS - 1) - 1
+# The cached export's name follows the recipe, so a changed recipe is never served from an old file.
+PER_TOKEN_FILE = f"model-int8-per-token-w{WEIGHT_BITS}.onnx"
 
 
 class _PerTokenRewrite:
