@@ -11,7 +11,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 from common.processes import free_port
-from common.records import ScoredDocument, decode_record
+from common.records import Document, ScoredDocument, decode_record
 from common.topic_reader import TopicReader
 from model_service.engine import InferenceEngine
 from stream.devstack.broker import EmbeddedBroker
@@ -44,33 +44,20 @@ def run() -> dict[str, float]:
     del engine
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
-        settings = StreamSettings(
+        without = StreamSettings(
             broker_url=broker.bootstrap,
-            data_dir=Path(tmp),
+            data_dir=Path(tmp) / "off",
             web_port=free_port(),
-            app_id="bench-pipeline",
-            topic_prefix="bench",
+            app_id="bench-pipeline-off",
+            topic_prefix="bench-off",
+            entity_sentiment=False,
         )
-        ensure_topics(settings)
-        with WorkerProcess(settings, Path(tmp) / "worker.log", loglevel="warn") as worker:
-            worker.wait_ready(180)
-            with DocumentProducer(settings) as producer:
-                send_paced(producer, burst[:64], None, progress=False)  # warm-up: model and connections
-                while worker.documents_done() < 64:
-                    time.sleep(0.1)
-                started = time.perf_counter()
-                send_paced(producer, burst[64:], None, description="pipeline burst")
-                while worker.documents_done() < len(burst):
-                    time.sleep(0.05)
-                pipeline = (len(burst) - 64) / (time.perf_counter() - started)
-
-                rate = pipeline / 2
-                count = min(len(paced), int(rate * LATENCY_SECONDS))
-                send_paced(
-                    producer, paced[:count], at_rate(rate), description=f"latency at {rate:.0f} docs/s"
-                )
-                while worker.documents_done() < len(burst) + count:
-                    time.sleep(0.1)
+        entities_off = burst_rate(without, burst, paced[:0])[0]
+        settings = without.model_copy(
+            update={"data_dir": Path(tmp) / "on", "app_id": "bench-pipeline", "topic_prefix": "bench"}
+        )
+        settings = settings.model_copy(update={"entity_sentiment": True, "web_port": free_port()})
+        pipeline, rate, count = burst_rate(settings, burst, paced)
         wanted = {d.id for d in paced[:count]}
         latencies = []
         scored_topic = TopicNames(settings.topic_prefix).scored
@@ -84,11 +71,43 @@ def run() -> dict[str, float]:
         "bare_per_s": bare,
         "pipeline_per_s": pipeline,
         "ratio": pipeline / bare,
+        "entities_off_per_s": entities_off,
+        "entity_cost": 1 - pipeline / entities_off,
         "rate": rate,
         "latency_docs": len(latencies),
         "p50_ms": quantiles[49] * 1000,
         "p99_ms": quantiles[98] * 1000,
     }
+
+
+def burst_rate(
+    settings: StreamSettings, burst: list[Document], paced: list[Document]
+) -> tuple[float, float, int]:
+    """Docs/s of one worker through a burst, then (if ``paced``) documents at half that rate, for
+    latency: the burst rate, the paced rate and how many were paced."""
+    ensure_topics(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rate, count = 0.0, 0
+    with WorkerProcess(settings, settings.data_dir / "worker.log", loglevel="warn") as worker:
+        worker.wait_ready(180)
+        with DocumentProducer(settings) as producer:
+            send_paced(producer, burst[:64], None, progress=False)  # warm-up: model and connections
+            while worker.documents_done() < 64:
+                time.sleep(0.1)
+            started = time.perf_counter()
+            send_paced(producer, burst[64:], None, description="pipeline burst")
+            while worker.documents_done() < len(burst):
+                time.sleep(0.05)
+            pipeline = (len(burst) - 64) / (time.perf_counter() - started)
+            if paced:
+                rate = pipeline / 2
+                count = min(len(paced), int(rate * LATENCY_SECONDS))
+                send_paced(
+                    producer, paced[:count], at_rate(rate), description=f"latency at {rate:.0f} docs/s"
+                )
+                while worker.documents_done() < len(burst) + count:
+                    time.sleep(0.1)
+    return pipeline, rate, count
 
 
 def markdown(result: dict[str, float]) -> str:
@@ -99,6 +118,10 @@ def markdown(result: dict[str, float]) -> str:
         f"| bare model | {result['bare_per_s']:,.1f} docs/s |\n"
         f"| pipeline (raw topic -> classify -> scored topic) | {result['pipeline_per_s']:,.1f} docs/s |\n"
         f"| pipeline / bare model | **{result['ratio']:.2f}** (target 0.70) |\n"
+        f"| pipeline with entity sentiment off (`TAPEWATCH_ENTITY_SENTIMENT=false`) "
+        f"| {result['entities_off_per_s']:,.1f} docs/s |\n"
+        f"| cost of entity sentiment (1 - on / off) | **{result['entity_cost']:.1%}** "
+        "(target at most 15%) |\n"
         f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p50 | {result['p50_ms']:,.0f} ms |\n"
         f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p99 | {result['p99_ms']:,.0f} ms |\n"
         f"\nLatency = scored_at - received_at of {result['latency_docs']:.0f} documents "

@@ -54,6 +54,18 @@ class TokenWeight(WireRecord):
     weight: float
 
 
+class EntityLabel(WireRecord):
+    """How a document speaks of one of its entities (a ``$SYMBOL``, ``entity:`` or ``name:`` key).
+
+    ``mentioned`` False: the text as the model reads it never names the entity (a ticker its source
+    attached), so the label is the document's own.
+    """
+
+    sentiment: str
+    score: float  # p_pos - p_neg toward the entity
+    mentioned: bool = True
+
+
 class ScoredDocument(WireRecord):
     """A document with the classifier's labels."""
 
@@ -68,7 +80,14 @@ class ScoredDocument(WireRecord):
     explanation: list[TokenWeight] | None = None
     lane: int | None = None  # the raw-topic partition it was read from
     offset: int | None = None  # and its offset there: a redelivered record is known by the pair
+    entities: dict[str, EntityLabel] | None = None  # by entity key; None: scored without entity sentiment
     schema_version: int = SCHEMA_VERSION
+
+    def counted_as(self, key: str) -> tuple[str, float]:
+        """The sentiment and score a window of ``key`` counts: the entity's own for an entity key it
+        was scored for, else the document's."""
+        label = (self.entities or {}).get(key)
+        return (label.sentiment, label.score) if label else (self.sentiment, self.sentiment_score)
 
 
 class WindowEntry(WireRecord):
@@ -88,8 +107,14 @@ class WindowEntry(WireRecord):
     lane: int  # the raw partition the document came from, and its offset there
     offset: int
     author: str = ""  # pseudonymized; empty when the source names none
+    entities: dict[str, EntityLabel] | None = None  # the labels of those of ``keys`` that are entities
     kind: str = "entry"
     schema_version: int = SCHEMA_VERSION
+
+    def counted_as(self, key: str) -> tuple[str, float]:
+        """As ``ScoredDocument.counted_as``: the entity's label for its key, the document's for the rest."""
+        label = (self.entities or {}).get(key)
+        return (label.sentiment, label.score) if label else (self.sentiment, self.score)
 
 
 class LaneMark(WireRecord):

@@ -1,27 +1,30 @@
-"""The shipped model artifact: LoRA adapters, LayerNorms and heads, on top of the packaged base.
+"""The shipped model artifact: a PEFT LoRA adapter (with the heads) on top of the packaged base.
 
-A directory with ``config.json`` (labels, adapter shape, version, dev metrics) and
-``adapter.safetensors`` (a few MB). Loading merges the adapters into the base weights.
+A directory anyone with PEFT can load: ``adapter_config.json`` and ``adapter_model.safetensors``
+(PEFT's own files: the LoRA matrices, the trained LayerNorms and biases, the three heads), plus
+``tapewatch.json`` (labels, how texts were read, version name, dev metrics, how it was trained).
+Loading merges the adapter into the base weights, so inference runs a plain encoder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-from safetensors.torch import load_file, save_file
+from peft import LoraConfig, PeftModel, get_peft_model, load_peft_weights, set_peft_model_state_dict
 from transformers import logging as hf_logging
 
-from model_service.lora import add_lora, merge_lora
 from model_service.model import TopicSentimentModel, load_encoder
 
-ARTIFACT_FORMAT = "tapewatch-adapter/1"
-ADAPTER_FILE = "adapter.safetensors"
-CONFIG_FILE = "config.json"
+ARTIFACT_FORMAT = "tapewatch-peft/2"
+ADAPTER_FILE = "adapter_model.safetensors"
+ADAPTER_CONFIG_FILE = "adapter_config.json"
+CONFIG_FILE = "tapewatch.json"
+HEADS = ("topic_head", "sentiment_head", "entity_head")
 
 
 def packaged_artifact_dir() -> Path:
@@ -34,12 +37,8 @@ class ArtifactConfig:
     topics: list[str]
     sentiments: list[str]
     base_model: str
-    lora_rank: int
-    lora_alpha: float
-    lora_targets: list[str]
     max_length: int
     strip_urls: bool = False  # the model was trained on model_text() (URLs removed)
-    train_biases: bool = False
     name: str = "tapewatch-minilm-lora"
     format: str = ARTIFACT_FORMAT
     dev_metrics: dict[str, float] = field(default_factory=dict)
@@ -50,16 +49,65 @@ class ArtifactError(RuntimeError):
     """The artifact is missing, of another format, or does not fit the base encoder."""
 
 
-def trainable_state(model: TopicSentimentModel) -> dict[str, torch.Tensor]:
-    """What training changed: every parameter with requires_grad (adapters, LayerNorms, heads)."""
-    return {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
+def lora_config(
+    rank: int, alpha: float, targets: tuple[str, ...], dropout: float, train_biases: bool
+) -> LoraConfig:
+    """The adapter's recipe: LoRA on the encoder's linear layers; LayerNorms and heads trained whole."""
+    return LoraConfig(
+        r=rank,
+        lora_alpha=int(alpha),
+        lora_dropout=dropout,
+        target_modules=list(targets),
+        bias="lora_only" if train_biases else "none",
+        modules_to_save=[*HEADS, "LayerNorm"],
+    )
 
 
-def save_artifact(model: TopicSentimentModel, config: ArtifactConfig, out_dir: Path) -> str:
-    """Write the artifact; returns its version (name plus a hash of the weights)."""
+def build_model(
+    base_dir: Path, config: ArtifactConfig, attn_implementation: str | None = None
+) -> TopicSentimentModel:
+    """The base encoder with fresh heads: what an adapter is applied to."""
+    hf_logging.set_verbosity_error()  # the base checkpoint's unused pooler is expected
+    encoder = load_encoder(base_dir, attn_implementation)
+    return TopicSentimentModel(encoder, len(config.topics), len(config.sentiments))
+
+
+def trainable_model(base_dir: Path, config: ArtifactConfig, adapter: LoraConfig) -> PeftModel:
+    """The model to train: base frozen, a fresh adapter, heads, LayerNorms (and biases) trainable."""
+    return get_peft_model(build_model(base_dir, config), adapter)
+
+
+CARD = """---
+library_name: peft
+license: other
+base_model: sentence-transformers/all-MiniLM-L6-v2
+tags: [lora, finance, sentiment, entity-sentiment]
+---
+# {name}
+
+A LoRA adapter with three heads (topic, sentiment, sentiment toward each entity) for all-MiniLM-L6-v2,
+trained by `tapewatch train`. Load it with PEFT onto `model_service.model.TopicSentimentModel`; see
+tapewatch's `docs/model.md`.
+
+Trained on the Twitter Financial News datasets (MIT License) and on FinEntity: Tang, Yang, Wang,
+Zhang, Liu, "FinEntity: Entity-level Sentiment Classification for Financial Texts", EMNLP 2023, data
+under the Open Data Commons Attribution License (ODC-BY 1.0, https://opendatacommons.org/licenses/by/1-0/).
+Keep this attribution wherever the adapter is distributed.
+
+Dev metrics: {metrics}
+"""
+
+
+def save_artifact(model: PeftModel, config: ArtifactConfig, out_dir: Path) -> str:
+    """Write the artifact; returns its version (name plus a hash of the adapter's weights).
+
+    PEFT's blank model card is replaced by one that carries the training data's attribution.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file(trainable_state(model), str(out_dir / ADAPTER_FILE))
+    model.save_pretrained(str(out_dir))
     (out_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    metrics = ", ".join(f"{key} {value:.4f}" for key, value in config.dev_metrics.items())
+    (out_dir / "README.md").write_text(CARD.format(name=config.name, metrics=metrics or "none"))
     return artifact_version(out_dir, config)
 
 
@@ -69,52 +117,37 @@ def artifact_version(artifact_dir: Path, config: ArtifactConfig) -> str:
 
 
 def read_config(artifact_dir: Path) -> ArtifactConfig:
+    needed = (CONFIG_FILE, ADAPTER_CONFIG_FILE, ADAPTER_FILE)
+    if not all((artifact_dir / name).is_file() for name in needed):
+        raise ArtifactError(f"{artifact_dir} is not a tapewatch model artifact (needs {', '.join(needed)})")
     path = artifact_dir / CONFIG_FILE
-    if not path.is_file() or not (artifact_dir / ADAPTER_FILE).is_file():
-        raise ArtifactError(
-            f"{artifact_dir} is not a tapewatch model artifact (needs {CONFIG_FILE} and {ADAPTER_FILE})"
-        )
     data = json.loads(path.read_text())
     if data.get("format") != ARTIFACT_FORMAT:
         raise ArtifactError(f"{path}: format {data.get('format')!r}, this version reads {ARTIFACT_FORMAT!r}")
     return ArtifactConfig(**data)
 
 
-def build_model(
-    base_dir: Path, config: ArtifactConfig, attn_implementation: str | None = None, lora_dropout: float = 0.0
-) -> TopicSentimentModel:
-    """The trainable model: base encoder (frozen) with fresh adapters; LayerNorms (and biases) trainable."""
-    hf_logging.set_verbosity_error()  # the base checkpoint's unused pooler is expected
-    encoder = load_encoder(base_dir, attn_implementation)
-    model = TopicSentimentModel(encoder, len(config.topics), len(config.sentiments))
-    for name, parameter in model.encoder.named_parameters():
-        parameter.requires_grad_("LayerNorm" in name)
-    add_lora(model.encoder, tuple(config.lora_targets), config.lora_rank, config.lora_alpha, lora_dropout)
-    if config.train_biases:
-        for name, parameter in model.encoder.named_parameters():
-            if name.endswith(".bias"):
-                parameter.requires_grad_(True)
-    return model
-
-
 def load_model(
     artifact_dir: Path, base_dir: Path, attn_implementation: str | None = None
 ) -> tuple[TopicSentimentModel, ArtifactConfig, str]:
-    """The artifact merged into the base: a plain encoder with heads, in eval mode."""
+    """The adapter merged into the base: a plain encoder with heads, in eval mode."""
     config = read_config(artifact_dir)
-    model = build_model(base_dir, config, attn_implementation)
-    state = load_file(str(artifact_dir / ADAPTER_FILE))
-    expected = set(trainable_state(model))
-    if set(state) != expected:
-        missing, extra = sorted(expected - set(state))[:3], sorted(set(state) - expected)[:3]
-        raise ArtifactError(
-            f"{artifact_dir} does not fit the base encoder at {base_dir}: "
-            f"missing {missing}, unexpected {extra}"
-        )
+    adapter = LoraConfig.from_pretrained(str(artifact_dir))
+    peft_logger = logging.getLogger("peft")
+    level = peft_logger.level
+    peft_logger.setLevel(logging.ERROR)
     try:
-        model.load_state_dict(state, strict=False)
+        model = get_peft_model(build_model(base_dir, config, attn_implementation), adapter)
+        loaded = set_peft_model_state_dict(model, load_peft_weights(str(artifact_dir), device="cpu"))
     except RuntimeError as exc:
         raise ArtifactError(f"{artifact_dir} does not fit the base encoder at {base_dir}: {exc}") from None
-    merge_lora(model)
-    model.requires_grad_(False)
-    return model.eval(), config, artifact_version(artifact_dir, config)
+    finally:
+        peft_logger.setLevel(level)
+    unexpected: list[str] = loaded.unexpected_keys  # type: ignore[attr-defined]  # torch's load result
+    if unexpected:
+        raise ArtifactError(
+            f"{artifact_dir} does not fit the base encoder at {base_dir}: unexpected {sorted(unexpected)[:3]}"
+        )
+    merged: TopicSentimentModel = model.merge_and_unload()
+    merged.requires_grad_(False)
+    return merged.eval(), config, artifact_version(artifact_dir, config)

@@ -11,9 +11,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from model_service.engine import Classification, InferenceEngine
+from model_service.engine import Classification, EntityQuery, InferenceEngine
 
 CHUNK = 256
+ENTITY_FIELDS = ("entity_sentiment", "entity_sentiment_score", "entity_mentioned", "entity_explanation")
 
 
 def label_fields(result: Classification) -> dict[str, Any]:
@@ -24,6 +25,19 @@ def label_fields(result: Classification) -> dict[str, Any]:
         "sentiment_score": round(result.sentiment_score, 4),
         "confidence": round(result.probs[result.sentiment], 4),
         "explanation": " ".join(f"{t}:{w:.2f}" for t, w in result.explanation) if result.explanation else "",
+    }
+
+
+def entity_fields(result: Classification, key: str) -> dict[str, Any]:
+    """The sentiment toward the row's entity (the document's where the text never names it)."""
+    assert result.entities is not None
+    found = result.entities[key]
+    why = " ".join(f"{t}:{w:.2f}" for t, w in found.explanation) if found.explanation else ""
+    return {
+        "entity_sentiment": found.sentiment,
+        "entity_sentiment_score": round(found.sentiment_score, 4),
+        "entity_mentioned": found.mentioned,
+        "entity_explanation": why,
     }
 
 
@@ -64,9 +78,17 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def classify_file(
-    engine: InferenceEngine, path: Path, text_column: str, output: Path | None, explain: bool
+    engine: InferenceEngine,
+    path: Path,
+    text_column: str,
+    output: Path | None,
+    explain: bool,
+    entity_column: str | None = None,
 ) -> str:
-    """Label every row; write them to ``output`` (CSV or JSONL by suffix) or stdout as CSV."""
+    """Label every row; write them to ``output`` (CSV or JSONL by suffix) or stdout as CSV.
+
+    With ``entity_column``, each row also gets the sentiment toward the entity that column names.
+    """
     total = sum(1 for _ in _rows(path))
     as_jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -75,11 +97,20 @@ def classify_file(
     try:
         with tqdm(total=total, unit="row", desc=path.name, file=sys.stderr) as bar:
             for chunk in _chunks(_rows(path), CHUNK):
-                if text_column not in chunk[0]:
-                    raise ValueError(f"{path}: no column {text_column!r}; columns: {', '.join(chunk[0])}")
+                for column in (text_column, entity_column):
+                    if column is not None and column not in chunk[0]:
+                        raise ValueError(f"{path}: no column {column!r}; columns: {', '.join(chunk[0])}")
                 texts = [str(row.get(text_column) or "") for row in chunk]
-                for row, result in zip(chunk, engine.classify(texts, explain=explain), strict=True):
+                entities = None
+                if entity_column is not None:
+                    named = [str(row.get(entity_column) or "").strip() for row in chunk]
+                    entities = [[EntityQuery(name, (name,))] if name else [] for name in named]
+                results = engine.classify(texts, explain=explain, entities=entities)
+                for number, (row, result) in enumerate(zip(chunk, results, strict=True)):
                     out = {**row, **label_fields(result)}
+                    if entities is not None:
+                        name = entities[number][0].key if entities[number] else ""
+                        out.update(entity_fields(result, name) if name else dict.fromkeys(ENTITY_FIELDS, ""))
                     counts[result.sentiment] = counts.get(result.sentiment, 0) + 1
                     if as_jsonl:
                         handle.write(json.dumps(out) + "\n")

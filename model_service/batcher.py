@@ -25,6 +25,7 @@ from model_service.admission import BatchCost
 from model_service.metrics import ModelMetrics
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 INFERENCE_NICENESS = 10
@@ -43,18 +44,21 @@ class Overloaded(RuntimeError):
 
 
 @dataclass
-class _Request(Generic[R]):
-    texts: list[str]
+class _Request(Generic[T, R]):
+    texts: list[T]
     explain: list[bool]
     future: asyncio.Future[list[R]] = field(repr=False)
 
 
-class DynamicBatcher(Generic[R]):
-    """Coalesces ``submit`` calls into calls of ``run(texts, explain)`` on one worker thread."""
+class DynamicBatcher(Generic[T, R]):
+    """Coalesces ``submit`` calls into calls of ``run(texts, explain)`` on one worker thread.
+
+    A text is whatever ``run`` reads (``T``): a string, or a string with the entities to read in it.
+    """
 
     def __init__(
         self,
-        run: Callable[[list[str], list[bool]], Sequence[R]],
+        run: Callable[[list[T], list[bool]], Sequence[R]],
         max_batch_size: int = 32,
         max_wait_ms: float = 5.0,
         max_queue: int = 2048,
@@ -66,9 +70,9 @@ class DynamicBatcher(Generic[R]):
         self.max_wait = max_wait_ms / 1000
         self.max_queue = max_queue
         self.queued = 0
-        self._requests: asyncio.Queue[_Request[R]] = asyncio.Queue()
-        self._ready: asyncio.Queue[list[_Request[R]]] = asyncio.Queue(maxsize=1)
-        self._carry: _Request[R] | None = None
+        self._requests: asyncio.Queue[_Request[T, R]] = asyncio.Queue()
+        self._ready: asyncio.Queue[list[_Request[T, R]]] = asyncio.Queue(maxsize=1)
+        self._carry: _Request[T, R] | None = None
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="tapewatch-infer", initializer=yield_to_the_event_loop
         )
@@ -101,7 +105,7 @@ class DynamicBatcher(Generic[R]):
             running + full * self.cost.seconds(self.max_batch_size) + self.cost.seconds(rest) + self.max_wait
         )
 
-    async def submit(self, texts: Sequence[str], explain: Sequence[bool] | bool = False) -> list[R]:
+    async def submit(self, texts: Sequence[T], explain: Sequence[bool] | bool = False) -> list[R]:
         """Results for ``texts`` in order, once their batch has run."""
         if not texts:
             return []
@@ -115,7 +119,7 @@ class DynamicBatcher(Generic[R]):
         await self._requests.put(_Request(list(texts), flags, future))
         return await future
 
-    async def _next_request(self, timeout: float | None) -> _Request[R] | None:
+    async def _next_request(self, timeout: float | None) -> _Request[T, R] | None:
         if self._carry is not None:
             request, self._carry = self._carry, None
             return request

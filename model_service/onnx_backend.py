@@ -23,6 +23,8 @@ from model_service.quantization import PER_TOKEN_FILE, quantize_per_batch, quant
 log = logging.getLogger(__name__)
 
 OPSET = 17
+# Part of the cache key: a changed export (inputs, outputs, fusion) is never served from an old file.
+EXPORT_REVISION = "entity-head-1"
 
 
 def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
@@ -37,21 +39,25 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
     ids = torch.randint(1000, 2000, (2, 16))
     mask = torch.ones_like(ids)
     mask[1, 9:] = 0  # trace with padding so the mask path is part of the graph
+    spans = torch.zeros((2, 2, 16))
+    spans[0, 0, 2:4] = spans[1, 1, 5] = 1.0
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raw = Path(tmp) / "raw.onnx"
         axes = {0: "batch", 1: "sequence"}
         torch.onnx.export(
             model,
-            (ids, mask),
+            (ids, mask, spans),
             str(raw),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["topic_logits", "sentiment_logits"],
+            input_names=["input_ids", "attention_mask", "entity_mask"],
+            output_names=["topic_logits", "sentiment_logits", "entity_logits"],
             dynamic_axes={
                 "input_ids": axes,
                 "attention_mask": axes,
+                "entity_mask": {0: "batch", 1: "entities", 2: "sequence"},
                 "topic_logits": {0: "batch"},
                 "sentiment_logits": {0: "batch"},
+                "entity_logits": {0: "batch", 1: "entities"},
             },
             opset_version=OPSET,
             dynamo=False,
@@ -87,7 +93,7 @@ def _build_once(path: Path, build: Callable[[Path], object], version: str) -> No
 
 def cached_model(artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, backend: str) -> Path:
     """The ONNX file of ``backend`` for this version and base, exported on first use."""
-    key = hashlib.sha256(f"{version}|{base_dir.resolve()}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{version}|{base_dir.resolve()}|{EXPORT_REVISION}".encode()).hexdigest()[:16]
     folder = cache_dir / "onnx" / key
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / VARIANTS["onnx"][0]
@@ -118,6 +124,9 @@ class OnnxBackend:
         path = cached_model(artifact_dir, base_dir, version, cache_dir, backend)
         return cls(path, threads, RUNTIME_NAMES[backend])
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        topic, sentiment = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
-        return topic, sentiment
+    def logits(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "entity_mask": entity_mask}
+        topic, sentiment, entity = self.session.run(None, feeds)
+        return topic, sentiment, entity

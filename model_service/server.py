@@ -37,7 +37,7 @@ from common.http_guard import serve as serve_http
 from common.metrics import exposition, process_registry
 from model_service.admission import Refusal, WaitCalibration, admit
 from model_service.batcher import DynamicBatcher, Overloaded, yield_to_the_event_loop
-from model_service.engine import Classification, InferenceEngine
+from model_service.engine import Classification, EntityQuery, InferenceEngine
 from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
 
@@ -47,11 +47,38 @@ OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 DOC_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
 DEADLINE_HEADER = "X-Deadline-Ms"
 DEADLINE_KEY = DEADLINE_HEADER.lower().encode()  # as ASGI hands headers over
+ClassifyItem = tuple[str, list[EntityQuery]]  # a text and the entities to read in it
+
+
+MAX_ENTITIES = 32
+
+
+class EntityIn(BaseModel):
+    key: str = Field(min_length=1, max_length=200, description="The entity, echoed in the answer ($BTC)")
+    names: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="How a text may name it (Bitcoin, BTC); default: the key itself",
+    )
+
+    def query(self) -> EntityQuery:
+        return EntityQuery(self.key, tuple(n[:200] for n in self.names) or (self.key,))
 
 
 class DocumentIn(BaseModel):
     id: str = Field(min_length=1, max_length=256, description="Caller's id, echoed in the result")
     text: str = Field(min_length=1, description="Title and/or body to classify")
+    entities: list[str | EntityIn] | None = Field(
+        None,
+        max_length=MAX_ENTITIES,
+        description=(
+            'Entities to read the sentiment toward: a name as the text writes it ("SHIB"), or '
+            "{key, names}. Each gets its own label from the same encoder pass"
+        ),
+    )
+
+    def queries(self) -> list[EntityQuery]:
+        return [EntityIn(key=e).query() if isinstance(e, str) else e.query() for e in self.entities or []]
 
 
 class ClassifyRequest(BaseModel):
@@ -64,6 +91,15 @@ class TokenWeightOut(BaseModel):
     weight: float
 
 
+class EntityOut(BaseModel):
+    key: str
+    sentiment: str
+    sentiment_score: float = Field(description="p(positive) - p(negative) toward the entity")
+    probs: dict[str, float]
+    mentioned: bool = Field(description="False: the text never names it, and the labels are the document's")
+    explanation: list[TokenWeightOut] | None = None
+
+
 class ClassificationOut(BaseModel):
     id: str
     topic: str
@@ -73,6 +109,7 @@ class ClassificationOut(BaseModel):
     probs: dict[str, float]
     model_version: str
     explanation: list[TokenWeightOut] | None = None
+    entities: list[EntityOut] | None = Field(None, description="Per entity asked for, in the order asked")
 
 
 class ClassifyResponse(BaseModel):
@@ -164,8 +201,13 @@ def create_app(
     admitted = {"texts": 0}  # requests let in before their body, not yet in the batcher
 
     async def start_batcher(loaded: InferenceEngine) -> None:
-        batcher: DynamicBatcher[Classification] = DynamicBatcher(
-            loaded.classify, settings.max_batch_size, settings.max_wait_ms, settings.max_queue, metrics
+        def run(items: list[ClassifyItem], explain: list[bool]) -> list[Classification]:
+            texts = [text for text, _ in items]
+            entities = [queries for _, queries in items]
+            return loaded.classify(texts, explain, entities if any(entities) else None)
+
+        batcher: DynamicBatcher[ClassifyItem, Classification] = DynamicBatcher(
+            run, settings.max_batch_size, settings.max_wait_ms, settings.max_queue, metrics
         )
         await batcher.start()
         state["engine"], state["batcher"] = loaded, batcher
@@ -205,7 +247,7 @@ def create_app(
         metrics.requests.labels(status=str(exc.status)).inc()
         return _error(exc.status, exc.message, exc.headers)
 
-    def ready_batcher() -> DynamicBatcher[Classification]:
+    def ready_batcher() -> DynamicBatcher[ClassifyItem, Classification]:
         if state["load_error"]:
             raise ApiError(503, f"the model failed to load: {state['load_error']}")
         if state["batcher"] is None:
@@ -249,7 +291,7 @@ def create_app(
             raise ApiError(503, *refused(refusal))
         request.state.expected_s = expected
         try:
-            results = await batcher.submit([d.text for d in body.documents], body.explain)
+            results = await batcher.submit([(d.text, d.queries()) for d in body.documents], body.explain)
         except Overloaded as exc:
             raise ApiError(503, f"overloaded: {exc}", {"Retry-After": "1"}) from None
         metrics.requests.labels(status="200").inc()
@@ -365,11 +407,26 @@ def deadline_of(value: str | None, settings: ModelSettings) -> float:
     return milliseconds / 1000
 
 
+def _weights(explanation: list[tuple[str, float]] | None) -> list[TokenWeightOut] | None:
+    return None if explanation is None else [TokenWeightOut(token=t, weight=w) for t, w in explanation]
+
+
 def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
-    explanation = None
-    if result.explanation is not None:
-        explanation = [TokenWeightOut(token=t, weight=w) for t, w in result.explanation]
-    return ClassificationOut(id=doc_id, **result.labels(), explanation=explanation)
+    labels = {k: v for k, v in result.labels().items() if k != "entities"}
+    entities = None
+    if result.entities is not None:
+        entities = [
+            EntityOut(
+                key=key,
+                sentiment=found.sentiment,
+                sentiment_score=found.sentiment_score,
+                probs=found.probs,
+                mentioned=found.mentioned,
+                explanation=_weights(found.explanation),
+            )
+            for key, found in result.entities.items()
+        ]
+    return ClassificationOut(id=doc_id, **labels, explanation=_weights(result.explanation), entities=entities)
 
 
 def serve(settings: ModelSettings) -> None:

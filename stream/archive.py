@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.records import Document, ScoredDocument
+from common.records import Document, EntityLabel, ScoredDocument
 from model_service.labels import SENTIMENTS
 
 SCHEMA = pa.schema(
@@ -42,6 +42,20 @@ SCHEMA = pa.schema(
         ("prob_positive", pa.float32()),
         ("model_version", pa.string()),
         ("scored_at", pa.timestamp("us", tz="UTC")),
+        # the sentiment toward each entity key it was scored for; null: scored without entity sentiment
+        (
+            "entities",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("key", pa.string()),
+                        ("sentiment", pa.string()),
+                        ("score", pa.float32()),
+                        ("mentioned", pa.bool_()),
+                    ]
+                )
+            ),
+        ),
     ]
 )
 
@@ -62,6 +76,9 @@ def row(scored: ScoredDocument) -> dict[str, object]:
         **{f"prob_{s}": scored.probs.get(s, 0.0) for s in SENTIMENTS},
         "model_version": scored.model_version,
         "scored_at": scored.scored_at,
+        "entities": None
+        if scored.entities is None
+        else [{"key": key, **label.asdict()} for key, label in scored.entities.items()],
     }
 
 
@@ -76,6 +93,9 @@ def from_row(values: dict[str, Any]) -> ScoredDocument:
         probs={s: values[f"prob_{s}"] for s in SENTIMENTS},
         model_version=values["model_version"],
         scored_at=values["scored_at"],
+        entities=None
+        if values.get("entities") is None
+        else {e["key"]: EntityLabel(e["sentiment"], e["score"], e["mentioned"]) for e in values["entities"]},
     )
 
 

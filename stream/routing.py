@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka.partitioner import murmur2
 
-from common.records import ScoredDocument
+from common.records import EntityLabel, ScoredDocument
 from stream.prepare.entities import EntityExtractor
 
 ALL = "all"
@@ -13,6 +13,13 @@ ALL = "all"
 def window_keys(scored: ScoredDocument, entities: EntityExtractor) -> list[str]:
     """Every key a document is counted under: the whole feed, its topic, its source, its entities."""
     return [ALL, scored.topic, f"source:{scored.document.source}", *entities.keys(scored.document)]
+
+
+def entity_labels(scored: ScoredDocument, keys: list[str]) -> dict[str, EntityLabel] | None:
+    """The entity labels of those ``keys`` the document was scored for: what an entry carries."""
+    if not scored.entities:
+        return None
+    return {key: scored.entities[key] for key in keys if key in scored.entities} or None
 
 
 def default_partition(key: bytes, partitions: int) -> int:

@@ -79,6 +79,13 @@ class StreamSettings(ComponentSettings):
         8, ge=0, description="Entity keys ($SYMBOL, entity:, name:) one document is counted under, at most"
     )
     max_names: int = Field(3, ge=0, description="Names found by capitalization one document adds, at most")
+    entity_sentiment: bool = Field(
+        True,
+        description=(
+            "Count entity keys with the sentiment toward the entity (one encoder pass per document); "
+            "false: with the document's"
+        ),
+    )
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for author pseudonyms; default: per data dir"
     )

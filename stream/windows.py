@@ -42,21 +42,17 @@ class Counted:
     author: str = ""
 
     @classmethod
-    def of(cls, scored: ScoredDocument) -> Counted:
+    def of(cls, scored: ScoredDocument, key: str) -> Counted:
+        """What ``key``'s window counts of a scored document (an entity key: the entity's sentiment)."""
         doc = scored.document
-        return cls(
-            doc.id,
-            doc.published_at,
-            scored.sentiment,
-            scored.sentiment_score,
-            doc.headline,
-            author=doc.author,
-        )
+        sentiment, score = scored.counted_as(key)
+        return cls(doc.id, doc.published_at, sentiment, score, doc.headline, author=doc.author)
 
     @classmethod
-    def entry(cls, entry: WindowEntry) -> Counted:
-        return cls(entry.id, entry.published_at, entry.sentiment, entry.score, entry.title, entry.lane,
-                   entry.offset, entry.author)  # fmt: skip
+    def entry(cls, entry: WindowEntry, key: str) -> Counted:
+        sentiment, score = entry.counted_as(key)
+        return cls(entry.id, entry.published_at, sentiment, score, entry.title, entry.lane, entry.offset,
+                   entry.author)  # fmt: skip
 
     @property
     def voice(self) -> str:

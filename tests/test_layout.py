@@ -27,7 +27,7 @@ MAY_IMPORT = {
 # parts of one layer (the sources and the worker, say) never lean on each other.
 STREAM_LAYERS = [
     {"stream.settings"},
-    {"stream.windows", "stream.archive", "stream.topics"},
+    {"stream.windows", "stream.archive", "stream.topics", "stream.labels"},
     {"stream.lanes", "stream.prepare"},
     {"stream.routing"},
     {"stream.ingest", "stream.pipeline", "stream.replay", "stream.grafana"},

@@ -140,8 +140,8 @@ def load_documents(
     import pyarrow as pa
 
     from stream.archive import to_table
+    from stream.replay.run import entity_reader, select
     from stream.replay.run import rescore as rescore_documents
-    from stream.replay.run import select
     from stream.replay.sources import KafkaRange, read_archive, scored_documents
 
     if source == "archive" and not rescore:
@@ -165,7 +165,7 @@ def load_documents(
             click.echo(f"skipped {len(reader.skipped)} records that are not documents", err=True)
     from model_service.engine import InferenceEngine
 
-    scored = select(rescore_documents(raw, InferenceEngine.load()), topics, ticker)
+    scored = select(rescore_documents(raw, InferenceEngine.load(), entity_reader(settings)), topics, ticker)
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))
     return to_table(scored)
 

@@ -208,7 +208,10 @@ def ticker_drilldown() -> Dashboard:
         Dashboard("tapewatch: ticker drill-down")
         .uid(TICKER_UID)
         .tags(["tapewatch"])
-        .description("One ticker of the watchlist: sentiment, volume and its alerts.")
+        .description(
+            "One ticker of the watchlist: the sentiment of what is written about it (toward the ticker, "
+            "not the whole document's tone), its volume and its alerts."
+        )
         .refresh("30s")
         .time("now-6h", "now")
         .links(links())
@@ -216,9 +219,18 @@ def ticker_drilldown() -> Dashboard:
         .with_variable(horizon_variable())
         .annotation(alert_annotations("NegativeTickerSentimentSpike", 'ticker="${ticker}"'))
         .with_panel(
-            series("Mean sentiment", f"tapewatch_topic_mean_sentiment{{{key}}}", legend).min(-1).max(1)
+            series("Mean sentiment toward the ticker", f"tapewatch_topic_mean_sentiment{{{key}}}", legend)
+            .min(-1)
+            .max(1)
         )
-        .with_panel(series("Negative share", f"tapewatch_topic_negative_ratio{{{key}}}", legend, PERCENT))
+        .with_panel(
+            series(
+                "Share negative toward the ticker",
+                f"tapewatch_topic_negative_ratio{{{key}}}",
+                legend,
+                PERCENT,
+            )
+        )
         .with_panel(series("Documents per window", f"tapewatch_topic_volume{{{key}}}", legend))
         .with_panel(
             series(

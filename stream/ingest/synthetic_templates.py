@@ -17,7 +17,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "Analysts slash {co} estimates after weak guidance; ${tk} falls",
         ],
         "neutral": [
-            "Citi initiates coverage of {co} with a hold rating",
+            "Analyst initiates coverage of ${tk} with a hold rating",
             "{co} price target unchanged at ${n} at Barclays, rating equal-weight",
             "Here are today's biggest analyst calls, including {co}",
         ],
@@ -115,8 +115,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "{co} profit slumps on higher credit loss provisions",
         ],
         "neutral": [
-            "{co} bank reports quarterly deposit figures",
-            "{co} bank reports quarterly loan figures",
+            "Bank {co} reports net interest income in line with estimates",
+            "{co} bank keeps net interest margin guidance",
             "{co} bank reports quarterly lending figures",
         ],
         "positive": [
@@ -135,7 +135,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
     "General News | Opinion": {
         "negative": ["Here's why investors should be worried", "Here's why investors are worried"],
-        "neutral": ["What to watch in markets this week", "Five things to know before the open"],
+        "neutral": ["Here's what investors should know this week", "Five things to know before the open"],
         "positive": [
             "Opinion: why I'm optimistic, and why you should be too",
             "Here's why investors should be optimistic",
@@ -158,7 +158,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         ],
     },
     "IPO": {
-        "negative": ["{co} shares drop in IPO debut", "{co} postpones IPO amid market turmoil"],
+        "negative": ["{co} IPO flops as shares drop in debut", "{co} postpones IPO amid market turmoil"],
         "neutral": ["{co} files for IPO on Nasdaq", "{co} sets IPO terms, seeks to raise ${n} million"],
         "positive": [
             "{co} soars {pct}% in blockbuster IPO debut",
@@ -181,8 +181,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "negative": ["{co} merger deal collapses", "{co} writes down acquisition by ${n} billion"],
         "neutral": ["{co} in talks to acquire a rival, sources say", "{co} completes acquisition of startup"],
         "positive": [
-            "{co} to be acquired at {pct}% premium; ${tk} surges",
-            "{co} agrees to acquire rival in ${n} billion deal, shares jump",
+            "{co} to be acquired at {pct}% premium in deal shareholders cheer",
+            "{co} agrees to acquire rival in ${n} billion deal that analysts praise",
         ],
     },
     "Macro": {

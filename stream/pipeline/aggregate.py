@@ -104,10 +104,10 @@ class PartitionWindows:
     def add(self, event: EventT, entry: WindowEntry) -> tuple[bool, bool]:
         """Count the entry: whether it is already done (late or a repeat) and can be acked, and whether
         it came after one of its windows was final."""
-        item = Counted.entry(entry)
         self.read_upto[entry.lane] = max(self.read_upto.get(entry.lane, 0), entry.offset + 1)
         pending, late = 0, False
         for key in entry.keys:
+            item = Counted.entry(entry, key)
             for name, book in self.books.items():
                 outcome = book.add(key, item)
                 if outcome is Outcome.LATE:

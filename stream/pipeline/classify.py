@@ -24,6 +24,9 @@ import faust
 from faust.types import TP, EventT
 
 from common.records import Document, InvalidRecord, RejectReason, ScoredDocument, WindowEntry
+from model_service.engine import Classification
+from model_service.entity_spans import EntityQuery
+from stream.labels import scored_document
 from stream.lanes import LaneProgress
 from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.kafka_transport import in_flight, is_current
@@ -32,7 +35,7 @@ from stream.pipeline.recovery import read_published
 from stream.pipeline.scoring import Scorer
 from stream.pipeline.topics import PipelineTopics
 from stream.prepare.preparer import DocumentPreparer
-from stream.routing import keys_by_partition, window_keys
+from stream.routing import entity_labels, keys_by_partition, window_keys
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -182,27 +185,39 @@ class Classifier:
         item.document = prepared.document
 
     async def _score(self, batch: list[Taken]) -> None:
-        """Labels for the batch; if the batch fails, one by one, dead-lettering what still fails."""
+        """Labels for the batch; if the batch fails, one by one, dead-lettering what still fails.
+
+        With entity sentiment on, each document's entity keys (as the watchlist has them now) are read
+        in the same encoder pass, and stored with it: the entries it is published as count them.
+        """
         assert self.scorer is not None
         scored_at = datetime.now(UTC)
+        extractor = self.preparer.entities.current() if self.settings.entity_sentiment else None
 
-        def labeled(item: Taken, labels: dict[str, Any]) -> ScoredDocument:
+        def queries(item: Taken) -> list[EntityQuery]:
             assert item.document is not None
-            return ScoredDocument(
-                document=item.document, scored_at=scored_at, lane=item.lane, offset=item.offset, **labels
-            )
+            return extractor.queries(item.document) if extractor is not None else []
+
+        def labeled(item: Taken, result: Classification) -> ScoredDocument:
+            assert item.document is not None
+            return scored_document(item.document, result, scored_at, lane=item.lane, offset=item.offset)
+
+        def asked(items: list[Taken]) -> list[list[EntityQuery]] | None:
+            return [queries(item) for item in items] if extractor is not None else None
 
         try:
-            results = await self.scorer.score([item.document.text for item in batch if item.document])
+            texts = [item.document.text for item in batch if item.document]
+            results = await self.scorer.score(texts, asked(batch))
             for item, result in zip(batch, results, strict=True):
-                item.published = labeled(item, result.labels())
+                item.published = labeled(item, result)
             return
         except Exception:
             log.exception("scoring a batch of %d failed; retrying one by one", len(batch))
         for item in batch:
             assert item.document is not None
             try:
-                item.published = labeled(item, (await self.scorer.score([item.document.text]))[0].labels())
+                (result,) = await self.scorer.score([item.document.text], asked([item]))
+                item.published = labeled(item, result)
             except Exception as exc:
                 failed = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
                 await self.deadletters.reject(failed, item.event.message)
@@ -245,6 +260,7 @@ class Classifier:
                     keys=keys, id=scored.document.id, published_at=scored.document.published_at,
                     sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,
                     lane=item.lane, offset=item.offset, author=scored.document.author,
+                    entities=entity_labels(scored, keys),
                 )  # fmt: skip
                 sent = self.topics.keyed.send(key=keys[0].encode(), value=entry.dumps(), partition=partition)
                 deliveries.append(await sent)

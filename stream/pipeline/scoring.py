@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from model_service.client import ModelClient, ModelServiceUnavailable
-from model_service.engine import Classification, InferenceEngine
+from model_service.engine import Classification, EntityQuery, InferenceEngine
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 Explanation = list[tuple[str, float]]
 
 
+Entities = Sequence[Sequence[EntityQuery]] | None  # per text, the entities to read its sentiment toward
+
+
 class Scorer(Protocol):
-    async def score(self, texts: Sequence[str]) -> list[Classification]: ...
+    async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]: ...
 
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
         """The tokens that pushed each text's sentiment, for alert evidence; one attempt."""
@@ -43,10 +46,10 @@ class InProcessScorer:
         metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-classify")
 
-    async def score(self, texts: Sequence[str]) -> list[Classification]:
+    async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         started = time.perf_counter()
         results = await asyncio.get_running_loop().run_in_executor(
-            self._executor, self.engine.classify, list(texts)
+            self._executor, lambda: self.engine.classify(list(texts), entities=entities)
         )
         self.metrics.model.batch_size.observe(len(texts))
         self.metrics.model.batch_latency.observe(time.perf_counter() - started)
@@ -72,11 +75,13 @@ class HttpScorer:
         self.metrics = metrics.pipeline
         self.max_backoff_s = max_backoff_s
 
-    async def score(self, texts: Sequence[str]) -> list[Classification]:
+    async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         delay = 0.5
         while True:
             try:
-                results = await self.client.classify([(str(i), t) for i, t in enumerate(texts)])
+                results = await self.client.classify(
+                    [(str(i), t) for i, t in enumerate(texts)], entities=entities
+                )
             except ModelServiceUnavailable as exc:
                 self.metrics.model_up.set(0)
                 self.metrics.model_retries.inc()

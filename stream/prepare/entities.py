@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from importlib import resources
 
 from common.records import Document
+from model_service.entity_spans import EntityQuery
 from stream.prepare.watchlist import WatchedEntity, Watchlist, WatchlistFile, read_watchlist
 from stream.settings import StreamSettings
 
@@ -45,6 +46,7 @@ class EntityExtractor:
         alternatives = "|".join(re.escape(p) for p in sorted(self._by_phrase, key=len, reverse=True))
         self._phrases = re.compile(rf"(?<![\w$])({alternatives})(?!\w)", re.I) if alternatives else None
         self._symbols = {e.symbol for e in watchlist.entities if e.symbol}
+        self._by_key = {e.key: e for e in watchlist.entities}
 
     @classmethod
     def from_settings(cls, settings: StreamSettings) -> EntityExtractor:
@@ -73,6 +75,22 @@ class EntityExtractor:
         names = [n for n in names_in(text) if n.lower() not in known][: self.max_names]
         keys.update((f"name:{n}", None) for n in names)
         return list(keys)[: self.max_keys]
+
+    def queries(self, document: Document) -> list[EntityQuery]:
+        """Each entity key of the document with the ways a text names it, to read its own sentiment:
+        ``$SHIB`` by ``$SHIB``, ``SHIB`` and its watched names; ``name:Celsius`` by ``Celsius``."""
+        found = []
+        for key in self.keys(document):
+            if key.startswith("$"):
+                symbol = key[1:]
+                surfaces = [key, symbol] if len(symbol) >= 2 else [key]  # a bare "A" is a word
+            else:
+                surfaces = [key.partition(":")[2]]
+            watched = self._by_key.get(key)
+            if watched is not None:
+                surfaces += watched.phrases
+            found.append(EntityQuery(key, tuple(dict.fromkeys(surfaces))))
+        return found
 
     def _watched(self, text: str) -> list[WatchedEntity]:
         if self._phrases is None:

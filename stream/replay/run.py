@@ -18,6 +18,7 @@ from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
+from stream.labels import scored_document
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
 from stream.replay.windows import replay_windows
@@ -31,18 +32,29 @@ class ReplayResult:
 
 
 def rescore(
-    documents: Sequence[Document], engine: InferenceEngine, batch: int = 256, progress: bool = True
+    documents: Sequence[Document],
+    engine: InferenceEngine,
+    entities: EntityExtractor | None,
+    batch: int = 256,
+    progress: bool = True,
 ) -> list[ScoredDocument]:
-    """Labels from the current model, in batches, with a progress bar."""
+    """Labels from the current model, in batches, with a progress bar; with ``entities`` (as a worker
+    with entity sentiment on), the sentiment toward each entity key too."""
     scored: list[ScoredDocument] = []
     now = datetime.now(UTC)
     with tqdm(total=len(documents), unit="doc", desc="rescoring", disable=not progress) as bar:
         for start in range(0, len(documents), batch):
             chunk = documents[start : start + batch]
-            for document, labels in zip(chunk, engine.classify([d.text for d in chunk]), strict=True):
-                scored.append(ScoredDocument(document=document, scored_at=now, **labels.labels()))
+            asked = [entities.queries(d) for d in chunk] if entities is not None else None
+            results = engine.classify([d.text for d in chunk], entities=asked)
+            scored.extend(scored_document(d, r, now) for d, r in zip(chunk, results, strict=True))
             bar.update(len(chunk))
     return scored
+
+
+def entity_reader(stream: StreamSettings) -> EntityExtractor | None:
+    """The extractor a worker with these settings reads entity sentiment with; None when it is off."""
+    return EntityExtractor.from_settings(stream) if stream.entity_sentiment else None
 
 
 def firing(
@@ -51,7 +63,7 @@ def firing(
     """What the live chain fires on these documents: the worker's preparation (duplicates, pseudonyms,
     entities), the model, windows and detector, without the broker in between."""
     preparer = DocumentPreparer.from_settings(stream, b"replay: pseudonyms only tell authors apart")
-    scored = rescore(preparer.first_copies(documents), engine, progress=False)
+    scored = rescore(preparer.first_copies(documents), engine, entity_reader(stream), progress=False)
     return [a for a in replay(lambda: scored, stream, alerts).alerts if a.state == "firing"]
 
 

@@ -59,7 +59,9 @@ def read_archive(
     if not folders:
         return pa.table({name: [] for name in wanted})
     files = [str(f) for folder in folders for f in sorted(folder.glob("*.parquet"))]
-    dataset = ds.dataset(files, format="parquet")
+    dataset = ds.dataset(
+        files, format="parquet", schema=SCHEMA
+    )  # an older file's missing column reads as null
     condition = (pc.field("published_at") >= pa.scalar(start, pa.timestamp("us", tz="UTC"))) & (
         pc.field("published_at") < pa.scalar(end, pa.timestamp("us", tz="UTC"))
     )

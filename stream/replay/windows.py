@@ -25,10 +25,10 @@ def replay_windows(
     points: list[TrendPoint] = []
     latest: datetime | None = None
     for scored in documents:
-        item = Counted.of(scored)
         for key in window_keys(scored, extractor):
-            book.add(key, item)
-        if latest is None or item.published_at > latest:
-            latest = item.published_at
+            book.add(key, Counted.of(scored, key))
+        published = scored.document.published_at
+        if latest is None or published > latest:
+            latest = published
             points.extend(book.close(latest))
     return points + book.finish()

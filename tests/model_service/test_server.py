@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from common.processes import free_port, serving
 from model_service.client import ModelClient, ModelServiceError, ModelServiceUnavailable
+from model_service.entity_spans import EntityQuery
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +65,29 @@ def test_classify_returns_labels_for_each_id(server: str) -> None:
     assert body["results"][0]["sentiment"] == "negative"
     assert all(r["model_version"] == body["model_version"] for r in body["results"])
     assert body["results"][0]["explanation"][0]["token"]
+
+
+# A real headline with its clauses swapped; the original order is a known miss (docs/model.md).
+HEADLINE = "SHIB Surges as Bitcoin and Ethereum Consolidate Losses"
+
+
+def test_classify_answers_the_sentiment_toward_each_entity_asked_for(server: str) -> None:
+    entities = ["SHIB", {"key": "$BTC", "names": ["Bitcoin", "BTC"]}, "Dogecoin"]
+    body = {"documents": [{"id": "h", "text": HEADLINE, "entities": entities}], "explain": True}
+    response = post(server, body)
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    by_key = {e["key"]: e for e in result["entities"]}
+    assert list(by_key) == ["SHIB", "$BTC", "Dogecoin"]
+    assert by_key["SHIB"]["mentioned"] and by_key["$BTC"]["mentioned"]
+    assert by_key["SHIB"]["sentiment"] == "positive" and by_key["$BTC"]["sentiment"] == "negative"
+    assert by_key["SHIB"]["explanation"][0]["token"]
+    assert not by_key["Dogecoin"]["mentioned"]  # not in the text: the document's own labels
+    assert by_key["Dogecoin"]["probs"] == pytest.approx(result["probs"])
+    plain = post(server, {"documents": [{"id": "p", "text": HEADLINE}]}).json()["results"][0]
+    assert plain["entities"] is None and plain["sentiment"] == result["sentiment"]
+    too_many = {"documents": [{"id": "x", "text": HEADLINE, "entities": ["A"] * 33}]}
+    assert post(server, too_many).status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -160,6 +185,13 @@ def test_client_classifies_and_reports_refusals_without_retrying(server: str) ->
         async with ModelClient(server, token=TOKEN) as client:
             results = await client.classify([("a", "Oil prices plunge"), ("b", "Bank posts record profit")])
             assert len(results) == 2 and results[0].model_version
+            asked = [[EntityQuery("$SHIB", ("SHIB",)), EntityQuery("$BTC", ("Bitcoin",))]]
+            (headline,) = await client.classify([("h", HEADLINE)], entities=asked)
+            assert headline.entities is not None
+            assert [(k, e.sentiment) for k, e in headline.entities.items()] == [
+                ("$SHIB", "positive"),
+                ("$BTC", "negative"),
+            ]
             assert (await client.model_info())["version"] == results[0].model_version
         async with ModelClient(server, token="wrong", retries=5, backoff=5) as client:
             with pytest.raises(ModelServiceError, match="401"):
@@ -220,3 +252,15 @@ def test_classify_command_labels_arguments_and_files(tmp_path: Path) -> None:
         timeout=120,
     )
     assert missing.returncode == 1 and "no column 'body'" in missing.stderr
+    news = tmp_path / "news.csv"
+    news.write_text(f'text,entity\n"{HEADLINE}",SHIB\n"{HEADLINE}",Bitcoin\n"{HEADLINE}",\n')
+    labeled = tmp_path / "labeled.csv"
+    command = ["classify", "--input", str(news), "--entity-column", "entity", "--output", str(labeled)]
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", *command], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    rows = list(csv.DictReader(labeled.open()))
+    assert [r["entity_mentioned"] for r in rows] == ["True", "True", ""]
+    assert [r["entity_sentiment"] for r in rows] == ["positive", "negative", ""]
+    assert len({r["sentiment"] for r in rows}) == 1  # the document's label is the same on every row

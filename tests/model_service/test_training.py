@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from peft import LoraConfig
 
 from model_service.artifact import load_model, read_config
 from model_service.model import packaged_base_dir
@@ -48,7 +49,9 @@ def test_train_smoke_run_writes_a_loadable_artifact(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "topic accuracy" in result.stdout and "sentiment accuracy" in result.stdout
     config = read_config(out)
-    assert config.lora_rank == 4 and config.training["train_examples"] == {"topic": 64, "sentiment": 64}
+    assert LoraConfig.from_pretrained(str(out)).r == 4
+    assert config.training["train_examples"] == {"topic": 64, "sentiment": 64, "entity": 64}
+    assert "entity macro-F1" in result.stdout and "copying the document's label" in result.stdout
     model, _, version = load_model(out, packaged_base_dir())
     assert version in result.stdout
     assert not any(p.requires_grad for p in model.parameters())

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pyarrow.parquet as pq
 
-from stream.archive import ParquetArchive
+from common.records import EntityLabel
+from stream.archive import ParquetArchive, from_row, to_table
+from stream.replay.sources import read_archive, scored_documents
 from tests.helpers import T0, scored
 
 
@@ -21,3 +23,27 @@ def test_archive_partitions_by_day_and_skips_ids_it_holds(tmp_path) -> None:
     table = pq.read_table(tmp_path / "date=2026-11-20")
     assert sorted(table.column("id").to_pylist()) == ["a0", "a1", "a2", "a9"]
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_the_sentiment_toward_each_entity_is_archived_and_read_back(tmp_path) -> None:
+    doc = scored("e", T0, "negative", tickers=["SHIB"]).derive(
+        entities={"$SHIB": EntityLabel("positive", 0.5, True), "$XYZ": EntityLabel("negative", -0.75, False)}
+    )
+    ParquetArchive(tmp_path).write([doc, scored("plain", T0)])
+    rows = {r["id"]: r for r in pq.read_table(tmp_path).to_pylist()}
+    back = from_row(rows["e"])
+    assert back.entities == doc.entities and back.counted_as("$SHIB") == ("positive", 0.5)
+    assert rows["plain"]["entities"] is None and from_row(rows["plain"]).entities is None
+
+
+def test_an_archive_written_before_the_entities_column_reads_as_scored_without_them(tmp_path) -> None:
+    old = to_table([scored("old", T0)]).drop_columns(["entities"])
+    folder = tmp_path / "date=2026-11-20"
+    folder.mkdir()
+    pq.write_table(old, folder / "part-old.parquet")
+    ParquetArchive(tmp_path).write(
+        [scored("new", T0).derive(entities={"$A": EntityLabel("positive", 0.375)})]
+    )
+    table = read_archive(tmp_path, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    by_id = {s.document.id: s for s in scored_documents(table)}
+    assert by_id["old"].entities is None and by_id["new"].counted_as("$A") == ("positive", 0.375)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
+
+from common.records import EntityLabel, WindowEntry
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.watchlist import read_watchlist
 from stream.replay.windows import replay_windows
-from stream.routing import window_keys
+from stream.routing import entity_labels, window_keys
 from stream.windows import Counted, Outcome, WindowBook, window_start
 from tests.helpers import T0, scored
 
@@ -16,7 +19,7 @@ KEY = "Earnings"
 
 
 def item(doc_id: str, seconds: float, sentiment: str = "neutral", lane: int | None = None, offset: int = 0):
-    counted = Counted.of(scored(doc_id, T0 + timedelta(seconds=seconds), sentiment))
+    counted = Counted.of(scored(doc_id, T0 + timedelta(seconds=seconds), sentiment), KEY)
     return dataclasses.replace(counted, lane=lane, offset=offset if lane is not None else None)
 
 
@@ -124,7 +127,24 @@ def test_a_window_keeps_its_most_negative_documents_lowest_score_first() -> None
         scored("c", T0, "negative").derive(sentiment_score=-0.95),
         scored("d", T0, "negative").derive(sentiment_score=-0.5),
     ):
-        book.add(KEY, Counted.of(doc))
+        book.add(KEY, Counted.of(doc, KEY))
     point = book.finish()[0]
     assert [(e.id, e.score) for e in point.most_negative] == [("c", -0.95), ("a", -0.8)]
     assert point.most_negative[0].title == "c"
+
+
+def test_an_entity_key_counts_the_sentiment_toward_the_entity_and_the_rest_the_documents() -> None:
+    doc = scored("h", T0, "negative", tickers=["SHIB", "BTC"])
+    doc = doc.derive(entities={"$SHIB": EntityLabel("positive", 0.7), "$BTC": EntityLabel("negative", -0.6)})
+    points = {p.key: p for p in replay_windows([doc], size_s=60, grace_s=0) if p.count}
+    assert (points["$SHIB"].positive, points["$SHIB"].negative) == (1, 0)
+    assert points["$SHIB"].mean_score == pytest.approx(0.7)
+    assert (points["$BTC"].negative, points["all"].negative, points["Earnings"].negative) == (1, 1, 1)
+    entry = WindowEntry(
+        keys=["$SHIB", "all"], id="h", published_at=T0, sentiment="negative", score=-0.8, title="h",
+        lane=0, offset=0, entities=entity_labels(doc, ["$SHIB", "all"]),
+    )  # fmt: skip
+    assert entry.entities == {"$SHIB": EntityLabel("positive", 0.7)}
+    assert Counted.entry(entry, "$SHIB").sentiment == "positive"
+    assert Counted.entry(entry, "all").sentiment == "negative"
+    assert entity_labels(doc.derive(entities=None), ["$SHIB"]) is None

@@ -14,6 +14,7 @@ from model_service.engine import Classification
 from stream.lanes import LaneProgress
 from stream.pipeline.classify import Classifier, Taken
 from stream.pipeline.metrics import PipelineMetrics
+from stream.pipeline.scoring import Entities
 from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.watchlist import read_watchlist
@@ -29,7 +30,7 @@ UNREADABLE = "a text the model cannot read"
 class BatchFailingScorer:
     """Fails every batch of more than one text, and the one text it cannot read."""
 
-    async def score(self, texts: Sequence[str]) -> list[Classification]:
+    async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         if len(texts) > 1 or UNREADABLE in texts[0]:
             raise RuntimeError("the model fell over")
         return [Classification("Earnings", 0.9, "negative", -0.7, {"negative": 0.8}, "v1")]

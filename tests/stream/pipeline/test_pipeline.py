@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
-from common.records import TrendPoint
+from common.records import TrendPoint, WindowEntry, decode_keyed
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import Incident, MarketDay
+from stream.prepare.documents import document_from_fields
+from stream.prepare.entities import EntityExtractor
 from stream.topics import TopicNames
 from stream.windows import window_start
 from tests.helpers import archived, read_topic, send_documents, wait_until, wait_until_drained
@@ -113,3 +115,44 @@ def test_archive_is_flushed_at_shutdown(make_settings, tmp_path) -> None:
     ids = [r["id"] for r in archived(settings)]
     assert len(ids) == len(set(ids)) and set(ids) <= {d.id for d in documents}
     assert len(ids) + duplicates == len(documents)
+
+
+# A real headline with its clauses swapped; the original order is a known miss (docs/model.md).
+HEADLINE = "SHIB Surges as Bitcoin and Ethereum Consolidate Losses"
+
+
+def test_one_headline_counts_each_coin_with_the_sentiment_toward_it(
+    make_settings, tmp_path, default_engine
+) -> None:
+    """A real crypto headline, its clauses swapped (the original order is a known miss: docs/model.md):
+    `$SHIB`'s and `$BTC`'s windows count the sentiment the model reads
+    toward each (the labels the engine gives those entities), the feed's window the document's, and
+    the archive keeps both."""
+    settings = make_settings(archive_flush_s=1)
+    at = datetime(2026, 11, 20, 14, 0, 5, tzinfo=UTC)
+    document = document_from_fields(
+        {"source": "crypto-wire", "title": HEADLINE, "tickers": ["SHIB"], "published_at": at.isoformat()}
+    )
+    send_documents(settings, [document])
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(120)
+        wait_until_drained(settings, 120)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+    queries = EntityExtractor.from_settings(settings).queries(document)
+    (expected,) = default_engine.classify([document.text], entities=[queries])
+    assert expected.entities is not None and {"$SHIB", "$BTC"} <= set(expected.entities)
+    keyed = read_topic(settings.broker_url, TopicNames(settings.topic_prefix).keyed)
+    entries = [e for e in map(decode_keyed, (r.value for r in keyed)) if isinstance(e, WindowEntry)]
+    counted = {key: e.counted_as(key) for e in entries for key in e.keys}
+    assert counted["$SHIB"][0] == "positive" and counted["$SHIB"][1] > 0
+    assert counted["$BTC"][0] == "negative" and counted["$BTC"][1] < 0
+    for key in ("$SHIB", "$BTC"):
+        assert counted[key][0] == expected.entities[key].sentiment
+        assert counted[key][1] == pytest.approx(expected.entities[key].sentiment_score, abs=1e-5)
+        assert counted[key][1] != pytest.approx(expected.sentiment_score, abs=1e-3), "the entity's own label"
+    assert counted["all"] == (expected.sentiment, pytest.approx(expected.sentiment_score, abs=1e-5))
+    (row,) = archived(settings, ("id", "sentiment", "entities"))
+    archived_entities = {e["key"]: e["sentiment"] for e in row["entities"]}
+    assert archived_entities == {key: found.sentiment for key, found in expected.entities.items()}

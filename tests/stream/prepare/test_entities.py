@@ -83,3 +83,18 @@ def test_a_changed_watchlist_is_used_without_a_restart_and_a_broken_one_keeps_th
     path.write_text("entities: [")
     os.utime(path, ns=(1, 2 * 10**18))
     assert keys(source.current(), "Velix Capital exposed") == ["$VLX"]
+
+
+def test_each_entity_key_comes_with_the_ways_a_text_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.yml"
+    path.write_text(WATCHLIST)
+    extractor = EntityExtractor(read_watchlist(path))
+    doc = scored("a", T0, tickers=["LUNA", "A"]).document.derive(
+        title="Terraform Labs halts chain after the Fed rate decision; Velix Capital exposed"
+    )
+    queries = {q.key: q.surfaces for q in extractor.queries(doc)}
+    assert list(queries) == extractor.keys(doc)
+    assert queries["$LUNA"] == ("$LUNA", "LUNA", "Terra", "Terraform Labs")
+    assert queries["$A"] == ("$A",)  # a one-letter symbol alone would be the word "A"
+    assert queries["entity:Federal Reserve"] == ("Federal Reserve", "the Fed", "rate decision")
+    assert queries["name:Velix Capital"] == ("Velix Capital",)

@@ -1,0 +1,53 @@
+"""Where an entity is mentioned: character spans in a text, then the model's tokens over them. Pure.
+
+Training and inference find mentions the same way, in the text the model reads, so a span never
+points at characters that URL stripping or space collapsing moved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    """An entity to read a text's sentiment toward: its key and the ways a text may name it."""
+
+    key: str  # "$SHIB", "entity:Oil", "name:Celsius"
+    surfaces: tuple[str, ...]  # "$SHIB", "SHIB", "Shiba Inu"
+
+
+def mention_spans(text: str, surfaces: Sequence[str]) -> list[tuple[int, int]]:
+    """Every whole-word occurrence of any of ``surfaces`` (``$BTC``, ``Bitcoin``): in any case, but a
+    surface in capitals (a symbol: ``ON``, ``SHIB``) only in capitals, so a symbol is not a word."""
+    spans: set[tuple[int, int]] = set()
+    for surface in surfaces:
+        name = surface.strip()
+        if name:
+            pattern = rf"(?<![\w$]){re.escape(name)}(?!\w)"
+            flags = 0 if name.isupper() and not name.startswith("$") else re.I
+            spans.update((m.start(), m.end()) for m in re.finditer(pattern, text, flags))
+    return sorted(spans)
+
+
+def token_positions(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[int]:
+    """The tokens that overlap any span; special tokens (empty offsets) never do."""
+    return [
+        i
+        for i, (start, end) in enumerate(offsets)
+        if end > start and any(start < stop and begin < end for begin, stop in spans)
+    ]
+
+
+def entity_mask(positions: Sequence[Sequence[Sequence[int]]], width: int) -> np.ndarray:
+    """``(texts, entities, width)`` float32, 1 on each entity's tokens; at least one entity column."""
+    entities = max(1, max((len(row) for row in positions), default=0))
+    mask = np.zeros((len(positions), entities, width), dtype=np.float32)
+    for i, row in enumerate(positions):
+        for j, tokens in enumerate(row):
+            mask[i, j, list(tokens)] = 1.0
+    return mask
