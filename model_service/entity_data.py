@@ -115,7 +115,7 @@ def contrast_pairs(texts: Sequence[EntityText], seed: int) -> list[EntityText]:
 
     Every text is the first of one pair; half name their entity bare (``SHIB``, not ``$SHIB``), as
     headlines do. Without these, nearly every training entity agrees with its document, and a
-    headline such as "Bitcoin and Ethereum Consolidate Losses, SHIB Surges" gives every coin the
+    headline such as "Bitcoin and Ethereum Consolidate Losses, SHIB Surges" gave every coin the
     headline's label.
     """
     rng = random.Random(seed)
