@@ -65,6 +65,7 @@ def build_archive(root: Path, rows: int = ROWS, days: int = DAYS, seed: int = 1)
                 "prob_positive": np.full(per_day, 0.3, dtype=np.float32),
                 "model_version": ["bench"] * per_day,
                 "scored_at": published,
+                "entities": [None] * per_day,  # entity keys count the document's label
             },
             schema=SCHEMA,
         )
