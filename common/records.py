@@ -66,6 +66,14 @@ class EntityLabel(WireRecord):
     mentioned: bool = True
 
 
+def counted_as(
+    entities: dict[str, EntityLabel] | None, key: str, sentiment: str, score: float
+) -> tuple[str, float]:
+    """``key``'s label among ``entities``, else the document's ``sentiment`` and ``score``."""
+    label = (entities or {}).get(key)
+    return (label.sentiment, label.score) if label else (sentiment, score)
+
+
 class ScoredDocument(WireRecord):
     """A document with the classifier's labels."""
 
@@ -86,8 +94,7 @@ class ScoredDocument(WireRecord):
     def counted_as(self, key: str) -> tuple[str, float]:
         """The sentiment and score a window of ``key`` counts: the entity's own for an entity key it
         was scored for, else the document's."""
-        label = (self.entities or {}).get(key)
-        return (label.sentiment, label.score) if label else (self.sentiment, self.sentiment_score)
+        return counted_as(self.entities, key, self.sentiment, self.sentiment_score)
 
 
 class WindowEntry(WireRecord):
@@ -113,8 +120,7 @@ class WindowEntry(WireRecord):
 
     def counted_as(self, key: str) -> tuple[str, float]:
         """As ``ScoredDocument.counted_as``: the entity's label for its key, the document's for the rest."""
-        label = (self.entities or {}).get(key)
-        return (label.sentiment, label.score) if label else (self.sentiment, self.score)
+        return counted_as(self.entities, key, self.sentiment, self.score)
 
 
 class LaneMark(WireRecord):

@@ -17,7 +17,7 @@ import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from model_service.artifact import ArtifactConfig, load_model, packaged_artifact_dir
-from model_service.entity_spans import EntityQuery, entity_mask, mention_spans, token_positions
+from model_service.entity_spans import EntityQuery, entity_mask, mention_tokens
 from model_service.labels import sentiment_score
 from model_service.model import TopicSentimentModel, packaged_base_dir
 from model_service.settings import ModelSettings
@@ -53,14 +53,8 @@ class Classification:
     entities: dict[str, EntitySentiment] | None = None  # by entity key, when entities were asked for
 
     def labels(self) -> dict[str, Any]:
-        """Every field but the explanations, for records and API answers that carry the labels."""
-        labels = {k: v for k, v in asdict(self).items() if k not in ("explanation", "entities")}
-        if self.entities is not None:
-            labels["entities"] = {
-                key: {k: v for k, v in asdict(e).items() if k != "explanation"}
-                for key, e in self.entities.items()
-            }
-        return labels
+        """The document's own labels, for records and API answers (each shapes ``entities`` its way)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("explanation", "entities")}
 
 
 class Probabilities(NamedTuple):
@@ -198,7 +192,7 @@ class InferenceEngine:
             read, truncation=True, max_length=self.max_length, return_offsets_mapping=True
         )
         positions = [
-            [token_positions(offsets, mention_spans(text, query.surfaces)) for query in queries]
+            [mention_tokens(text, offsets, query.surfaces) for query in queries]
             for text, offsets, queries in zip(read, encoded["offset_mapping"], entities, strict=True)
         ]
         return encoded["input_ids"], positions

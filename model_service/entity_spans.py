@@ -43,6 +43,12 @@ def token_positions(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[in
     ]
 
 
+def mention_tokens(text: str, offsets: Sequence[tuple[int, int]], surfaces: Sequence[str]) -> list[int]:
+    """The tokens of every mention of an entity, by the names ``surfaces`` gives it: what its span
+    pooling reads, found the same way by training, inference and explanations."""
+    return token_positions(offsets, mention_spans(text, surfaces))
+
+
 def entity_mask(positions: Sequence[Sequence[Sequence[int]]], width: int) -> np.ndarray:
     """``(texts, entities, width)`` float32, 1 on each entity's tokens; at least one entity column."""
     entities = max(1, max((len(row) for row in positions), default=0))

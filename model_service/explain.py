@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from model_service.entity_spans import entity_mask, mention_spans, token_positions
+from model_service.entity_spans import entity_mask, mention_tokens
 from model_service.model import TopicSentimentModel
 
 TOP_TOKENS = 8
@@ -96,7 +96,7 @@ def explain_entities(
     encoded = _encode(tokenizer, [text], max_length)
     ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
     offsets = [tuple(pair) for pair in encoded["offset_mapping"][0].tolist()]
-    positions = [token_positions(offsets, mention_spans(text, names)) for names in surfaces]
+    positions = [mention_tokens(text, offsets, names) for names in surfaces]
     spans = torch.from_numpy(entity_mask([positions], ids.shape[1])).to(device)
     explanations = []
     for j in range(len(positions)):

@@ -412,7 +412,6 @@ def _weights(explanation: list[tuple[str, float]] | None) -> list[TokenWeightOut
 
 
 def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
-    labels = {k: v for k, v in result.labels().items() if k != "entities"}
     entities = None
     if result.entities is not None:
         entities = [
@@ -426,7 +425,9 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
             )
             for key, found in result.entities.items()
         ]
-    return ClassificationOut(id=doc_id, **labels, explanation=_weights(result.explanation), entities=entities)
+    return ClassificationOut(
+        id=doc_id, **result.labels(), explanation=_weights(result.explanation), entities=entities
+    )
 
 
 def serve(settings: ModelSettings) -> None:

@@ -33,7 +33,7 @@ from model_service.entity_data import (
     read_finentity,
     single_cashtag_texts,
 )
-from model_service.entity_spans import entity_mask, mention_spans, token_positions
+from model_service.entity_spans import entity_mask, mention_tokens
 from model_service.evaluation import accuracy, macro_f1
 from model_service.labels import SENTIMENTS
 from model_service.text import model_text
@@ -166,9 +166,7 @@ class Encoder:
         for text, item, ids, offsets in zip(
             read, texts, encoded["input_ids"], encoded["offset_mapping"], strict=True
         ):
-            found = [
-                (token_positions(offsets, mention_spans(text, [m.entity])), m.label) for m in item.mentions
-            ]
+            found = [(mention_tokens(text, offsets, [m.entity]), m.label) for m in item.mentions]
             kept = found if keep_unseen else [(p, label) for p, label in found if p]
             if kept:
                 rows.append(

@@ -13,11 +13,12 @@ def scored_document(
     document: Document, result: Classification, scored_at: datetime, **where: Any
 ) -> ScoredDocument:
     """The document with its labels; ``where`` is the lane and offset it was read from, if any."""
-    labels = {k: v for k, v in result.labels().items() if k != "entities"}
     entities = None
     if result.entities is not None:
         entities = {
             key: EntityLabel(found.sentiment, found.sentiment_score, found.mentioned)
             for key, found in result.entities.items()
         }
-    return ScoredDocument(document=document, scored_at=scored_at, entities=entities, **labels, **where)
+    return ScoredDocument(
+        document=document, scored_at=scored_at, entities=entities, **result.labels(), **where
+    )
