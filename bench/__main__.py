@@ -11,6 +11,7 @@ from bench import (
     replay_archive,
     replay_chart,
     scale_out,
+    user_topics,
     worker_memory,
 )
 from bench.report import BENCHMARKS_MD, write_section
@@ -35,6 +36,8 @@ def main() -> None:
         ("real_feed", "Alerts on a real feed", lambda: real_feed.markdown(real_feed.run())),
         ("overload", "Overload: 250 clients against the model service",
          lambda: overload.markdown(overload.run())),
+        ("user_topics", "Topics by example on a real feed",
+         lambda: user_topics.markdown(user_topics.run(settings.training_data_dir))),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip

@@ -1,14 +1,18 @@
 """Pipeline throughput: documents/s through broker + Faust + model against the bare model, in one run,
-and ingest-to-scored latency (p50/p99) at half the pipeline's throughput.
+and ingest-to-scored latency (p50/p99) at half the pipeline's throughput; what entity sentiment and a
+20-topic topics file (``TAPEWATCH_TOPICS_PATH``) cost.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import tempfile
 import time
 from datetime import time as dt_time
 from pathlib import Path
+
+import yaml
 
 from common.processes import free_port
 from common.records import Document, ScoredDocument, decode_record
@@ -18,12 +22,28 @@ from stream.devstack.broker import EmbeddedBroker
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.pacing import at_rate, send_paced
 from stream.ingest.producer import DocumentProducer
-from stream.ingest.synthetic import MarketDay
+from stream.ingest.synthetic import MarketDay, headline
+from stream.ingest.synthetic_templates import TEMPLATES
 from stream.settings import StreamSettings
 from stream.topics import TopicNames, ensure_topics
 
 DOCUMENTS = 3000
 LATENCY_SECONDS = 30
+TOPIC_EXAMPLES = 8
+
+
+def twenty_topics(path: Path) -> Path:
+    """A topics file of 20 topics, one per trained topic, each with 8 headlines of the synthetic
+    templates as examples: about the same things as the feed, so many documents get one (the costly
+    case: each is counted under one more key)."""
+    rng = random.Random(3)
+    topics = []
+    for name, by_sentiment in TEMPLATES.items():
+        templates = [t for group in by_sentiment.values() for t in group]
+        examples = [headline(rng, rng.choice(templates), "Acme", "ACME") for _ in range(TOPIC_EXAMPLES)]
+        topics.append({"name": f"Mine: {name}", "examples": list(dict.fromkeys(examples))})
+    path.write_text(yaml.safe_dump({"topics": topics}))
+    return path
 
 
 def run() -> dict[str, float]:
@@ -41,9 +61,12 @@ def run() -> dict[str, float]:
     for i in range(0, len(texts), 32):
         engine.classify(texts[i : i + 32])
     bare = len(texts) / (time.perf_counter() - started)
-    del engine
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
+        topics_path = twenty_topics(Path(tmp) / "topics.yml")
+        matched = engine.classify(texts, topics=engine.topic_source(topics_path).current(0.0))
+        topic_share = sum(r.user_topic is not None for r in matched) / len(matched)
+        del engine
         without = StreamSettings(
             broker_url=broker.bootstrap,
             data_dir=Path(tmp) / "off",
@@ -58,6 +81,16 @@ def run() -> dict[str, float]:
         )
         settings = settings.model_copy(update={"entity_sentiment": True, "web_port": free_port()})
         pipeline, rate, count = burst_rate(settings, burst, paced)
+        # alternately without and with the topics file, twice each: the difference is a few percent,
+        # about the spread between two runs
+        plain, with_topics = [pipeline], list[float]()
+        for run_number in range(2):
+            for on in (True, False) if run_number == 0 else (False, True):
+                name = f"{'topics' if on else 'plain'}-{run_number}"
+                where = {"data_dir": Path(tmp) / name, "app_id": f"bench-{name}", "web_port": free_port()}
+                variant = settings.model_copy(update={**where, "topic_prefix": f"bench-{name}"})
+                env = {"TAPEWATCH_TOPICS_PATH": str(topics_path)} if on else {}
+                (with_topics if on else plain).append(burst_rate(variant, burst, [], env)[0])
         wanted = {d.id for d in paced[:count]}
         latencies = []
         scored_topic = TopicNames(settings.topic_prefix).scored
@@ -73,6 +106,10 @@ def run() -> dict[str, float]:
         "ratio": pipeline / bare,
         "entities_off_per_s": entities_off,
         "entity_cost": 1 - pipeline / entities_off,
+        "plain_per_s": statistics.mean(plain),
+        "topics_per_s": statistics.mean(with_topics),
+        "topics_cost": 1 - statistics.mean(with_topics) / statistics.mean(plain),
+        "topic_share": topic_share,
         "rate": rate,
         "latency_docs": len(latencies),
         "p50_ms": quantiles[49] * 1000,
@@ -81,14 +118,14 @@ def run() -> dict[str, float]:
 
 
 def burst_rate(
-    settings: StreamSettings, burst: list[Document], paced: list[Document]
+    settings: StreamSettings, burst: list[Document], paced: list[Document], env: dict[str, str] | None = None
 ) -> tuple[float, float, int]:
     """Docs/s of one worker through a burst, then (if ``paced``) documents at half that rate, for
     latency: the burst rate, the paced rate and how many were paced."""
     ensure_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rate, count = 0.0, 0
-    with WorkerProcess(settings, settings.data_dir / "worker.log", loglevel="warn") as worker:
+    with WorkerProcess(settings, settings.data_dir / "worker.log", loglevel="warn", env=env) as worker:
         worker.wait_ready(180)
         with DocumentProducer(settings) as producer:
             send_paced(producer, burst[:64], None, progress=False)  # warm-up: model and connections
@@ -122,6 +159,10 @@ def markdown(result: dict[str, float]) -> str:
         f"| {result['entities_off_per_s']:,.1f} docs/s |\n"
         f"| cost of entity sentiment (1 - on / off) | **{result['entity_cost']:.1%}** "
         "(target at most 15%) |\n"
+        f"| pipeline without / with a 20-topic topics file (mean of 3 / 2 runs, alternated) "
+        f"| {result['plain_per_s']:,.1f} / {result['topics_per_s']:,.1f} docs/s |\n"
+        f"| cost of the topics file (1 - with / without; {result['topic_share']:.0%} of the documents get a "
+        f"topic) | **{result['topics_cost']:.1%}** (target at most 5%) |\n"
         f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p50 | {result['p50_ms']:,.0f} ms |\n"
         f"| ingest-to-scored latency at {result['rate']:.0f} docs/s, p99 | {result['p99_ms']:,.0f} ms |\n"
         f"\nLatency = scored_at - received_at of {result['latency_docs']:.0f} documents "

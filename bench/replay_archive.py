@@ -66,6 +66,7 @@ def build_archive(root: Path, rows: int = ROWS, days: int = DAYS, seed: int = 1)
                 "model_version": ["bench"] * per_day,
                 "scored_at": published,
                 "entities": [None] * per_day,  # entity keys count the document's label
+                "user_topic": [None] * per_day,  # no topics file
             },
             schema=SCHEMA,
         )

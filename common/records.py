@@ -89,6 +89,7 @@ class ScoredDocument(WireRecord):
     lane: int | None = None  # the raw-topic partition it was read from
     offset: int | None = None  # and its offset there: a redelivered record is known by the pair
     entities: dict[str, EntityLabel] | None = None  # by entity key; None: scored without entity sentiment
+    user_topic: str | None = None  # the topic of the user's topics file it matched, if any
     schema_version: int = SCHEMA_VERSION
 
     def counted_as(self, key: str) -> tuple[str, float]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import SecretStr, ValidationError
+from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,8 +40,16 @@ class ComponentSettings(BaseSettings):
         """The environment variables that give a child process these settings."""
         prefix = self.model_config.get("env_prefix", "")
         return {
-            f"{prefix}{name.upper()}": value.get_secret_value()
+            self._variable(prefix, name): value.get_secret_value()
             if isinstance(value, SecretStr)
             else str(value)
             for name, value in self.model_dump(exclude_none=True).items()
         }
+
+    @classmethod
+    def _variable(cls, prefix: str, name: str) -> str:
+        """A field's variable: its first alias when it has its own name (``TAPEWATCH_TOPICS_PATH``)."""
+        alias = cls.model_fields[name].validation_alias
+        if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+            return alias.choices[0]
+        return f"{prefix}{name.upper()}"

@@ -1,7 +1,7 @@
 """The shipped model artifact: a PEFT LoRA adapter (with the heads) on top of the packaged base.
 
 A directory anyone with PEFT can load: ``adapter_config.json`` and ``adapter_model.safetensors``
-(PEFT's own files: the LoRA matrices, the trained LayerNorms and biases, the three heads), plus
+(PEFT's own files: the LoRA matrices, the trained LayerNorms and biases, the four heads), plus
 ``tapewatch.json`` (labels, how texts were read, version name, dev metrics, how it was trained).
 Loading merges the adapter into the base weights, so inference runs a plain encoder.
 """
@@ -20,11 +20,11 @@ from transformers import logging as hf_logging
 
 from model_service.model import TopicSentimentModel, load_encoder
 
-ARTIFACT_FORMAT = "tapewatch-peft/2"
+ARTIFACT_FORMAT = "tapewatch-peft/3"
 ADAPTER_FILE = "adapter_model.safetensors"
 ADAPTER_CONFIG_FILE = "adapter_config.json"
 CONFIG_FILE = "tapewatch.json"
-HEADS = ("topic_head", "sentiment_head", "entity_head")
+HEADS = ("topic_head", "sentiment_head", "entity_head", "embedding_head")
 
 
 def packaged_artifact_dir() -> Path:
@@ -85,7 +85,8 @@ tags: [lora, finance, sentiment, entity-sentiment]
 ---
 # {name}
 
-A LoRA adapter with three heads (topic, sentiment, sentiment toward each entity) for all-MiniLM-L6-v2,
+A LoRA adapter with four heads (topic, sentiment, sentiment toward each entity, and a sentence embedding
+distilled from the base) for all-MiniLM-L6-v2,
 trained by `tapewatch train`. Load it with PEFT onto `model_service.model.TopicSentimentModel`; see
 tapewatch's `docs/model.md`.
 

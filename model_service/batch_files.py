@@ -12,6 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from model_service.engine import Classification, EntityQuery, InferenceEngine
+from model_service.user_topics import TopicMatcher
 
 CHUNK = 256
 ENTITY_FIELDS = ("entity_sentiment", "entity_sentiment_score", "entity_mentioned", "entity_explanation")
@@ -48,11 +49,14 @@ def print_table(texts: list[str], results: list[Classification]) -> None:
             f"{fields['sentiment']:<8} {fields['sentiment_score']:+.2f} (conf {fields['confidence']:.2f})  "
             f"{fields['topic']} ({fields['topic_confidence']:.2f})  {text[:70]}"
         )
+        if result.user_topic:
+            line += f"\n         user topic: {result.user_topic}"
         print(line + (f"\n         why: {fields['explanation']}" if fields["explanation"] else ""))
     print(f"model {results[0].model_version}" if results else "")
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a CSV or JSONL file (by suffix), as dictionaries."""
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
@@ -84,19 +88,22 @@ def classify_file(
     output: Path | None,
     explain: bool,
     entity_column: str | None = None,
+    topics: TopicMatcher | None = None,
 ) -> str:
     """Label every row; write them to ``output`` (CSV or JSONL by suffix) or stdout as CSV.
 
-    With ``entity_column``, each row also gets the sentiment toward the entity that column names.
+    With ``entity_column``, each row also gets the sentiment toward the entity that column names;
+    with ``topics``, ``user_topic`` (empty when none is close enough).
     """
-    total = sum(1 for _ in _rows(path))
+    total = sum(1 for _ in read_rows(path))
     as_jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     writer: csv.DictWriter[str] | None = None
     counts: dict[str, int] = {}
+    matched = 0
     try:
         with tqdm(total=total, unit="row", desc=path.name, file=sys.stderr) as bar:
-            for chunk in _chunks(_rows(path), CHUNK):
+            for chunk in _chunks(read_rows(path), CHUNK):
                 for column in (text_column, entity_column):
                     if column is not None and column not in chunk[0]:
                         raise ValueError(f"{path}: no column {column!r}; columns: {', '.join(chunk[0])}")
@@ -105,12 +112,15 @@ def classify_file(
                 if entity_column is not None:
                     named = [str(row.get(entity_column) or "").strip() for row in chunk]
                     entities = [[EntityQuery(name, (name,))] if name else [] for name in named]
-                results = engine.classify(texts, explain=explain, entities=entities)
+                results = engine.classify(texts, explain=explain, entities=entities, topics=topics)
                 for number, (row, result) in enumerate(zip(chunk, results, strict=True)):
                     out = {**row, **label_fields(result)}
                     if entities is not None:
                         name = entities[number][0].key if entities[number] else ""
                         out.update(entity_fields(result, name) if name else dict.fromkeys(ENTITY_FIELDS, ""))
+                    if topics is not None:
+                        out["user_topic"] = result.user_topic or ""
+                        matched += result.user_topic is not None
                     counts[result.sentiment] = counts.get(result.sentiment, 0) + 1
                     if as_jsonl:
                         handle.write(json.dumps(out) + "\n")
@@ -124,6 +134,7 @@ def classify_file(
         if output:
             handle.close()
     spread = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
-    return f"classified {total} rows ({spread}) with {engine.version}" + (
+    user = f"; {matched} with a user topic" if topics is not None else ""
+    return f"classified {total} rows ({spread}{user}) with {engine.version}" + (
         f"; wrote {output}" if output else ""
     )

@@ -128,6 +128,7 @@ def _classification(answer: dict[str, Any]) -> Classification:
         model_version=answer["model_version"],
         explanation=_weights(answer.get("explanation")),
         entities=entities,
+        user_topic=answer.get("user_topic"),
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -19,9 +20,10 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from model_service.artifact import ArtifactConfig, load_model, packaged_artifact_dir
 from model_service.entity_spans import EntityQuery, entity_mask, mention_tokens
 from model_service.labels import sentiment_score
-from model_service.model import TopicSentimentModel, packaged_base_dir
+from model_service.model import Outputs, TopicSentimentModel, packaged_base_dir
 from model_service.settings import ModelSettings
 from model_service.text import model_text
+from model_service.user_topics import TopicMatcher, TopicSource
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Classification:
     model_version: str
     explanation: list[tuple[str, float]] | None = None
     entities: dict[str, EntitySentiment] | None = None  # by entity key, when entities were asked for
+    user_topic: str | None = None  # the user topic it matched (``model_service/user_topics.py``), if any
 
     def labels(self) -> dict[str, Any]:
         """The document's own labels, for records and API answers (each shapes ``entities`` its way)."""
@@ -62,15 +65,14 @@ class Probabilities(NamedTuple):
     sentiment: np.ndarray  # (texts, 3)
     entity: list[np.ndarray]  # per text, (its entities, 3)
     mentioned: list[list[bool]]  # per text and entity: named in the text as the model reads it
+    embedding: np.ndarray  # (texts, hidden), unit length: where the text sits among texts about anything
 
 
 class Backend(Protocol):
     name: str
 
-    def logits(
-        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Topic ``(n, topics)``, sentiment ``(n, 3)`` and entity ``(n, entities, 3)`` logits."""
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
+        """Every head's output for a padded batch."""
         ...
 
 
@@ -88,15 +90,13 @@ class TorchBackend:
         self.name = f"torch-{device.type}-{str(self.dtype).removeprefix('torch.')}"
 
     @torch.inference_mode()
-    def logits(
-        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
         ids = torch.from_numpy(input_ids).to(self.device, non_blocking=True)
         mask = torch.from_numpy(attention_mask).to(self.device, non_blocking=True)
         spans = torch.from_numpy(entity_mask).to(self.device, dtype=self.dtype, non_blocking=True)
-        topic, sentiment, entity = self.model(ids, mask, spans)
+        topic, sentiment, entity, embedding = self.model(ids, mask, spans)
         assert entity is not None
-        return topic.float().cpu().numpy(), sentiment.float().cpu().numpy(), entity.float().cpu().numpy()
+        return Outputs(*(t.float().cpu().numpy() for t in (topic, sentiment, entity, embedding)))
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -117,6 +117,11 @@ def resolve_backend(setting: str, device: torch.device) -> str:
     if setting != "auto":
         return setting
     return "torch" if device.type == "cuda" else "onnx-int8"
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1, so a dot product is a cosine."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -145,6 +150,7 @@ class InferenceEngine:
         self.max_length = max_length
         self.batch_size = batch_size
         self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.hidden_size = int(model.encoder.config.hidden_size)
 
     @classmethod
     def load(cls, settings: ModelSettings | None = None) -> InferenceEngine:
@@ -219,29 +225,34 @@ class InferenceEngine:
         topic = np.zeros((len(texts), len(self.config.topics)), dtype=np.float32)
         sentiment = np.zeros((len(texts), len(self.config.sentiments)), dtype=np.float32)
         entity = [np.zeros((len(p), len(self.config.sentiments)), dtype=np.float32) for p in positions]
+        embedding = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             members = order[start : start + self.batch_size]
             ids, mask = self._pad([encoded[i] for i in members])
             spans = entity_mask([positions[i] for i in members], ids.shape[1])
-            topic_logits, sentiment_logits, entity_logits = self.backend.logits(ids, mask, spans)
-            topic[members] = softmax(topic_logits)
-            sentiment[members] = softmax(sentiment_logits)
+            out = self.backend.logits(ids, mask, spans)
+            topic[members] = softmax(out.topic)
+            sentiment[members] = softmax(out.sentiment)
+            embedding[members] = unit_rows(out.embedding)
             for row, i in enumerate(members):
-                entity[i] = softmax(entity_logits[row, : len(positions[i])])
+                entity[i] = softmax(out.entity[row, : len(positions[i])])
         mentioned = [[bool(tokens) for tokens in row] for row in positions]
-        return Probabilities(topic, sentiment, entity, mentioned)
+        return Probabilities(topic, sentiment, entity, mentioned, embedding)
 
     def classify(
         self,
         texts: Sequence[str],
         explain: Sequence[bool] | bool = False,
         entities: Sequence[Sequence[EntityQuery]] | None = None,
+        topics: TopicMatcher | None = None,
     ) -> list[Classification]:
-        """Labels for each text; with ``entities``, the sentiment toward each; explanations (top words,
-        for the document and each entity) for the texts with ``explain`` set."""
+        """Labels for each text; with ``entities``, the sentiment toward each; with ``topics``, the user
+        topic each matches (from the same pass); explanations (top words, for the document and each
+        entity) for the texts with ``explain`` set."""
         if not texts:
             return []
-        topic, sentiment, entity, mentions = self.probabilities(texts, entities)
+        topic, sentiment, entity, mentions, embedding = self.probabilities(texts, entities)
+        user_topics = topics.topics(embedding, texts) if topics is not None else [None] * len(texts)
         wanted = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
         explanations: dict[int, list[tuple[str, float]]] = {}
         entity_explanations: dict[int, list[list[tuple[str, float]]]] = {}
@@ -286,9 +297,20 @@ class InferenceEngine:
                     model_version=self.version,
                     explanation=explanations.get(i),
                     entities=found_entities,
+                    user_topic=user_topics[i],
                 )
             )
         return results
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit sentence embeddings (the embedding head's), one row per text: what user topics compare."""
+        if not texts:
+            return np.zeros((0, self.hidden_size), dtype=np.float32)
+        return self.probabilities(texts).embedding
+
+    def topic_source(self, path: Path, check_s: float = 5.0) -> TopicSource:
+        """The user topics of ``path`` for this engine, followed as the file changes."""
+        return TopicSource(path, self.embed, check_s)
 
     def _probs(self, row: np.ndarray) -> dict[str, float]:
         return {name: float(p) for name, p in zip(self.config.sentiments, row, strict=True)}

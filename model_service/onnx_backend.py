@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from model_service.artifact import load_model
+from model_service.model import Outputs
 from model_service.quantization import PER_TOKEN_FILE, quantize_per_batch, quantize_per_token
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
 # Part of the cache key: a changed export (inputs, outputs, fusion) is never served from an old file.
-EXPORT_REVISION = "entity-head-1"
+EXPORT_REVISION = "embedding-head-1"
 
 
 def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
@@ -50,7 +51,7 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
             (ids, mask, spans),
             str(raw),
             input_names=["input_ids", "attention_mask", "entity_mask"],
-            output_names=["topic_logits", "sentiment_logits", "entity_logits"],
+            output_names=["topic_logits", "sentiment_logits", "entity_logits", "embedding"],
             dynamic_axes={
                 "input_ids": axes,
                 "attention_mask": axes,
@@ -58,6 +59,7 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
                 "topic_logits": {0: "batch"},
                 "sentiment_logits": {0: "batch"},
                 "entity_logits": {0: "batch", 1: "entities"},
+                "embedding": {0: "batch"},
             },
             opset_version=OPSET,
             dynamo=False,
@@ -124,9 +126,6 @@ class OnnxBackend:
         path = cached_model(artifact_dir, base_dir, version, cache_dir, backend)
         return cls(path, threads, RUNTIME_NAMES[backend])
 
-    def logits(
-        self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "entity_mask": entity_mask}
-        topic, sentiment, entity = self.session.run(None, feeds)
-        return topic, sentiment, entity
+        return Outputs(*self.session.run(None, feeds))

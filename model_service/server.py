@@ -40,6 +40,7 @@ from model_service.batcher import DynamicBatcher, Overloaded, yield_to_the_event
 from model_service.engine import Classification, EntityQuery, InferenceEngine
 from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
+from model_service.user_topics import TopicsError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ class ClassificationOut(BaseModel):
     model_version: str
     explanation: list[TokenWeightOut] | None = None
     entities: list[EntityOut] | None = Field(None, description="Per entity asked for, in the order asked")
+    user_topic: str | None = Field(
+        None,
+        description="The topic of the server's topics file (TAPEWATCH_TOPICS_PATH) it matched; null: none",
+    )
 
 
 class ClassifyResponse(BaseModel):
@@ -201,10 +206,17 @@ def create_app(
     admitted = {"texts": 0}  # requests let in before their body, not yet in the batcher
 
     async def start_batcher(loaded: InferenceEngine) -> None:
+        topics = None
+        if settings.topics_path is not None:
+            topics = await asyncio.to_thread(
+                loaded.topic_source, settings.topics_path, settings.topics_check_s
+            )
+
         def run(items: list[ClassifyItem], explain: list[bool]) -> list[Classification]:
             texts = [text for text, _ in items]
             entities = [queries for _, queries in items]
-            return loaded.classify(texts, explain, entities if any(entities) else None)
+            matcher = topics.current(time.monotonic()) if topics is not None else None
+            return loaded.classify(texts, explain, entities if any(entities) else None, matcher)
 
         batcher: DynamicBatcher[ClassifyItem, Classification] = DynamicBatcher(
             run, settings.max_batch_size, settings.max_wait_ms, settings.max_queue, metrics
@@ -219,11 +231,18 @@ def create_app(
             log.exception("model failed to load")
             state["load_error"] = str(exc)
             return
-        await start_batcher(loaded)
+        await start_engine(loaded)
+
+    async def start_engine(loaded: InferenceEngine) -> None:
+        try:
+            await start_batcher(loaded)
+        except TopicsError as exc:
+            log.error("not serving: %s", exc)
+            state["load_error"] = str(exc)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loader = asyncio.create_task(start_batcher(engine) if engine else load_in_background())
+        loader = asyncio.create_task(start_engine(engine) if engine else load_in_background())
         yield
         loader.cancel()
         if state["batcher"] is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from common.auth import BearerToken
@@ -49,6 +49,17 @@ class ModelSettings(ComponentSettings):
         5000.0, gt=0, description="A request that cannot be answered within this is refused at once (503)"
     )
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0, description="Largest /v1/classify body")
+    topics_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("TAPEWATCH_TOPICS_PATH", "topics_path"),
+        description="YAML or JSON file of topics defined by example texts (reread when it changes)",
+    )
+    topics_check_s: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=AliasChoices("TAPEWATCH_TOPICS_CHECK_S", "topics_check_s"),
+        description="How often the topics file is checked for changes",
+    )
     training_data_dir: Path = Field(
         Path("../shared/data"),
         description="Labeled CSVs that `tapewatch train` and the model benchmark read (beside a checkout)",

@@ -1,9 +1,11 @@
-"""Multi-task fine-tuning: a PEFT LoRA adapter and three heads, best epoch by the dev splits.
+"""Multi-task fine-tuning: a PEFT LoRA adapter and four heads, best epoch by the dev splits.
 
 Tasks: topic (finance tweets), document sentiment (finance tweets, and FinEntity paragraphs whose
 entities agree), entity sentiment (FinEntity's entities, tweets naming one cashtag, and pairs of such
 tweets that disagree, joined into one text). One encoder
-pass per text serves every entity it names (span pooling, ``model_service/model.py``).
+pass per text serves every entity it names (span pooling, ``model_service/model.py``). Every batch
+also teaches the embedding head to give back the frozen base encoder's sentence embedding of its texts
+(distillation), so the one pass still places texts about anything, not only the trained topics.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import copy
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from model_service.entity_data import (
 from model_service.entity_spans import entity_mask, mention_tokens
 from model_service.evaluation import accuracy, macro_f1
 from model_service.labels import SENTIMENTS
+from model_service.model import load_encoder, mean_pool
 from model_service.text import model_text
 
 TASKS = ("topic", "sentiment", "entity")
@@ -65,6 +68,9 @@ class TrainConfig:
     dev_fraction: float = 0.1
     news_dev_fraction: float = NEWS_DEV_FRACTION
     news_repeats: int = 3  # FinEntity is small beside the tweets: its paragraphs are seen this often
+    embedding_weight: float = (
+        1.0  # the distillation loss (1 - cosine to the base's embedding) beside the rest
+    )
     seed: int = 13
     limit: int | None = None  # examples per task, for smoke runs
     progress: bool = True
@@ -88,6 +94,7 @@ class Encoded:
     label: int = 0
     positions: tuple[tuple[int, ...], ...] = ()
     entity_labels: tuple[int, ...] = ()
+    teacher: np.ndarray | None = None  # the frozen base encoder's sentence embedding of the text
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class Batch:
     attention_mask: torch.Tensor
     labels: torch.Tensor  # (batch,) or, for entities, (batch, entities) with IGNORE in padded slots
     entity_mask: torch.Tensor | None = None
+    teacher: torch.Tensor | None = None  # (batch, hidden), when every row has one
 
 
 @dataclass
@@ -115,13 +123,17 @@ def collate(task: str, rows: Sequence[Encoded], pad_id: int) -> Batch:
     for i, row in enumerate(rows):
         input_ids[i, : len(row.ids)] = torch.tensor(row.ids)
         mask[i, : len(row.ids)] = 1
+    teacher = None
+    if all(row.teacher is not None for row in rows):
+        teacher = torch.from_numpy(np.stack([row.teacher for row in rows]))  # type: ignore[misc]
     if task != "entity":
-        return Batch(task, input_ids, mask, torch.tensor([row.label for row in rows], dtype=torch.long))
+        labels = torch.tensor([row.label for row in rows], dtype=torch.long)
+        return Batch(task, input_ids, mask, labels, teacher=teacher)
     spans = torch.from_numpy(entity_mask([row.positions for row in rows], width))
     labels = torch.full(spans.shape[:2], IGNORE, dtype=torch.long)
     for i, row in enumerate(rows):
         labels[i, : len(row.entity_labels)] = torch.tensor(row.entity_labels)
-    return Batch(task, input_ids, mask, labels, spans)
+    return Batch(task, input_ids, mask, labels, spans, teacher)
 
 
 def length_bucketed_batches(
@@ -179,6 +191,26 @@ class Encoder:
         return rows
 
 
+@torch.inference_mode()
+def with_teacher(
+    base_dir: Path, rows: dict[str, list[Encoded]], pad_id: int, progress: bool = True
+) -> dict[str, list[Encoded]]:
+    """Every row with the frozen base encoder's sentence embedding of its text (each text once)."""
+    teacher = load_encoder(base_dir).eval()
+    unique = sorted({tuple(row.ids) for task_rows in rows.values() for row in task_rows}, key=len)
+    found: dict[tuple[int, ...], np.ndarray] = {}
+    for start in tqdm(range(0, len(unique), 64), desc="base embeddings", unit="batch", disable=not progress):
+        chunk = unique[start : start + 64]
+        batch = collate("topic", [Encoded(list(ids)) for ids in chunk], pad_id)
+        hidden = teacher(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        for ids, vector in zip(chunk, mean_pool(hidden, batch.attention_mask).numpy(), strict=True):
+            found[ids] = vector
+    return {
+        task: [replace(row, teacher=found[tuple(row.ids)]) for row in task_rows]
+        for task, task_rows in rows.items()
+    }
+
+
 def read_splits(config: TrainConfig) -> Splits:
     labels = {"topic": list(config.topic_labels), "sentiment": list(SENTIMENTS)}
     topic = read_labeled_csv(config.topic_csv, labels["topic"], lambda code: config.topic_labels[int(code)])
@@ -221,7 +253,7 @@ def predict(
     for start in range(0, len(order), 64):
         members = order[start : start + 64]
         batch = collate("entity", [rows[i] for i in members], pad_id)
-        topic, sentiment, entity = model(batch.input_ids, batch.attention_mask, batch.entity_mask)
+        topic, sentiment, entity, _ = model(batch.input_ids, batch.attention_mask, batch.entity_mask)
         assert entity is not None
         entity_labels = entity.argmax(-1).tolist()
         for j, i in enumerate(members):
@@ -234,12 +266,33 @@ def predict(
     return results
 
 
+@torch.inference_mode()
+def embedding_agreement(model: torch.nn.Module, rows: Sequence[Encoded], pad_id: int) -> float:
+    """Mean cosine between the embedding head's vector and the base encoder's, over ``rows``."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(rows), 64):
+        batch = collate("topic", rows[start : start + 64], pad_id)
+        embedding = model(batch.input_ids, batch.attention_mask).embedding
+        assert batch.teacher is not None
+        total += float(F.cosine_similarity(embedding, batch.teacher).sum())
+    return total / max(1, len(rows))
+
+
 def evaluate(
-    model: torch.nn.Module, encoder: Encoder, splits: Splits, n_topics: int, pad_id: int
+    model: torch.nn.Module,
+    encoder: Encoder,
+    splits: Splits,
+    n_topics: int,
+    pad_id: int,
+    taught: Sequence[Encoded] = (),
 ) -> dict[str, float]:
-    """Dev metrics: tweets (topic, sentiment), news paragraphs whose entities agree, and entities
-    (the entity head, and copying the document's sentiment to each entity, the old behaviour)."""
+    """Dev metrics: tweets (topic, sentiment), news paragraphs whose entities agree, entities (the
+    entity head, and copying the document's sentiment to each entity, the old behaviour), and how
+    close the embedding head comes to the base encoder on ``taught`` (dev texts with their teacher)."""
     metrics: dict[str, float] = {}
+    if taught:
+        metrics["embedding_cosine"] = embedding_agreement(model, taught, pad_id)
     for task, n_classes in (("topic", n_topics), ("sentiment", len(SENTIMENTS))):
         dev = splits.dev_tweets[task]
         predicted = predict(model, encoder.documents(dev), pad_id)
@@ -268,14 +321,18 @@ def selection_score(metrics: dict[str, float]) -> float:
     return sum(present) / len(present)
 
 
-def loss_of(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    topic, sentiment, entity = model(batch.input_ids, batch.attention_mask, batch.entity_mask)
+def loss_of(model: torch.nn.Module, batch: Batch, embedding_weight: float = 0.0) -> torch.Tensor:
+    topic, sentiment, entity, embedding = model(batch.input_ids, batch.attention_mask, batch.entity_mask)
     if batch.task == "entity":
         assert entity is not None
-        return F.cross_entropy(
+        loss = F.cross_entropy(
             entity.reshape(-1, entity.shape[-1]), batch.labels.reshape(-1), ignore_index=IGNORE
         )
-    return F.cross_entropy(topic if batch.task == "topic" else sentiment, batch.labels)
+    else:
+        loss = F.cross_entropy(topic if batch.task == "topic" else sentiment, batch.labels)
+    if embedding_weight and batch.teacher is not None:
+        loss = loss + embedding_weight * (1 - F.cosine_similarity(embedding, batch.teacher)).mean()
+    return loss
 
 
 def train(config: TrainConfig) -> TrainReport:
@@ -292,6 +349,11 @@ def train(config: TrainConfig) -> TrainReport:
         "sentiment": encoder.documents(splits.train["sentiment"]),  # type: ignore[arg-type]
         "entity": encoder.entities(splits.train["entity"]),  # type: ignore[arg-type]
     }
+    taught: list[Encoded] = []
+    if config.embedding_weight:
+        train_rows = with_teacher(config.base_dir, train_rows, pad_id, config.progress)
+        dev = {"dev": encoder.documents(splits.dev_tweets["topic"])}
+        taught = with_teacher(config.base_dir, dev, pad_id, config.progress)["dev"]
     artifact_config = ArtifactConfig(
         topics=list(config.topic_labels),
         sentiments=list(SENTIMENTS),
@@ -330,7 +392,7 @@ def train(config: TrainConfig) -> TrainReport:
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not config.progress)
         running = 0.0
         for step, batch in enumerate(bar, start=1):
-            loss = loss_of(model, batch)
+            loss = loss_of(model, batch, config.embedding_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(parameters, 1.0)
             optimizer.step()
@@ -338,7 +400,7 @@ def train(config: TrainConfig) -> TrainReport:
             optimizer.zero_grad(set_to_none=True)
             running += (loss.item() - running) / min(step, 50)
             bar.set_postfix(loss=f"{running:.3f}")
-        metrics = evaluate(model, encoder, splits, len(config.topic_labels), pad_id)
+        metrics = evaluate(model, encoder, splits, len(config.topic_labels), pad_id, taught)
         metrics["epoch"] = epoch
         report.epochs.append(metrics)
         if config.progress:
@@ -361,6 +423,7 @@ def train(config: TrainConfig) -> TrainReport:
         "dev_fraction": config.dev_fraction,
         "news_dev_fraction": config.news_dev_fraction,
         "news_repeats": config.news_repeats,
+        "embedding_weight": config.embedding_weight,
         "seed": config.seed,
         "train_examples": report.train_examples,
         "dev_examples": report.dev_examples,
@@ -383,4 +446,6 @@ def format_metrics(title: str, metrics: dict[str, float]) -> str:
             f" copying the document's label {metrics['copied_entity_macro_f1']:.4f} /"
             f" {metrics['copied_entity_disagree_accuracy']:.4f})"
         )
+    if "embedding_cosine" in metrics:
+        line += f" | embedding cosine to the base {metrics['embedding_cosine']:.4f}"
     return line

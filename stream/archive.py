@@ -56,6 +56,7 @@ SCHEMA = pa.schema(
                 )
             ),
         ),
+        ("user_topic", pa.string()),  # the topic of the user's topics file it matched; null: none
     ]
 )
 
@@ -79,6 +80,7 @@ def row(scored: ScoredDocument) -> dict[str, object]:
         "entities": None
         if scored.entities is None
         else [{"key": key, **label.asdict()} for key, label in scored.entities.items()],
+        "user_topic": scored.user_topic,
     }
 
 
@@ -96,6 +98,7 @@ def from_row(values: dict[str, Any]) -> ScoredDocument:
         entities=None
         if values.get("entities") is None
         else {e["key"]: EntityLabel(e["sentiment"], e["score"], e["mentioned"]) for e in values["entities"]},
+        user_topic=values.get("user_topic"),  # absent in archives written before topics files
     )
 
 

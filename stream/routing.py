@@ -8,11 +8,19 @@ from common.records import EntityLabel, ScoredDocument
 from stream.prepare.entities import EntityExtractor
 
 ALL = "all"
+USER_TOPIC_PREFIX = "topic:"
+
+
+def user_topic_key(name: str) -> str:
+    """The window key of a topic from the user's topics file (a trained topic's key is its bare name)."""
+    return f"{USER_TOPIC_PREFIX}{name}"
 
 
 def window_keys(scored: ScoredDocument, entities: EntityExtractor) -> list[str]:
-    """Every key a document is counted under: the whole feed, its topic, its source, its entities."""
-    return [ALL, scored.topic, f"source:{scored.document.source}", *entities.keys(scored.document)]
+    """Every key a document is counted under: the whole feed, its topic (and the user topic it
+    matched), its source, its entities."""
+    user = [user_topic_key(scored.user_topic)] if scored.user_topic else []
+    return [ALL, scored.topic, *user, f"source:{scored.document.source}", *entities.keys(scored.document)]
 
 
 def entity_labels(scored: ScoredDocument, keys: list[str]) -> dict[str, EntityLabel] | None:

@@ -8,7 +8,7 @@ from typing import get_args
 import click
 
 from model_service.settings import Backend, ModelSettings
-from stream.cli.options import load, training_data_option
+from stream.cli.options import load, text_file_options, training_data_option
 
 BACKENDS = click.Choice(get_args(Backend))
 BACKEND_HELP = (
@@ -173,13 +173,7 @@ def serve_model(host: str | None, port: int | None, backend: str | None) -> None
 
 @click.command()
 @click.argument("texts", nargs=-1)
-@click.option(
-    "--input",
-    "input_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV or JSONL file to classify instead of TEXTS.",
-)
-@click.option("--text-column", default="text", show_default=True, help="Column/field holding the text.")
+@text_file_options("CSV or JSONL file to classify instead of TEXTS.")
 @click.option(
     "--entity-column",
     help=(
@@ -193,6 +187,12 @@ def serve_model(host: str | None, port: int | None, backend: str | None) -> None
     help="Write CSV (or JSONL, by suffix) with the input columns plus the labels.",
 )
 @click.option("--explain", is_flag=True, help="Add the words that drove each sentiment decision.")
+@click.option(
+    "--topics",
+    "topics_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A topics file (YAML or JSON, topics by example): adds user_topic, empty when none is close enough.",
+)
 @click.option("--backend", type=BACKENDS, help=BACKEND_HELP)
 def classify(
     texts: tuple[str, ...],
@@ -201,6 +201,7 @@ def classify(
     entity_column: str | None,
     output: Path | None,
     explain: bool,
+    topics_path: Path | None,
     backend: str | None,
 ) -> None:
     """Label texts given as arguments, or every row of a CSV/JSONL file.
@@ -209,6 +210,7 @@ def classify(
     tapewatch classify "Oil slumps as OPEC+ raises output" "Apple beats estimates"
     tapewatch classify --input tweets.csv --text-column text --output labeled.csv
     tapewatch classify --input news.csv --text-column text --entity-column entity --output labeled.csv
+    tapewatch classify --topics examples/topics-crypto.yml --input news.csv --output labeled.csv
     """
     from model_service.batch_files import classify_file, print_table
 
@@ -219,14 +221,19 @@ def classify(
     if entity_column and not input_path:
         raise click.UsageError("--entity-column needs --input")
     from model_service.engine import InferenceEngine
+    from model_service.user_topics import TopicsError
 
     engine = InferenceEngine.load(model_settings(backend=backend))
+    try:
+        topics = engine.topic_source(topics_path).current(0.0) if topics_path else None
+    except TopicsError as exc:
+        raise click.UsageError(str(exc)) from None
     if texts:
-        print_table(list(texts), engine.classify(list(texts), explain=explain))
+        print_table(list(texts), engine.classify(list(texts), explain=explain, topics=topics))
         return
     assert input_path is not None
     try:
-        summary = classify_file(engine, input_path, text_column, output, explain, entity_column)
+        summary = classify_file(engine, input_path, text_column, output, explain, entity_column, topics)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary, err=output is None)

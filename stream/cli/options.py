@@ -133,3 +133,20 @@ def training_data_option(function: F) -> F:
         show_default="TAPEWATCH_MODEL_TRAINING_DATA_DIR or ../shared/data",
         help="Folder of the labeled CSVs: sentiment_train.csv, topic_train.csv, topic_labels.txt.",
     )(function)
+
+
+def text_file_options(input_help: str) -> Callable[[F], F]:
+    """``--input FILE`` (CSV or JSONL) and ``--text-column``: texts read from a file."""
+
+    def add(function: F) -> F:
+        function = click.option(
+            "--text-column", default="text", show_default=True, help="Column/field holding the text."
+        )(function)
+        return click.option(
+            "--input",
+            "input_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=input_help,
+        )(function)
+
+    return add

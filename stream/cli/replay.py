@@ -35,13 +35,34 @@ def numbers(text: str | None) -> list[float]:
         raise click.BadParameter(f"{text!r}: expected comma-separated numbers, e.g. 2.5,3,3.5") from None
 
 
-def check_topics(topics: tuple[str, ...]) -> None:
+def split_topics(topics: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """``--topic`` values as (trained topics, user topics). A user topic is ``topic:NAME``, or NAME
+    when the topics file of TAPEWATCH_TOPICS_PATH has it; anything else must be a trained topic."""
     from model_service.artifact import packaged_artifact_dir, read_config
+    from model_service.settings import ModelSettings
+    from model_service.user_topics import TopicsError, read_topics
+    from stream.routing import USER_TOPIC_PREFIX
 
     known = read_config(packaged_artifact_dir()).topics
-    unknown = [t for t in topics if t not in known]
-    if unknown:
-        raise click.UsageError(f"unknown topic {unknown[0]!r}; topics: {', '.join(known)}")
+    path = load(ModelSettings).topics_path
+    try:
+        defined = [t.name for t in read_topics(path).topics] if path is not None else []
+    except TopicsError as exc:
+        raise click.UsageError(str(exc)) from None
+    trained, user = [], []
+    for topic in topics:
+        if topic in known:
+            trained.append(topic)
+        elif topic.startswith(USER_TOPIC_PREFIX) or topic in defined:
+            user.append(topic.removeprefix(USER_TOPIC_PREFIX))
+        else:
+            mine = (
+                f"; your topics: {', '.join(defined)}"
+                if defined
+                else " (a topic of your topics file: topic:NAME)"
+            )
+            raise click.UsageError(f"unknown topic {topic!r}; trained topics: {', '.join(known)}{mine}")
+    return trained, user
 
 
 def archived_days(root: Path) -> str:
@@ -89,15 +110,16 @@ def replay(
     from stream.replay.report import write_report
     from stream.replay.run import replay as replay_period
     from stream.replay.sources import ReplayError, scored_documents
+    from stream.routing import user_topic_key
 
     check_range(start, end)
-    check_topics(topics)
+    trained, user = split_topics(topics)
     settings = stream_settings()
     if republish is not None and republish == settings.topic_prefix:
         raise click.UsageError(f"--republish {republish!r} is the live namespace; choose another prefix")
     ticker = ticker.upper().lstrip("$") if ticker else None
     try:
-        table = load_documents(settings, source, start, end, topics, rescore, ticker)
+        table = load_documents(settings, source, start, end, (trained, user), rescore, ticker)
     except ReplayError as exc:
         raise click.UsageError(str(exc)) from None
     if table.num_rows == 0:
@@ -111,7 +133,7 @@ def replay(
     alert_settings = load(AlertSettings)
     result = replay_period(lambda: scored_documents(table), settings, alert_settings)
     if ticker is not None and topics:
-        keys = {f"${ticker}", *topics}
+        keys = {f"${ticker}", *trained, *map(user_topic_key, user)}
         result.trend = [p for p in result.trend if p.key in keys]
         result.alerts = [a for a in result.alerts if a.key in keys]
     paths = write_report(result, table, out, settings.window_s, alert_settings.horizons_s[0])
@@ -132,11 +154,12 @@ def load_documents(
     source: str,
     start: datetime,
     end: datetime,
-    topics: tuple[str, ...],
+    topics: tuple[list[str], list[str]],
     rescore: bool,
     ticker: str | None,
 ) -> pa.Table:
-    """The period's scored documents in the archive's columns, event-time order, filtered."""
+    """The period's scored documents in the archive's columns, event-time order, filtered by the
+    (trained, user) ``topics`` and the ticker. Rescoring gives user topics by the current topics file."""
     import pyarrow as pa
 
     from stream.archive import to_table
@@ -146,7 +169,7 @@ def load_documents(
 
     if source == "archive" and not rescore:
         click.echo(f"reading the archive at {settings.archive_root} ...", err=True)
-        table = read_archive(settings.archive_root, start, end, topics)
+        table = read_archive(settings.archive_root, start, end, topics[0], user_topics=topics[1])
         if ticker is not None:
             mask = [ticker in (tickers or []) for tickers in table.column("tickers").to_pylist()]
             table = table.filter(pa.array(mask, pa.bool_()))
@@ -164,8 +187,14 @@ def load_documents(
         if reader.skipped:
             click.echo(f"skipped {len(reader.skipped)} records that are not documents", err=True)
     from model_service.engine import InferenceEngine
+    from model_service.settings import ModelSettings
 
-    scored = select(rescore_documents(raw, InferenceEngine.load(), entity_reader(settings)), topics, ticker)
+    model_settings = load(ModelSettings)
+    engine = InferenceEngine.load(model_settings)
+    path = model_settings.topics_path
+    matcher = engine.topic_source(path).current(0.0) if path is not None else None
+    rescored = rescore_documents(raw, engine, entity_reader(settings), topics=matcher)
+    scored = select(rescored, topics[0], ticker, topics[1])
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))
     return to_table(scored)
 
@@ -192,6 +221,7 @@ def republish_documents(
 @click.command("backtest")
 @click.option("--from", "start", type=Instant(), required=True, help=f"Start. {TIME_HELP}")
 @click.option("--to", "end", type=Instant(), required=True, help=f"End (excluded). {TIME_HELP}")
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable); all if not given.")
 @click.option("--z", "z_values", help="z_warning values to try (the 5-minute threshold), e.g. 4,4.5,5.")
 @click.option("--min-authors", "min_authors", help="min_authors values, e.g. 3,5,8.")
 @click.option(
@@ -207,6 +237,7 @@ def republish_documents(
     "alerts. `tapewatch ingest synthetic --incidents FILE` writes one.",
 )
 def backtest(
+    topics: tuple[str, ...],
     start: datetime,
     end: datetime,
     z_values: str | None,
@@ -223,6 +254,7 @@ def backtest(
     from stream.replay.windows import replay_windows
 
     check_range(start, end)
+    trained, user = split_topics(topics)
     settings = stream_settings()
     try:
         labeled = read_incidents(incidents) if incidents else []
@@ -240,12 +272,13 @@ def backtest(
         if values
     }
     try:
-        table = read_archive(settings.archive_root, start, end)
+        table = read_archive(settings.archive_root, start, end, trained, user_topics=user)
     except ReplayError as exc:
         raise click.UsageError(str(exc)) from None
     if table.num_rows == 0:
         raise click.UsageError(
-            f"no documents between {start.isoformat()} and {end.isoformat()} in the archive "
+            f"no documents{' of those topics' if topics else ''} between {start.isoformat()} and "
+            f"{end.isoformat()} in the archive "
             f"({archived_days(settings.archive_root)} archived)"
         )
     entities = EntityExtractor.from_settings(settings)

@@ -21,6 +21,12 @@ def worker(loglevel: str) -> None:
     (windows -> trends, alerts), archive (Parquet under TAPEWATCH_DATA_DIR). /metrics and POST /ingest
     on TAPEWATCH_WEB_PORT (6066).
     """
+    from model_service.user_topics import TopicsError
     from stream.pipeline.app import create_app, run_worker
+    from stream.prepare.watchlist import WatchlistError
 
-    run_worker(create_app(stream_settings()), loglevel=loglevel)
+    try:
+        app = create_app(stream_settings())
+    except (TopicsError, WatchlistError) as exc:
+        raise click.ClickException(str(exc)) from None
+    run_worker(app, loglevel=loglevel)

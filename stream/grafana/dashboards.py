@@ -35,7 +35,9 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")  # provisioned with this uid
-TOPICS = 'key!~"\\\\$.*|entity:.*|name:.*"'  # tickers ("$XOM"; PromQL escapes the dollar) and entities
+TOPICS = 'key!~"\\\\$.*|entity:.*|name:.*|topic:.*"'  # not tickers ("$XOM"; PromQL escapes the dollar),
+# entities, nor the user's topics
+USER_TOPICS = 'key=~"topic:.*"'  # topics of the user's topics file (TAPEWATCH_TOPICS_PATH)
 ENTITIES = 'key=~"\\\\$.*|entity:.*|name:.*"'
 SPIKES = 'alertname=~"Negative.*SentimentSpike"'  # the topic, ticker and entity alerts
 FOLDER = "tapewatch"
@@ -121,8 +123,20 @@ def market_sentiment() -> Dashboard:
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
+    user_topic = (
+        QueryVariable("user_topic")
+        .label("your topic")
+        .datasource(PROMETHEUS)
+        .query(f"label_values(tapewatch_topic_volume{{{USER_TOPICS}}}, key)")
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    )
     horizon = 'horizon=~"$horizon"'
     selected = f'key=~"$topic", {TOPICS}, {horizon}'
+    mine = f'key=~"$user_topic", {USER_TOPICS}, {horizon}'
     return (
         Dashboard("tapewatch: market sentiment")
         .uid(MARKET_UID)
@@ -136,6 +150,7 @@ def market_sentiment() -> Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .links(links())
         .with_variable(topic)
+        .with_variable(user_topic)
         .with_variable(horizon_variable())
         .annotation(alert_annotations("NegativeSentimentSpike", 'topic=~"$topic"'))
         .with_row(Row("Sentiment by topic"))
@@ -163,6 +178,13 @@ def market_sentiment() -> Dashboard:
                 ("D", f"tapewatch_detector_negative_authors{{{selected}}}"),
             )
         )
+        .with_row(Row("Your topics (defined by example in TAPEWATCH_TOPICS_PATH)"))
+        .with_panel(
+            series("Negative share", f"tapewatch_topic_negative_ratio{{{mine}}}", "{{key}}", PERCENT)
+            .min(0)
+            .max(1)
+        )
+        .with_panel(series("Documents per window", f"tapewatch_topic_volume{{{mine}}}", "{{key}}"))
         .with_row(Row("Entities: names, symbols and watched entities"))
         .with_panel(
             instant_table(

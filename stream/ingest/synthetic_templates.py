@@ -111,7 +111,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "negative": [
             "{co} profit falls as loan losses rise",
             "{co} bank profit drops on bad loans",
-            "{co} net interest income declines, bank warns on credit",
+            "{co} bank earnings drop as credit losses climb",
             "{co} profit slumps on higher credit loss provisions",
         ],
         "neutral": [
@@ -249,7 +249,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "negative": ["{co} shares are trading lower after a downgrade", "${tk} falls {pct}% in heavy volume"],
         "neutral": [
             "${tk} shares unchanged in premarket",
-            "{co} shares unchanged in midday trading",
+            "{co} stock moves little in midday trading",
             "{co} stock little changed in premarket trading",
         ],
         "positive": [

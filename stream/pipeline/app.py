@@ -12,6 +12,8 @@ from faust.web import Request, Response, View
 
 from common.http_guard import HttpLimits
 from common.metrics import exposition
+from model_service.settings import ModelSettings
+from model_service.user_topics import read_topics
 from stream.pipeline.aggregate import add_aggregate_agent
 from stream.pipeline.archiver import add_archive_agent
 from stream.pipeline.classify import add_classify_agent
@@ -103,9 +105,7 @@ def scorer_factory(settings: StreamSettings, metrics: WorkerMetrics) -> Callable
                     token = settings.model_token.get_secret_value() if settings.model_token else None
                     made.append(HttpScorer(settings.model_url, token, metrics))
                 else:
-                    from model_service.engine import InferenceEngine
-
-                    made.append(InProcessScorer(await asyncio.to_thread(InferenceEngine.load), metrics))
+                    made.append(await asyncio.to_thread(InProcessScorer.load, metrics))
             return made[0]
 
     return make
@@ -127,6 +127,9 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
     limit_web_server(app, limits)
     add_ingest_page(app, topics, settings, metrics.pipeline, limits)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
+    topics_path = ModelSettings().topics_path
+    if settings.model_url is None and topics_path is not None:
+        read_topics(topics_path)  # a bad file is an error at start, not once the model has loaded
     scorer = scorer_factory(settings, metrics)
     add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline)
     add_aggregate_agent(app, topics, settings, metrics, scorer)

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from model_service.client import ModelClient, ModelServiceUnavailable
 from model_service.engine import Classification, EntityQuery, InferenceEngine
+from model_service.settings import ModelSettings
+from model_service.user_topics import TopicSource
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -38,10 +40,16 @@ class Scorer(Protocol):
 
 
 class InProcessScorer:
-    """The engine on a dedicated thread, so heartbeats and commits go on during a forward pass."""
+    """The engine on a dedicated thread, so heartbeats and commits go on during a forward pass.
 
-    def __init__(self, engine: InferenceEngine, metrics: WorkerMetrics) -> None:
+    With a topics file, each document's user topic comes from the same pass (the file is followed
+    on that thread, so a changed file's examples are embedded between two batches)."""
+
+    def __init__(
+        self, engine: InferenceEngine, metrics: WorkerMetrics, topics: TopicSource | None = None
+    ) -> None:
         self.engine = engine
+        self.topics = topics
         self.metrics = metrics
         metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-classify")
@@ -49,11 +57,25 @@ class InProcessScorer:
     async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         started = time.perf_counter()
         results = await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: self.engine.classify(list(texts), entities=entities)
+            self._executor, self._classify, texts, entities
         )
         self.metrics.model.batch_size.observe(len(texts))
         self.metrics.model.batch_latency.observe(time.perf_counter() - started)
         return results
+
+    def _classify(self, texts: Sequence[str], entities: Entities) -> list[Classification]:
+        matcher = self.topics.current(time.monotonic()) if self.topics is not None else None
+        return self.engine.classify(list(texts), entities=entities, topics=matcher)
+
+    @classmethod
+    def load(cls, metrics: WorkerMetrics) -> InProcessScorer:
+        """The configured engine, and the topics file of ``TAPEWATCH_TOPICS_PATH`` if set."""
+        settings = ModelSettings()
+        engine = InferenceEngine.load(settings)
+        topics = None
+        if settings.topics_path is not None:
+            topics = engine.topic_source(settings.topics_path, settings.topics_check_s)
+        return cls(engine, metrics, topics)
 
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
         results = await asyncio.get_running_loop().run_in_executor(

@@ -16,16 +16,14 @@ The older form, a JSON object of ticker to names (``{"AAPL": ["Apple"]}``), is s
 
 from __future__ import annotations
 
-import logging
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-log = logging.getLogger(__name__)
+from common.watched_file import WatchedFile, read_yaml, validated
 
 
 class WatchlistError(ValueError):
@@ -71,13 +69,7 @@ def parse_watchlist(data: Any, origin: str) -> Watchlist:
     if isinstance(data, dict) and "entities" not in data and all(isinstance(v, list) for v in data.values()):
         data = {"entities": [{"name": names[0] if names else ticker, "kind": "stock", "symbol": ticker,
                               "aliases": names[1:]} for ticker, names in data.items()]}  # fmt: skip
-    try:
-        return Watchlist.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'top level'}: {error['msg']}" for error in exc.errors()
-        )
-        raise WatchlistError(f"{origin}: not a watchlist: {problems}") from None
+    return validated(Watchlist, data, WatchlistError, f"{origin}: not a watchlist")
 
 
 def read_watchlist(path: Path | None) -> Watchlist:
@@ -85,45 +77,15 @@ def read_watchlist(path: Path | None) -> Watchlist:
     if path is None:
         text = resources.files("stream.prepare").joinpath("watchlist.yml").read_text()
         return parse_watchlist(yaml.safe_load(text), "packaged watchlist.yml")
-    try:
-        data = yaml.safe_load(path.read_text())  # JSON is YAML
-    except OSError as exc:
-        raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise WatchlistError(f"{path}: not YAML or JSON: {exc}") from None
-    return parse_watchlist(data, str(path))
+    return parse_watchlist(read_yaml(path, WatchlistError), str(path))
 
 
-class WatchlistFile:
+class WatchlistFile(WatchedFile[Watchlist]):
     """The watchlist of a file, read again when the file changes (checked at most every ``check_s``)."""
 
     def __init__(self, path: Path | None, check_s: float = 5.0) -> None:
-        self.path = path
-        self.check_s = check_s
-        self.watchlist = read_watchlist(path)  # a bad file at start is an error the user sees
-        self.version = 0
-        self._stamp = self._stat()
-        self._checked = 0.0
+        super().__init__(path, read_watchlist, (WatchlistError,), "watchlist", check_s)
 
-    def current(self, now: float) -> Watchlist:
-        if self.path is not None and now - self._checked >= self.check_s:
-            self._checked = now
-            stamp = self._stat()
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self.watchlist = read_watchlist(self.path)
-                    self.version += 1
-                    log.info("watchlist %s reloaded: %d entities", self.path, len(self.watchlist.entities))
-                except WatchlistError as exc:
-                    log.error("watchlist not reloaded, keeping the previous one: %s", exc)
-        return self.watchlist
-
-    def _stat(self) -> tuple[int, int] | None:
-        if self.path is None:
-            return None
-        try:
-            stat = os.stat(self.path)
-        except OSError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
+    @property
+    def watchlist(self) -> Watchlist:
+        return self.contents

@@ -18,6 +18,7 @@ from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings
 from common.records import Alert, Document, ScoredDocument, TrendPoint
 from model_service.engine import InferenceEngine
+from model_service.user_topics import TopicMatcher
 from stream.labels import scored_document
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
@@ -37,16 +38,18 @@ def rescore(
     entities: EntityExtractor | None,
     batch: int = 256,
     progress: bool = True,
+    topics: TopicMatcher | None = None,
 ) -> list[ScoredDocument]:
     """Labels from the current model, in batches, with a progress bar; with ``entities`` (as a worker
-    with entity sentiment on), the sentiment toward each entity key too."""
+    with entity sentiment on), the sentiment toward each entity key too; with ``topics``, the user
+    topic of each."""
     scored: list[ScoredDocument] = []
     now = datetime.now(UTC)
     with tqdm(total=len(documents), unit="doc", desc="rescoring", disable=not progress) as bar:
         for start in range(0, len(documents), batch):
             chunk = documents[start : start + batch]
             asked = [entities.queries(d) for d in chunk] if entities is not None else None
-            results = engine.classify([d.text for d in chunk], entities=asked)
+            results = engine.classify([d.text for d in chunk], entities=asked, topics=topics)
             scored.extend(scored_document(d, r, now) for d, r in zip(chunk, results, strict=True))
             bar.update(len(chunk))
     return scored
@@ -68,13 +71,19 @@ def firing(
 
 
 def select(
-    documents: Iterable[ScoredDocument], topics: Sequence[str], ticker: str | None
+    documents: Iterable[ScoredDocument],
+    topics: Sequence[str],
+    ticker: str | None,
+    user_topics: Sequence[str] = (),
 ) -> list[ScoredDocument]:
-    """The documents of the chosen topics (all if none) that mention the ticker (if one is given)."""
+    """The documents of the chosen topics or user topics (all if none) that mention the ticker (if
+    one is given)."""
+    chosen = bool(topics or user_topics)
     return [
         d
         for d in documents
-        if (not topics or d.topic in topics) and (ticker is None or ticker in d.document.tickers)
+        if (not chosen or d.topic in topics or d.user_topic in user_topics)
+        and (ticker is None or ticker in d.document.tickers)
     ]
 
 

@@ -50,8 +50,10 @@ def read_archive(
     end: datetime,
     topics: Sequence[str] = (),
     columns: Sequence[str] | None = None,
+    user_topics: Sequence[str] = (),
 ) -> pa.Table:
-    """Archived rows published in ``[start, end)``, of ``topics`` (all if empty), in event-time order."""
+    """Archived rows published in ``[start, end)``, of ``topics`` or ``user_topics`` (all if both are
+    empty), in event-time order."""
     if not root.is_dir():
         raise ReplayError(f"no archive at {root} (set TAPEWATCH_ARCHIVE_DIR, or replay with --source kafka)")
     folders = day_partitions(root, start, end)
@@ -65,8 +67,10 @@ def read_archive(
     condition = (pc.field("published_at") >= pa.scalar(start, pa.timestamp("us", tz="UTC"))) & (
         pc.field("published_at") < pa.scalar(end, pa.timestamp("us", tz="UTC"))
     )
-    if topics:
-        condition = condition & pc.field("topic").isin(list(topics))
+    if topics or user_topics:
+        names = [pa.array(list(chosen), pa.string()) for chosen in (topics, user_topics)]
+        chosen = pc.field("topic").isin(names[0]) | pc.field("user_topic").isin(names[1])
+        condition = condition & chosen
     table = dataset.to_table(columns=wanted, filter=condition)
     return table.sort_by([("published_at", "ascending"), ("id", "ascending")])
 

@@ -41,6 +41,18 @@ WORKER_ENV = {
     "TAPEWATCH_LAG_INTERVAL_S": "2",  # the consumer lag metric every 2 s instead of 10
 }
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
+# A topic defined by example (written in other words than the synthetic templates), so the user topic
+# panels and variable have data: its documents are counted under topic:Oil supply.
+TOPICS_FILE = """
+topics:
+  - name: Oil supply
+    examples:
+      - "Saudi Arabia pledges to pump more crude next month"
+      - "Barrel prices climb after a pipeline outage in Libya"
+      - "Cartel members agree to trim production again"
+      - "US crude stockpiles fall for a third week"
+    keywords: [OPEC, crude]
+"""
 
 
 @dataclass
@@ -61,7 +73,9 @@ def run(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     spike = Incident.parse(f"{SPIKE}@10:45/15m/8x/90%")
     day = MarketDay(start=dt_time(10, 20), end=dt_time(11, 10), per_minute=60, incidents=[spike], seed=21)
     stack = MonitoringStack.for_worker(settings, tmp / "monitoring", ALERTS)
-    worker = WorkerProcess(settings, tmp / "worker.log", env=WORKER_ENV).start()
+    (tmp / "topics.yml").write_text(TOPICS_FILE)
+    env = {**WORKER_ENV, "TAPEWATCH_TOPICS_PATH": str(tmp / "topics.yml")}
+    worker = WorkerProcess(settings, tmp / "worker.log", env=env).start()
     stop = threading.Event()
     try:
         stack.start()
@@ -111,9 +125,10 @@ def test_a_spike_reaches_the_webhook_firing_with_evidence_then_resolved(run: Run
 
 
 def interpolate(expr: str, ticker: str) -> str:
-    """What Grafana sends: the topic and horizon variables at "All" (.*), the chosen ticker, the rate
-    interval."""
+    """What Grafana sends: the topic, user topic and horizon variables at "All" (.*), the chosen ticker,
+    the rate interval."""
     expr = expr.replace("${ticker}", ticker).replace("$topic", ".*").replace("$horizon", ".*")
+    expr = expr.replace("$user_topic", ".*")
     return expr.replace("$__rate_interval", "20s")
 
 

@@ -17,10 +17,13 @@ import pytest
 from common.processes import free_port, serving
 from model_service.client import ModelClient, ModelServiceError, ModelServiceUnavailable
 from model_service.entity_spans import EntityQuery
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "test-token-123"
+CRYPTO_TOPICS = ROOT / "examples" / "topics-crypto.yml"
+STABLECOIN_NEWS = "USDC briefly slips below one dollar as Circle's bank exposure spooks holders"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TAPEWATCH_MODEL_BACKEND": "torch",
         "TAPEWATCH_MODEL_MAX_REQUEST_ITEMS": "64",
         "TAPEWATCH_MODEL_MAX_WAIT_MS": "20",
+        "TAPEWATCH_TOPICS_PATH": str(CRYPTO_TOPICS),
     }
     url = f"http://127.0.0.1:{port}"
     with serving([sys.executable, "-m", "stream.cli", "serve-model"], env, f"{url}/readyz", log_path):
@@ -264,3 +268,48 @@ def test_classify_command_labels_arguments_and_files(tmp_path: Path) -> None:
     assert [r["entity_mentioned"] for r in rows] == ["True", "True", ""]
     assert [r["entity_sentiment"] for r in rows] == ["positive", "negative", ""]
     assert len({r["sentiment"] for r in rows}) == 1  # the document's label is the same on every row
+
+
+def test_a_server_with_a_topics_file_answers_each_document_s_user_topic(server: str) -> None:
+    documents = [{"id": "coin", "text": STABLECOIN_NEWS}, {"id": "stock", "text": "Apple beats estimates"}]
+    response = post(server, {"documents": documents})
+    assert response.status_code == 200, response.text
+    assert [r["user_topic"] for r in response.json()["results"]] == ["Stablecoins", None]
+
+
+def test_classify_and_topics_check_read_a_topics_file(tmp_path: Path) -> None:
+    env = {**os.environ, "TAPEWATCH_MODEL_BACKEND": "torch"}
+    source = tmp_path / "in.csv"
+    source.write_text(f'id,headline\n1,"{STABLECOIN_NEWS}"\n2,"Apple beats estimates"\n')
+    output = tmp_path / "out.csv"
+    command = ["classify", "--topics", str(CRYPTO_TOPICS), "--input", str(source)]
+    command += ["--text-column", "headline"]
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", *command, "--output", str(output)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert [r["user_topic"] for r in csv.DictReader(output.open())] == ["Stablecoins", ""]
+    assert "1 with a user topic" in result.stdout
+    check = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "topics", "check", str(CRYPTO_TOPICS), "--input", str(source),
+         "--text-column", "headline"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr[-1500:]
+    assert "Stablecoins: 1 (50.0%)" in check.stdout and "(none): 1 (50.0%)" in check.stdout
+    assert "next " in check.stdout, "each text shows the runner-up"
+    examples = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "topics", "check", str(CRYPTO_TOPICS)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert examples.returncode == 0, examples.stderr[-1500:]
+    assert "examples given their own topic" in examples.stdout
+    assert "ordinary market headlines given a topic" in examples.stdout
+    bad = tmp_path / "bad.yml"
+    bad.write_text("topics:\n  - name: Only two\n    examples: [a, b]\n")
+    refused = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "topics", "check", str(bad)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "at least 3" in refused.stderr

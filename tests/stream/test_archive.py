@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 
 from common.records import EntityLabel
 from stream.archive import ParquetArchive, from_row, to_table
+from stream.replay.run import select
 from stream.replay.sources import read_archive, scored_documents
 from tests.helpers import T0, scored
 
@@ -47,3 +48,19 @@ def test_an_archive_written_before_the_entities_column_reads_as_scored_without_t
     table = read_archive(tmp_path, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     by_id = {s.document.id: s for s in scored_documents(table)}
     assert by_id["old"].entities is None and by_id["new"].counted_as("$A") == ("positive", 0.375)
+
+
+def test_the_user_topic_is_archived_and_chosen_by_name(tmp_path) -> None:
+    ParquetArchive(tmp_path).write(
+        [scored("mine", T0).derive(user_topic="Stablecoins"), scored("other", T0, topic="Macro")]
+    )
+    old = to_table([scored("old", T0)]).drop_columns(["user_topic"])
+    pq.write_table(old, tmp_path / "date=2026-11-20" / "part-old.parquet")
+    period = (T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    by_id = {s.document.id: s for s in scored_documents(read_archive(tmp_path, *period))}
+    assert by_id["mine"].user_topic == "Stablecoins" and by_id["old"].user_topic is None
+    chosen = read_archive(tmp_path, *period, ["Macro"], user_topics=["Stablecoins"])
+    assert sorted(chosen.column("id").to_pylist()) == ["mine", "other"]
+    only_mine = read_archive(tmp_path, *period, user_topics=["Stablecoins"])
+    assert only_mine.column("id").to_pylist() == ["mine"]
+    assert [d.document.id for d in select(by_id.values(), [], None, ["Stablecoins"])] == ["mine"]

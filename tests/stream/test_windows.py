@@ -42,6 +42,13 @@ def test_keys_are_the_feed_the_topic_the_source_and_the_entities() -> None:
     assert window_keys(named, entities)[3:] == expected
 
 
+def test_a_document_with_a_user_topic_is_counted_under_it_too() -> None:
+    entities = EntityExtractor(read_watchlist(None))
+    doc = scored("a", T0).derive(user_topic="Stablecoins")
+    assert window_keys(doc, entities) == ["all", "Earnings", "topic:Stablecoins", "source:t"]
+    assert "topic:Stablecoins" in {point.key for point in replay_windows([doc], 60, 0, entities)}
+
+
 def test_a_window_is_final_once_the_watermark_passes_its_end_and_counts_sentiments() -> None:
     book = WindowBook(size_s=60, grace_s=0)
     for i, sentiment in enumerate(["negative", "negative", "positive", "neutral"]):

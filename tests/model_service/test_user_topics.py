@@ -1,0 +1,153 @@
+"""Topics by example without the model: the file's rules, the calibration, matching, reloading."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model_service.user_topics import (
+    KEYWORD_BONUS,
+    TopicMatcher,
+    TopicsError,
+    TopicSource,
+    calibrated_threshold,
+    held_out_matches,
+    leave_one_out,
+    parse_topics,
+    read_topics,
+    unit,
+)
+from tests.helpers import ROOT
+
+
+def topic(name: str, *examples: str, **more: object) -> dict[str, object]:
+    return {"name": name, "examples": list(examples), **more}
+
+
+def axis_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
+    """A stand-in embedding: a text's vector points along the axis its first word names ("x", "y",
+    "z"), tilted a little by its length; anything else points along w."""
+    axes = {"x": 0, "y": 1, "z": 2}
+    rows = np.zeros((len(texts), 4))
+    for i, text in enumerate(texts):
+        rows[i, axes.get(text.split()[0], 3)] = 1.0
+        rows[i, 3] += 0.05 * len(text.split())
+    return unit(rows)
+
+
+FILE = {
+    "topics": [
+        topic("X", "x one", "x one two", "x one two three", keywords=["ex-word"]),
+        topic("Y", "y one", "y one two", "y one two three"),
+    ]
+}
+
+
+def test_a_file_names_each_problem() -> None:
+    with pytest.raises(TopicsError, match=r"topics\.0\.examples.*at least 3"):
+        parse_topics({"topics": [topic("A", "one", "two")]}, "f.yml")
+    with pytest.raises(TopicsError, match="topic names repeat: A"):
+        parse_topics({"topics": [topic("A", "1", "2", "3"), topic("a", "4", "5", "6")]}, "f.yml")
+    with pytest.raises(TopicsError, match="at least 3 different examples"):
+        parse_topics({"topics": [topic("A", "same", "same", " same ")]}, "f.yml")
+    with pytest.raises(TopicsError, match=r"topics\.0\.colour: Extra inputs"):
+        parse_topics({"topics": [topic("A", "1", "2", "3", colour="red")]}, "f.yml")
+    with pytest.raises(TopicsError, match="top level"):
+        parse_topics(["not", "a", "mapping"], "f.yml")
+
+
+def test_a_file_that_is_not_yaml_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "topics.yml"
+    path.write_text("topics: [unclosed")
+    with pytest.raises(TopicsError, match=f"{path}: not YAML or JSON"):
+        read_topics(path)
+    with pytest.raises(TopicsError, match="cannot read"):
+        read_topics(tmp_path / "missing.yml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                 max_size=4)))  # fmt: skip
+def test_any_parsed_data_is_a_topics_file_or_a_topics_error(data: object) -> None:
+    for wrapped in (data, {"topics": data}, {"topics": [data]}):
+        with contextlib.suppress(TopicsError):
+            parse_topics(wrapped, "fuzz")
+
+
+def test_the_example_file_for_a_crypto_feed_is_valid() -> None:
+    topics = read_topics(ROOT / "examples" / "topics-crypto.yml")
+    assert {"Stablecoins", "Hacks and exploits", "NFTs"} <= {t.name for t in topics.topics}
+
+
+def test_leave_one_out_scores_each_example_against_the_others() -> None:
+    examples = unit(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    scores = leave_one_out(examples)
+    assert scores[2] == pytest.approx(float(unit(np.array([1.0, 0.0])) @ np.array([0.0, 1.0])))
+    assert scores[0] == pytest.approx(float(unit(np.array([1.0, 1.0])) @ np.array([1.0, 0.0])))
+
+
+def test_the_calibrated_threshold_sits_above_the_reference_where_they_overlap() -> None:
+    examples = axis_embed(["x a", "x a b", "x a b c"])
+    far = axis_embed(["w"] * 50)
+    alone = calibrated_threshold(examples, np.zeros((0, 4)))
+    assert alone == pytest.approx(leave_one_out(examples).min())
+    assert calibrated_threshold(examples, far) == pytest.approx(alone), "a distant reference changes nothing"
+    near = unit(examples[:1] + 0.01)  # reference texts about the same thing: the threshold rises above them
+    assert calibrated_threshold(examples, np.repeat(near, 10, axis=0)) >= float(
+        near[0] @ unit(examples.mean(0))
+    )
+
+
+def test_each_text_gets_its_closest_topic_or_none_with_the_runner_up() -> None:
+    matcher = TopicMatcher.build(parse_topics(FILE, "f"), axis_embed, axis_embed(["w a"] * 5))
+    texts = ["x a b", "y a", "w a b", "z"]
+    found = matcher.match(axis_embed(texts), texts)
+    assert [m.topic for m in found] == ["X", "Y", None, None]
+    assert found[0].runner_up == "Y" and found[0].runner_up_score is not None
+    assert found[0].score > found[0].runner_up_score
+    assert found[2].best in ("X", "Y") and found[2].score < found[2].threshold
+
+
+def test_a_keyword_adds_its_bonus_to_its_topic_only() -> None:
+    matcher = TopicMatcher.build(parse_topics(FILE, "f"), axis_embed, np.zeros((0, 4)))
+    texts = ["w has an EX-WORD in it", "w has an ex-wordy in it"]
+    scores = matcher.scores(axis_embed(texts), texts)
+    assert scores[0, 0] - scores[1, 0] == pytest.approx(KEYWORD_BONUS)
+    assert scores[0, 1] == pytest.approx(scores[1, 1])
+
+
+def test_a_threshold_in_the_file_wins_over_calibration() -> None:
+    data = {"threshold": 1.0, "topics": [*FILE["topics"][:1], topic("Y", "y 1", "y 2", "y 3", threshold=-1)]}
+    matcher = TopicMatcher.build(parse_topics(data, "f"), axis_embed, np.zeros((0, 4)))
+    assert list(matcher.thresholds) == [1.0, -1]
+    texts = ["x a", "y a b c d e f g h"]
+    assert matcher.topics(axis_embed(texts), texts) == [None, "Y"], "1 takes no text, -1 every text"
+
+
+def test_held_out_examples_are_matched_without_themselves() -> None:
+    definition = parse_topics(FILE, "f")
+    matcher = TopicMatcher.build(definition, axis_embed, np.zeros((0, 4)))
+    found = held_out_matches(matcher, definition, axis_embed)
+    assert [(name, text) for name, text, _ in found] == [
+        (t.name, e) for t in definition.topics for e in t.examples
+    ]
+    assert all(match.best == name for name, _, match in found)
+
+
+def test_a_changed_file_is_followed_and_a_bad_edit_keeps_the_last_good(tmp_path: Path) -> None:
+    path = tmp_path / "topics.yml"
+    path.write_text(yaml.safe_dump(FILE))
+    source = TopicSource(path, axis_embed, check_s=0)
+    assert source.current(1.0).names == ["X", "Y"]
+    path.write_text(yaml.safe_dump({"topics": [*FILE["topics"], topic("Z", "z 1", "z 1 2", "z 1 2 3")]}))
+    assert source.current(2.0).names == ["X", "Y", "Z"]
+    assert source.current(3.0).topics(axis_embed(["z a"]), ["z a"]) == ["Z"]
+    path.write_text("topics: [unclosed")
+    assert source.current(4.0).names == ["X", "Y", "Z"]
