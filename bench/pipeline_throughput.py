@@ -64,7 +64,7 @@ def run() -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         topics_path = twenty_topics(Path(tmp) / "topics.yml")
-        matched = engine.classify(texts, topics=engine.topic_source(topics_path).current(0.0))
+        matched = engine.classify(texts, topics=engine.topic_matcher(topics_path))
         topic_share = sum(r.user_topic is not None for r in matched) / len(matched)
         del engine
         without = StreamSettings(

@@ -157,7 +157,7 @@ def run(data_dir: Path | None = None) -> dict[str, object]:
     base = base_embeddings(feed.texts)
     base_reference = base_embeddings(reference)
     crypto = read_topics(CRYPTO_FILE)
-    crypto_matcher = engine.topic_source(CRYPTO_FILE).current(0.0)
+    crypto_matcher = engine.topic_matcher(CRYPTO_FILE)
     crypto_topics = crypto_matcher.topics(ours, feed.texts)
     return {
         "model": engine.version,

@@ -23,7 +23,7 @@ from model_service.labels import sentiment_score
 from model_service.model import Outputs, TopicSentimentModel, packaged_base_dir
 from model_service.settings import ModelSettings
 from model_service.text import model_text
-from model_service.user_topics import TopicMatcher, TopicSource
+from model_service.user_topics import TopicMatcher, TopicSource, unit
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +117,6 @@ def resolve_backend(setting: str, device: torch.device) -> str:
     if setting != "auto":
         return setting
     return "torch" if device.type == "cuda" else "onnx-int8"
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Each row scaled to length 1, so a dot product is a cosine."""
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -233,7 +228,7 @@ class InferenceEngine:
             out = self.backend.logits(ids, mask, spans)
             topic[members] = softmax(out.topic)
             sentiment[members] = softmax(out.sentiment)
-            embedding[members] = unit_rows(out.embedding)
+            embedding[members] = unit(out.embedding)
             for row, i in enumerate(members):
                 entity[i] = softmax(out.entity[row, : len(positions[i])])
         mentioned = [[bool(tokens) for tokens in row] for row in positions]
@@ -311,6 +306,10 @@ class InferenceEngine:
     def topic_source(self, path: Path, check_s: float = 5.0) -> TopicSource:
         """The user topics of ``path`` for this engine, followed as the file changes."""
         return TopicSource(path, self.embed, check_s)
+
+    def topic_matcher(self, path: Path) -> TopicMatcher:
+        """The user topics of ``path`` as the file is now (for one-off runs: classify, replay, checks)."""
+        return self.topic_source(path).current(0.0)
 
     def _probs(self, row: np.ndarray) -> dict[str, float]:
         return {name: float(p) for name, p in zip(self.config.sentiments, row, strict=True)}

@@ -121,6 +121,7 @@ class TopicMatch:
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1, so a dot product is a cosine."""
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
@@ -143,10 +144,15 @@ class TopicMatcher:
     """The topics of one file, as centroids and thresholds: pure numpy once built."""
 
     def __init__(
-        self, names: list[str], centroids: np.ndarray, thresholds: np.ndarray, keywords: list[list[str]]
+        self,
+        names: list[str],
+        examples: list[np.ndarray],
+        thresholds: np.ndarray,
+        keywords: list[list[str]],
     ) -> None:
         self.names = names
-        self.centroids = centroids
+        self.examples = examples  # per topic, its examples' unit vectors
+        self.centroids = unit(np.stack([v.mean(axis=0) for v in examples]))
         self.thresholds = thresholds
         self.patterns = [
             re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
@@ -169,10 +175,9 @@ class TopicMatcher:
                 others = [v for j, v in enumerate(by_topic) if j != i]
                 given = calibrated_threshold(by_topic[i], np.concatenate([reference, *others]))
             thresholds.append(given)
-        centroids = unit(np.stack([v.mean(axis=0) for v in by_topic]))
         return cls(
             [t.name for t in topics.topics],
-            centroids,
+            by_topic,
             np.array(thresholds),
             [t.keywords for t in topics.topics],
         )
@@ -206,7 +211,11 @@ class TopicMatcher:
         return matches
 
     def topics(self, vectors: np.ndarray, texts: Sequence[str]) -> list[str | None]:
-        return [m.topic for m in self.match(vectors, texts)]
+        """The topic of each text (what the pipeline needs: no runner-up)."""
+        scores = self.scores(vectors, texts)
+        best = scores.argmax(axis=1)
+        close = scores[np.arange(len(best)), best] >= self.thresholds[best]
+        return [self.names[b] if ok else None for b, ok in zip(best, close, strict=True)]
 
     def with_centroid(self, index: int, centroid: np.ndarray) -> TopicMatcher:
         """The same matcher with one topic's centroid replaced."""
@@ -216,14 +225,12 @@ class TopicMatcher:
         return changed
 
 
-def held_out_matches(
-    matcher: TopicMatcher, topics: TopicsFile, embed: Embed
-) -> list[tuple[str, str, TopicMatch]]:
+def held_out_matches(matcher: TopicMatcher, topics: TopicsFile) -> list[tuple[str, str, TopicMatch]]:
     """(topic, example, match) for every example, matched with its own topic's centroid made without it:
     how a new text like the examples would fare."""
     found = []
     for i, topic in enumerate(topics.topics):
-        vectors = embed(topic.examples)
+        vectors = matcher.examples[i]
         total = vectors.sum(axis=0)
         for vector, text in zip(vectors, topic.examples, strict=True):
             held_out = matcher.with_centroid(i, unit(total - vector))

@@ -225,7 +225,7 @@ def classify(
 
     engine = InferenceEngine.load(model_settings(backend=backend))
     try:
-        topics = engine.topic_source(topics_path).current(0.0) if topics_path else None
+        topics = engine.topic_matcher(topics_path) if topics_path else None
     except TopicsError as exc:
         raise click.UsageError(str(exc)) from None
     if texts:

@@ -192,7 +192,7 @@ def load_documents(
     model_settings = load(ModelSettings)
     engine = InferenceEngine.load(model_settings)
     path = model_settings.topics_path
-    matcher = engine.topic_source(path).current(0.0) if path is not None else None
+    matcher = engine.topic_matcher(path) if path is not None else None
     rescored = rescore_documents(raw, engine, entity_reader(settings), topics=matcher)
     scored = select(rescored, topics[0], ticker, topics[1])
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))

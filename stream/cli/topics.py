@@ -53,7 +53,7 @@ def check(path: Path, input_path: Path | None, text_column: str, show: int, seed
     except TopicsError as exc:
         raise click.UsageError(str(exc)) from None
     engine = InferenceEngine.load(load(ModelSettings))
-    matcher = engine.topic_source(path).current(0.0)
+    matcher = engine.topic_matcher(path)
     click.echo(f"{len(definition.topics)} topics; threshold per topic:")
     for name, threshold in zip(matcher.names, matcher.thresholds, strict=True):
         click.echo(f"  {name}: {threshold:.3f}")
@@ -86,7 +86,7 @@ def _check_examples(engine: InferenceEngine, matcher: TopicMatcher, definition: 
     """Each topic's examples (each left out of its own centroid), and the packaged reference headlines."""
     from model_service.user_topics import held_out_matches, reference_headlines
 
-    held_out = held_out_matches(matcher, definition, engine.embed)
+    held_out = held_out_matches(matcher, definition)
     missed = [(name, text, match) for name, text, match in held_out if match.topic != name]
     for name, text, match in missed:
         click.echo(f"  an example of {name} is not given it: " + _line(match, text))

@@ -134,7 +134,7 @@ def test_a_threshold_in_the_file_wins_over_calibration() -> None:
 def test_held_out_examples_are_matched_without_themselves() -> None:
     definition = parse_topics(FILE, "f")
     matcher = TopicMatcher.build(definition, axis_embed, np.zeros((0, 4)))
-    found = held_out_matches(matcher, definition, axis_embed)
+    found = held_out_matches(matcher, definition)
     assert [(name, text) for name, text, _ in found] == [
         (t.name, e) for t in definition.topics for e in t.examples
     ]

@@ -54,7 +54,7 @@ def test_a_running_worker_follows_its_topics_file(make_settings, tmp_path: Path,
     path.write_text(yaml.safe_dump({"topics": [STABLECOINS]}))
     both = tmp_path / "both.yml"
     both.write_text(yaml.safe_dump({"topics": [STABLECOINS, HACKS]}))
-    matcher = default_engine.topic_source(both).current(0.0)
+    matcher = default_engine.topic_matcher(both)
     expected = [r.user_topic for r in default_engine.classify([FIRST, SECOND, THIRD], topics=matcher)]
     assert expected == ["Hacks and exploits"] * 3, "the model places the three headlines in the new topic"
 
