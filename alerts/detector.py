@@ -17,11 +17,11 @@ needs only ``AlertSettings.name_threshold``: both tests together are as unlikely
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from alerts.horizons import ClosedWindow, HorizonWindow, KeyStep, voices
 from alerts.settings import AlertSettings
@@ -46,9 +46,9 @@ def is_entity(key: str) -> bool:
     return key.startswith(ENTITY_PREFIXES)
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What the detector made of one horizon of a key at one step, and the event it caused, if any."""
+class Observation(NamedTuple):
+    """What the detector made of one horizon of a key at one step, and the event it caused, if any.
+    A named tuple: one is made per horizon at every step of every key."""
 
     window: HorizonWindow[ClosedWindow]
     zscore: float  # of the negative share against the baseline
@@ -65,7 +65,7 @@ class Observation:
         return self.window.horizon
 
     def with_event(self, event: Alert) -> Observation:
-        return dataclasses.replace(self, event=event)
+        return self._replace(event=event)
 
 
 @dataclass

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 
 class ClosedWindow(Protocol):
@@ -40,11 +40,11 @@ def horizon_name(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def voices(window: ClosedWindow) -> tuple[list[str], list[str]]:
+def voices(window: ClosedWindow) -> tuple[Sequence[str], Sequence[str]]:
     """A window's distinct authors, and those of its negative documents. A window written before authors
     were kept counts each document as its own author."""
     if window.authors is not None:
-        return list(window.authors), list(window.negative_authors or ())
+        return window.authors, window.negative_authors or ()
     own = [f"{window.key}|{window.window_start.isoformat()}|{i}" for i in range(window.count)]
     return own, own[: window.negative]
 
@@ -59,6 +59,10 @@ class HorizonSum(Generic[W]):
     negative: int = 0
     authors: Counter[str] = field(default_factory=Counter)
     negative_authors: Counter[str] = field(default_factory=Counter)
+    span: timedelta = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.span = timedelta(seconds=self.seconds)
 
     def enter(self, part: W, sign: int = 1) -> None:
         self.count += sign * part.count
@@ -73,7 +77,8 @@ class HorizonSum(Generic[W]):
     def expire(self, end: datetime) -> list[W]:
         """Windows that started before this horizon, ending at ``end``, began: out of the sums."""
         gone = []
-        while self.parts and end - self.parts[0].window_start > timedelta(seconds=self.seconds):
+        start = end - self.span
+        while self.parts and self.parts[0].window_start < start:
             part = self.parts.popleft()
             self.enter(part, -1)
             gone.append(part)
@@ -90,19 +95,19 @@ class HorizonSum(Generic[W]):
         return False
 
 
-@dataclass(frozen=True)
-class HorizonWindow(Generic[W]):
-    """A key's sums over one horizon ending at ``window_end``."""
+class HorizonWindow(NamedTuple, Generic[W]):
+    """A key's sums over one horizon ending at ``window_end``. A named tuple: the detector makes one per
+    horizon at every step of every key, and a tuple is the cheapest immutable record to make."""
 
     key: str
     horizon_s: int
     window_start: datetime
     window_end: datetime
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which nothing here calls
     negative: int
     authors: int  # distinct authors (a document without one is its own author)
     negative_authors: int
-    parts: tuple[W, ...]
+    parts: Sequence[W]  # the roller's own, not a copy: valid until the roller takes its next step
 
     @property
     def horizon(self) -> str:
@@ -143,8 +148,13 @@ class HorizonRoller(Generic[W]):
         self.forgotten = 0
 
     def add(self, closed: Iterable[W], until: datetime | None = None) -> list[KeyStep[W]]:
+        """Every step of ``steps`` at once: their sums hold, their ``parts`` are those after the last."""
+        return list(self.steps(closed, until))
+
+    def steps(self, closed: Iterable[W], until: datetime | None = None) -> Iterator[KeyStep[W]]:
         """Steps at every end up to the newest window in ``closed`` (or ``until``, the end up to which
-        every window has been given) where some key's sums change, in order."""
+        every window has been given) where some key's sums change, in order. Each is made when asked
+        for, so its horizons' ``parts`` (not copied: a busy key's day holds thousands) are read then."""
         by_end: dict[datetime, list[W]] = defaultdict(list)
         for window in closed:
             if self.last_end is not None and window.window_end <= self.last_end:
@@ -154,8 +164,7 @@ class HorizonRoller(Generic[W]):
                 by_end[window.window_end].append(window)
         target = max([*by_end, *([until] if until is not None else [])], default=None)
         if target is None or (self.last_end is not None and target <= self.last_end):
-            return []
-        steps: list[KeyStep[W]] = []
+            return
         pending = sorted(by_end)
         while True:
             end = min([*pending[:1], *([self.expiries[0][0]] if self.expiries else [])], default=None)
@@ -170,9 +179,8 @@ class HorizonRoller(Generic[W]):
             for key in sorted(dirty):
                 step = self._step(key, end, [w for w in arrived if w.key == key])
                 if step is not None:
-                    steps.append(step)
+                    yield step
         self.last_end = target
-        return steps
 
     def _step(self, key: str, end: datetime, arrived: list[W]) -> KeyStep[W] | None:
         sums = self.keys.get(key)
@@ -186,8 +194,7 @@ class HorizonRoller(Generic[W]):
             for part in arrived:
                 horizon.parts.append(part)
                 horizon.enter(part)
-                heapq.heappush(self.expiries, (part.window_start + timedelta(seconds=horizon.seconds)
-                                               + self.size, key))  # fmt: skip
+                heapq.heappush(self.expiries, (part.window_start + horizon.span + self.size, key))
         expired = tuple(tuple(horizon.expire(end)) for horizon in sums)
         step = KeyStep(
             key=key,
@@ -196,13 +203,13 @@ class HorizonRoller(Generic[W]):
                 HorizonWindow(
                     key=key,
                     horizon_s=h.seconds,
-                    window_start=end - timedelta(seconds=h.seconds),
+                    window_start=end - h.span,
                     window_end=end,
                     count=h.count,
                     negative=h.negative,
                     authors=len(h.authors),
                     negative_authors=len(h.negative_authors),
-                    parts=tuple(h.parts),
+                    parts=h.parts,
                 )
                 for h in sums
             ),

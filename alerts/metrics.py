@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from alerts.detector import Observation
 from common.metrics import BoundedLabel, label_value
+from common.records import Alert
 
 ZSCORE = "tapewatch_detector_zscore"
 NEGATIVE_RATIO = "tapewatch_detector_negative_ratio"
@@ -36,6 +38,8 @@ class DetectorMetrics:
     keys: Gauge  # per keyed partition: the keys the horizons remember (bounded by max_keys)
     key_label: BoundedLabel  # shared with the window gauges, so a key is "other" in both or neither
     entity_series: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+    # per series, its child of each gauge: ``labels()`` costs more than the ``set`` it precedes
+    children: dict[tuple[str, str, bool], tuple[Gauge, ...]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, registry: CollectorRegistry, key_label: BoundedLabel) -> DetectorMetrics:
@@ -73,12 +77,30 @@ class DetectorMetrics:
             key_label=key_label,
         )
 
+    def export_latest(self, observations: Iterable[Observation]) -> None:
+        """Every event counted; the gauges set from each series' latest observation only. A scrape sees
+        a gauge's last value, so a history going by at full speed need not set it at every window end."""
+        latest: dict[tuple[str, str], Observation] = {}
+        for observation in observations:
+            if observation.event is not None:
+                self._count(observation.event)
+            series = (observation.key, observation.horizon)
+            latest.pop(series, None)  # re-inserted: the order is that of the last observation
+            latest[series] = observation
+        for observation in latest.values():
+            self._set(observation)
+
     def export(self, observation: Observation) -> None:
         """The horizon's numbers as gauges. An entity has series only while it is on the rise (emergence
         at least 1) or has an event, and at most ``MAX_ENTITY_SERIES`` of them: there is no end to names."""
         if observation.event is not None:
-            event = observation.event
-            self.events.labels(severity=event.severity, state=event.state, horizon=event.horizon).inc()
+            self._count(observation.event)
+        self._set(observation)
+
+    def _count(self, event: Alert) -> None:
+        self.events.labels(severity=event.severity, state=event.state, horizon=event.horizon).inc()
+
+    def _set(self, observation: Observation) -> None:
         series = (label_value(observation.key), observation.horizon)
         if observation.emergence is not None:
             if observation.event is None and observation.emergence < 1:
@@ -88,21 +110,27 @@ class DetectorMetrics:
             self.entity_series.move_to_end(series)
             while len(self.entity_series) > MAX_ENTITY_SERIES:
                 self._drop(next(iter(self.entity_series)))
-            labels = {"key": series[0], "horizon": observation.horizon}
-            self.emergence.labels(**labels).set(observation.emergence)
+            values = [observation.emergence]
         else:
-            labels = {"key": self.key_label(observation.key), "horizon": observation.horizon}
+            series = (self.key_label(observation.key), observation.horizon)
+            values = []
         window = observation.window
-        self.documents.labels(**labels).set(window.count)
-        self.authors.labels(**labels).set(window.authors)
-        self.negative_authors.labels(**labels).set(window.negative_authors)
-        self.negative_ratio.labels(**labels).set(window.negative_ratio)
-        self.baseline.labels(**labels).set(observation.baseline)
-        self.zscore.labels(**labels).set(observation.zscore)
+        values += [window.count, window.authors, window.negative_authors, window.negative_ratio,
+                   observation.baseline, observation.zscore]  # fmt: skip
+        entity = observation.emergence is not None
+        children = self.children.get((*series, entity))
+        if children is None:
+            gauges = [self.emergence] if entity else []
+            gauges += [self.documents, self.authors, self.negative_authors, self.negative_ratio,
+                       self.baseline, self.zscore]  # fmt: skip
+            children = self.children[(*series, entity)] = tuple(gauge.labels(*series) for gauge in gauges)
+        for child, value in zip(children, values, strict=True):
+            child.set(value)
 
     def _drop(self, series: tuple[str, str]) -> None:
         if series in self.entity_series:
             del self.entity_series[series]
+            self.children.pop((*series, True), None)
             for gauge in self.gauges:
                 with contextlib.suppress(KeyError):
                     gauge.remove(*series)

@@ -7,7 +7,6 @@ negative documents of its horizon as evidence.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -39,7 +38,7 @@ class SpikeMonitor:
         in ``closed`` (or ``until``, when every window ending by then has been given), in event-time order."""
         return [
             self._with_evidence(observation)
-            for step in self.horizons.add(closed, until)
+            for step in self.horizons.steps(closed, until)
             for observation in self.detector.observe(step)
         ]
 
@@ -47,4 +46,4 @@ class SpikeMonitor:
         if observation.event is None:
             return observation
         evidence = most_negative(observation.window, self.settings.evidence)
-        return dataclasses.replace(observation, event=observation.event.derive(evidence=evidence))
+        return observation.with_event(observation.event.derive(evidence=evidence))

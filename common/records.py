@@ -101,9 +101,9 @@ class ScoredDocument(WireRecord):
 class WindowEntry(WireRecord):
     """One scored document as the keys of one keyed partition count it: a record of the keyed topic.
 
-    ``classify`` sends one per keyed partition that holds any of the document's keys (the feed, its
+    ``classify`` makes one per keyed partition that holds any of the document's keys (the feed, its
     topic, source and entities), with those keys: every key is counted by the one worker that reads its
-    partition, and a document costs a record per partition, not per key.
+    partition. They travel in batches (``WindowEntries``); an entry alone goes to the late topic.
     """
 
     keys: list[str]
@@ -122,6 +122,17 @@ class WindowEntry(WireRecord):
     def counted_as(self, key: str) -> tuple[str, float]:
         """As ``ScoredDocument.counted_as``: the entity's label for its key, the document's for the rest."""
         return counted_as(self.entities, key, self.sentiment, self.score)
+
+
+class WindowEntries(WireRecord):
+    """The window entries of one ``classify`` batch for one keyed partition: a record of the keyed topic.
+
+    One record per batch and partition, not per document: producing, reading and acknowledging a
+    record costs more than counting what it holds."""
+
+    entries: list[WindowEntry]
+    kind: str = "entries"
+    schema_version: int = SCHEMA_VERSION
 
 
 class LaneMark(WireRecord):
@@ -275,11 +286,16 @@ def record_fields(payload: bytes | None, max_bytes: int | None = None) -> dict[s
     return data
 
 
-def decode_keyed(payload: bytes | None) -> WindowEntry | LaneMark:
-    """A record of the keyed topic: a window entry or a lane mark."""
+def decode_keyed(payload: bytes | None) -> WindowEntries | LaneMark:
+    """A record of the keyed topic: window entries or a lane mark (a lone entry, as versions before
+    batched entries sent them, reads as entries of one)."""
     data = record_fields(payload)
-    kind: type[WindowEntry | LaneMark] = LaneMark if data.get("kind") == "mark" else WindowEntry
-    return decode_fields(kind, data)
+    kind = data.get("kind")
+    if kind == "mark":
+        return decode_fields(LaneMark, data)
+    if kind == "entries":
+        return decode_fields(WindowEntries, data)
+    return WindowEntries(entries=[decode_fields(WindowEntry, data)])
 
 
 def decode_record(kind: type[R], payload: bytes | None) -> R:

@@ -119,6 +119,11 @@ def resolve_backend(setting: str, device: torch.device) -> str:
     return "torch" if device.type == "cuda" else "onnx-int8"
 
 
+# Measured on 2 cores with real tweets, texts/s at 8/16/32 per pass: calls of 32 texts 447/381/247,
+# calls of 256 560/555/468 (docs/benchmarks.md, "Pipeline throughput and latency").
+CPU_FORWARD_BATCH = 8
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -148,9 +153,13 @@ class InferenceEngine:
         self.hidden_size = int(model.encoder.config.hidden_size)
 
     @classmethod
-    def load(cls, settings: ModelSettings | None = None) -> InferenceEngine:
-        """The packaged (or configured) artifact on the best backend for this machine."""
+    def load(cls, settings: ModelSettings | None = None, beside_event_loop: bool = False) -> InferenceEngine:
+        """The packaged (or configured) artifact on the best backend for this machine.
+
+        ``beside_event_loop``: a worker or server shares the cores with its event loop, so ONNX Runtime's
+        threads sleep between operators unless ``spin_wait`` says otherwise."""
         settings = settings or ModelSettings()
+        spin = settings.spin_wait if settings.spin_wait is not None else not beside_event_loop
         if settings.threads:
             torch.set_num_threads(settings.threads)
         base_dir = settings.base_dir or packaged_base_dir()
@@ -171,9 +180,11 @@ class InferenceEngine:
                 settings.cache_dir,
                 backend=backend_name,
                 threads=settings.threads or os.cpu_count() or 1,
+                spin=spin,
             )
         log.info("model %s on %s", version, backend.name)
-        return cls(model, tokenizer, config, version, backend, settings.max_length, settings.max_batch_size)
+        forward_batch = settings.forward_batch_size or (32 if device.type == "cuda" else CPU_FORWARD_BATCH)
+        return cls(model, tokenizer, config, version, backend, settings.max_length, forward_batch)
 
     def model_texts(self, texts: Sequence[str]) -> list[str]:
         """The texts as the model was trained to read them."""

@@ -109,22 +109,31 @@ def cached_model(artifact_dir: Path, base_dir: Path, version: str, cache_dir: Pa
 class OnnxBackend:
     """ONNX Runtime on CPU with all graph optimizations."""
 
-    def __init__(self, path: Path, threads: int, name: str) -> None:
+    def __init__(self, path: Path, threads: int, name: str, spin: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spin:  # a spinning thread takes the core the event loop needs, and is then waited for
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.name = name
 
     @classmethod
     def for_artifact(
-        cls, artifact_dir: Path, base_dir: Path, version: str, cache_dir: Path, backend: str, threads: int
+        cls,
+        artifact_dir: Path,
+        base_dir: Path,
+        version: str,
+        cache_dir: Path,
+        backend: str,
+        threads: int,
+        spin: bool = True,
     ) -> OnnxBackend:
         path = cached_model(artifact_dir, base_dir, version, cache_dir, backend)
-        return cls(path, threads, RUNTIME_NAMES[backend])
+        return cls(path, threads, RUNTIME_NAMES[backend], spin)
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "entity_mask": entity_mask}

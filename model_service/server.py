@@ -408,7 +408,7 @@ def create_app(
 def load_yielding(settings: ModelSettings) -> InferenceEngine:
     """The engine, loaded at a low priority so the thread pools it starts have it too."""
     yield_to_the_event_loop()
-    return InferenceEngine.load(settings)
+    return InferenceEngine.load(settings, beside_event_loop=True)
 
 
 def deadline_of(value: str | None, settings: ModelSettings) -> float:

@@ -35,8 +35,27 @@ class ModelSettings(ComponentSettings):
     )
     cache_dir: Path = Field(Path.home() / ".cache" / "tapewatch", description="Exported ONNX models")
     threads: int = Field(0, ge=0, description="CPU threads for inference; 0 = all cores")
+    spin_wait: bool | None = Field(
+        None,
+        description=(
+            "ONNX Runtime's threads spin between operators instead of sleeping: faster with the cores to "
+            "themselves, slower beside other work. Default: on for `tapewatch classify`, off in a worker "
+            "and `serve-model` (an event loop shares the cores)"
+        ),
+    )
     max_length: int = Field(128, ge=8, le=512, description="Tokens per text (longer texts are truncated)")
-    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_batch_size: int = Field(
+        32, ge=1, le=1024, description="Texts the server's batcher gathers into one call"
+    )
+    forward_batch_size: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description=(
+            "Texts per forward pass: a call's texts are sorted by length and run this many at a time. "
+            "0: 8 on CPU (small passes waste less on padding), 32 on CUDA"
+        ),
+    )
     max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch")
     max_queue: int = Field(2048, ge=1, description="Texts waiting in the batcher before callers get 503")
     max_request_items: int = Field(256, ge=1, description="Documents per /v1/classify request")

@@ -101,24 +101,28 @@ class PartitionWindows:
     def heard(self, mark: LaneMark) -> None:
         self.lanes.heard(mark, self.monotonic())
 
-    def add(self, event: EventT, entry: WindowEntry) -> tuple[bool, bool]:
-        """Count the entry: whether it is already done (late or a repeat) and can be acked, and whether
-        it came after one of its windows was final."""
-        self.read_upto[entry.lane] = max(self.read_upto.get(entry.lane, 0), entry.offset + 1)
-        pending, late = 0, False
-        for key in entry.keys:
-            item = Counted.entry(entry, key)
-            for name, book in self.books.items():
-                outcome = book.add(key, item)
-                if outcome is Outcome.LATE:
-                    late = True
-                elif outcome in (Outcome.COUNTED, Outcome.AMENDED):
-                    self.waiting[(name, key, window_start(entry.published_at, book.size_s))].append(event)
-                    pending += 1
+    def add(self, event: EventT, entries: Sequence[WindowEntry]) -> tuple[bool, list[WindowEntry]]:
+        """Count the event's entries: whether it is already done (every entry late or a repeat) and can
+        be acked, and the entries that came after one of their windows was final."""
+        pending, late = 0, []
+        for entry in entries:
+            self.read_upto[entry.lane] = max(self.read_upto.get(entry.lane, 0), entry.offset + 1)
+            was_late = False
+            for key in entry.keys:
+                item = Counted.entry(entry, key)
+                for name, book in self.books.items():
+                    outcome = book.add(key, item)
+                    if outcome is Outcome.LATE:
+                        was_late = True
+                    elif outcome in (Outcome.COUNTED, Outcome.AMENDED):
+                        self.waiting[(name, key, window_start(entry.published_at, book.size_s))].append(event)
+                        pending += 1
+            if was_late:
+                late.append(entry)
         if pending:
             self.remaining[id(event)] = pending
         if late:
-            self.metrics.pipeline.late_documents.inc()
+            self.metrics.pipeline.late_documents.inc(len(late))
         return pending == 0, late
 
     def upto(self) -> dict[int, int]:
@@ -154,11 +158,9 @@ class PartitionWindows:
 
     def alerts(self, points: list[TrendPoint], until: datetime | None) -> list[Alert]:
         """The monitor's events for newly emitted short windows; every observation goes to the gauges."""
-        events = []
-        for observation in self.monitor.observe(points, until):
-            self.metrics.detector.export(observation)
-            if observation.event is not None:
-                events.append(observation.event.derive(fired_at=datetime.now(UTC)))
+        observations = self.monitor.observe(points, until)
+        self.metrics.detector.export_latest(observations)
+        events = [o.event.derive(fired_at=datetime.now(UTC)) for o in observations if o.event is not None]
         self.metrics.detector.keys.labels(partition=str(self.partition)).set(len(self.monitor.horizons.keys))
         return events
 
@@ -268,11 +270,13 @@ def add_aggregate_agent(
                 await stream.ack(event)
                 await publish(state)
                 continue
-            done, late = state.add(event, record)
-            if late:  # acknowledged once its late record is out, without holding the stream up
-                delivery = await topics.late.send(key=record.keys[0].encode(), value=event.message.value)
+            done, late = state.add(event, record.entries)
+            if late:  # acknowledged once its late entries are out, without holding the stream up
+                sent = [
+                    await topics.late.send(key=entry.keys[0].encode(), value=entry.dumps()) for entry in late
+                ]
                 if done:
-                    acks.add(asyncio.ensure_future(ack_when_delivered(stream, event, delivery)))
+                    acks.add(asyncio.ensure_future(ack_when_delivered(stream, event, asyncio.gather(*sent))))
             elif done:
                 await stream.ack(event)
 

@@ -105,7 +105,7 @@ def scorer_factory(settings: StreamSettings, metrics: WorkerMetrics) -> Callable
                     token = settings.model_token.get_secret_value() if settings.model_token else None
                     made.append(HttpScorer(settings.model_url, token, metrics))
                 else:
-                    made.append(await asyncio.to_thread(InProcessScorer.load, metrics))
+                    made.append(await InProcessScorer.load(metrics))
             return made[0]
 
     return make

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +23,14 @@ from typing import Any
 import faust
 from faust.types import TP, EventT
 
-from common.records import Document, InvalidRecord, RejectReason, ScoredDocument, WindowEntry
+from common.records import (
+    Document,
+    InvalidRecord,
+    RejectReason,
+    ScoredDocument,
+    WindowEntries,
+    WindowEntry,
+)
 from model_service.engine import Classification
 from model_service.entity_spans import EntityQuery
 from stream.labels import scored_document
@@ -39,6 +46,8 @@ from stream.routing import entity_labels, keys_by_partition, window_keys
 from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
+
+ENTRIES_PER_RECORD = 256  # a keyed record stays well under a megabyte (titles are cut to 2,000 characters)
 
 
 @dataclass
@@ -250,20 +259,23 @@ class Classifier:
         deliveries = []
         entities = self.preparer.entities.current()
         partitions = self.keyed_partitions()
+        entries: dict[int, list[WindowEntry]] = defaultdict(list)  # by keyed partition
         for item in taken:
             scored = item.published
             if scored is None:
                 continue
             deliveries.append(await self.topics.scored.send(key=scored.topic.encode(), value=scored.dumps()))
             for partition, keys in keys_by_partition(window_keys(scored, entities), partitions).items():
-                entry = WindowEntry(
+                entries[partition].append(WindowEntry(
                     keys=keys, id=scored.document.id, published_at=scored.document.published_at,
                     sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,
                     lane=item.lane, offset=item.offset, author=scored.document.author,
                     entities=entity_labels(scored, keys),
-                )  # fmt: skip
-                sent = self.topics.keyed.send(key=keys[0].encode(), value=entry.dumps(), partition=partition)
-                deliveries.append(await sent)
+                ))  # fmt: skip
+        for partition, batch in sorted(entries.items()):
+            for start in range(0, len(batch), ENTRIES_PER_RECORD):
+                record = WindowEntries(entries=batch[start : start + ENTRIES_PER_RECORD])
+                deliveries.append(await self.topics.keyed.send(value=record.dumps(), partition=partition))
         await asyncio.gather(*deliveries)
         done = datetime.now(UTC)
         for item in taken:

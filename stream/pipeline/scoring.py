@@ -8,12 +8,14 @@ in a metric and the log) until it answers: scoring stalls, nothing is dropped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from model_service.batcher import yield_to_the_event_loop
 from model_service.client import ModelClient, ModelServiceUnavailable
 from model_service.engine import Classification, EntityQuery, InferenceEngine
 from model_service.settings import ModelSettings
@@ -21,6 +23,12 @@ from model_service.user_topics import TopicSource
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
+
+
+def inference_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="tapewatch-classify", initializer=yield_to_the_event_loop
+    )
 
 
 Explanation = list[tuple[str, float]]
@@ -42,17 +50,23 @@ class Scorer(Protocol):
 class InProcessScorer:
     """The engine on a dedicated thread, so heartbeats and commits go on during a forward pass.
 
+    That thread (and ONNX Runtime's threads, which it starts) runs at a lower priority than the event
+    loop: inference takes every idle cycle, but the agents that feed it are not starved of the CPU.
     With a topics file, each document's user topic comes from the same pass (the file is followed
     on that thread, so a changed file's examples are embedded between two batches)."""
 
     def __init__(
-        self, engine: InferenceEngine, metrics: WorkerMetrics, topics: TopicSource | None = None
+        self,
+        engine: InferenceEngine,
+        metrics: WorkerMetrics,
+        topics: TopicSource | None = None,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         self.engine = engine
         self.topics = topics
         self.metrics = metrics
         metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapewatch-classify")
+        self._executor = executor or inference_thread()
 
     async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         started = time.perf_counter()
@@ -68,14 +82,18 @@ class InProcessScorer:
         return self.engine.classify(list(texts), entities=entities, topics=matcher)
 
     @classmethod
-    def load(cls, metrics: WorkerMetrics) -> InProcessScorer:
-        """The configured engine, and the topics file of ``TAPEWATCH_TOPICS_PATH`` if set."""
+    async def load(cls, metrics: WorkerMetrics) -> InProcessScorer:
+        """The configured engine, loaded on the inference thread (so its thread pools share its
+        priority), and the topics file of ``TAPEWATCH_TOPICS_PATH`` if set."""
         settings = ModelSettings()
-        engine = InferenceEngine.load(settings)
+        executor = inference_thread()
+        engine = await asyncio.get_running_loop().run_in_executor(
+            executor, functools.partial(InferenceEngine.load, settings, beside_event_loop=True)
+        )
         topics = None
         if settings.topics_path is not None:
             topics = engine.topic_source(settings.topics_path, settings.topics_check_s)
-        return cls(engine, metrics, topics)
+        return cls(engine, metrics, topics, executor)
 
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
         results = await asyncio.get_running_loop().run_in_executor(

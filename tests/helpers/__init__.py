@@ -27,6 +27,8 @@ from common.records import (
     LaneMark,
     ScoredDocument,
     TrendPoint,
+    WindowEntries,
+    WindowEntry,
     decode_keyed,
     decode_record,
 )
@@ -266,6 +268,16 @@ def raw_finished(settings: StreamSettings) -> bool:
         return progress.finished(TopicNames(settings.topic_prefix).raw)
     finally:
         progress.close()
+
+
+def window_entries(values: Sequence[bytes | None]) -> list[WindowEntry]:
+    """The window entries the keyed topic's records hold, in order (marks left out)."""
+    return [
+        entry
+        for record in map(decode_keyed, values)
+        if isinstance(record, WindowEntries)
+        for entry in record.entries
+    ]
 
 
 def is_mark(value: bytes | None) -> bool:

@@ -32,7 +32,8 @@ class Feed:
         )  # fmt: skip
         self.offset += 1
         self.sent.append(entry)
-        return self.state.add(object(), entry)
+        done, late = self.state.add(object(), [entry])
+        return done, bool(late)
 
     def mark(self, seconds: float, idle: bool = False, offset: int | None = None) -> None:
         """A mark vouching for every entry sent so far, or up to ``offset``."""
@@ -119,4 +120,36 @@ def test_an_entry_emitted_early_before_its_mark_is_a_repeat_when_read_again_afte
     assert [(p.key, p.count, p.final, p.upto) for p in points] == [("Macro", 1, False, {"0": 1})] * 2
     restarted = PartitionWindows(0, settings, AlertSettings(), metrics)
     restarted.recover(TrendsTail(points=points))
-    assert restarted.add(object(), feed.sent[0]) == (True, False)  # a repeat in both windows: acked at once
+    assert restarted.add(object(), [feed.sent[0]]) == (True, [])  # a repeat in both windows: acked at once
+
+
+def test_an_event_of_many_entries_is_done_once_every_window_of_each_is_emitted(registry) -> None:
+    """``classify`` sends a batch's entries for one keyed partition as one record: it is acknowledged only
+    once the windows of all of them are out, and only its late entries go to the late topic."""
+    state = PartitionWindows(0, StreamSettings(grace_s=0), AlertSettings(), WorkerMetrics.create(registry))
+    feed = Feed(state)
+    feed.entry("Macro", 0)
+    feed.mark(120)
+    state.close()  # the first minute is final now
+    event = object()
+    entries = [
+        WindowEntry(
+            keys=["Macro"],
+            id=f"b{n}",
+            published_at=T0 + timedelta(seconds=seconds),
+            sentiment="neutral",
+            score=0.0,
+            title="t",
+            lane=0,
+            offset=10 + n,
+        )
+        for n, seconds in enumerate((10, 130, 200))
+    ]
+    done, late = state.add(event, entries)
+    assert not done and [e.id for e in late] == ["b0"]  # late for its minute, in time for its 15 minutes
+    feed.mark(190, offset=13)
+    points, acked, _ = state.close()
+    assert ("short", T0 + timedelta(minutes=2)) in {(name, p.window_start) for name, p in points}
+    assert event not in acked  # the third minute and the 15-minute window still hold it
+    feed.mark(1000, offset=13)
+    assert state.close()[1].count(event) == 1  # once, though it waited on six windows

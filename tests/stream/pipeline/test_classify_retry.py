@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Sequence
 from types import SimpleNamespace
 
-from common.records import ScoredDocument, decode_keyed
+from common.records import ScoredDocument
 from model_service.engine import Classification
 from stream.lanes import LaneProgress
 from stream.pipeline.classify import Classifier, Taken
@@ -20,7 +20,7 @@ from stream.prepare.entities import EntityExtractor
 from stream.prepare.watchlist import read_watchlist
 from stream.settings import StreamSettings
 from stream.topics import TopicNames
-from tests.helpers import T0, RecordingTopic
+from tests.helpers import T0, RecordingTopic, window_entries
 
 NAMES = TopicNames("t")
 LANE = 1
@@ -74,8 +74,7 @@ def test_documents_scored_on_the_retry_are_published_counted_and_remembered(regi
 
     published = [ScoredDocument.loads(value) for value in topics.scored.values]
     assert [s.offset for s in published] == [10, 12]
-    entries = [decode_keyed(value) for value in topics.keyed.values]
-    assert {e.offset for e in entries if e.kind == "entry"} == {10, 12}
+    assert {e.offset for e in window_entries(topics.keyed.values)} == {10, 12}
     assert [r.reason for r in topics.deadletter.values] == ["processing_error"]
     assert acked == [10, 11, 12]
     labels = {"source": "t", "topic": "Earnings", "sentiment": "negative"}

@@ -10,14 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from common.records import TrendPoint, WindowEntry, decode_keyed
+from common.records import TrendPoint
 from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor
 from stream.topics import TopicNames
 from stream.windows import window_start
-from tests.helpers import archived, read_topic, send_documents, wait_until, wait_until_drained
+from tests.helpers import (
+    archived,
+    read_topic,
+    send_documents,
+    wait_until,
+    wait_until_drained,
+    window_entries,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +151,7 @@ def test_one_headline_counts_each_coin_with_the_sentiment_toward_it(
     (expected,) = default_engine.classify([document.text], entities=[queries])
     assert expected.entities is not None and {"$SHIB", "$BTC"} <= set(expected.entities)
     keyed = read_topic(settings.broker_url, TopicNames(settings.topic_prefix).keyed)
-    entries = [e for e in map(decode_keyed, (r.value for r in keyed)) if isinstance(e, WindowEntry)]
+    entries = window_entries([r.value for r in keyed])
     counted = {key: e.counted_as(key) for e in entries for key in e.keys}
     assert counted["$SHIB"][0] == "positive" and counted["$SHIB"][1] > 0
     assert counted["$BTC"][0] == "negative" and counted["$BTC"][1] < 0

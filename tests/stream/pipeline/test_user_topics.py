@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.records import WindowEntry, decode_keyed
 from stream.devstack.worker_process import WorkerProcess
 from stream.prepare.documents import document_from_fields
 from stream.topics import TopicNames
-from tests.helpers import archived, read_topic, send_documents, wait_until
+from tests.helpers import archived, read_topic, send_documents, wait_until, window_entries
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +79,7 @@ def test_a_running_worker_follows_its_topics_file(make_settings, tmp_path: Path,
         assert worker.stop() == 0, worker.log_tail()
     assert "topics file not reloaded, keeping the previous one" in worker.log_tail(20_000)
     keyed = read_topic(settings.broker_url, TopicNames(settings.topic_prefix).keyed)
-    entries = [e for e in map(decode_keyed, (r.value for r in keyed)) if isinstance(e, WindowEntry)]
+    entries = window_entries([r.value for r in keyed])
     counted = {(e.id, key) for e in entries for key in e.keys}
     assert {("second", "topic:Hacks and exploits"), ("third", "topic:Hacks and exploits")} <= counted
     assert not any(key.startswith("topic:") for doc_id, key in counted if doc_id == "first")
