@@ -94,7 +94,7 @@ def pseudonym_key(settings: StreamSettings) -> bytes:
 # Python's full collections scan every object a worker holds (lane memory, duplicate tables, windows,
 # horizons: millions) and grew to half a second each, every few seconds, freeing almost nothing: the
 # pipeline's p99 latency. Collect the young generations less often, and the oldest only rarely.
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (50_000, 20, 1000)
 
 
 def settle_memory() -> None:
