@@ -45,7 +45,10 @@ class ModelSettings(ComponentSettings):
     )
     max_length: int = Field(128, ge=8, le=512, description="Tokens per text (longer texts are truncated)")
     max_batch_size: int = Field(
-        32, ge=1, le=1024, description="Texts the server's batcher gathers into one call"
+        64,
+        ge=1,
+        le=1024,
+        description="Texts the server's batcher gathers into one call (sorted, run in forward passes)",
     )
     forward_batch_size: int = Field(
         0,
