@@ -208,15 +208,23 @@ def section(out: Path = Path("docs/profile")) -> str:
     issue 26 (``pipeline-before.json``, made by running this module from that commit's checkout)."""
     result = run(FEED, DOCUMENTS, "after", out)
     (out / "pipeline-after.json").write_text(json.dumps(asdict(result), indent=2))
-    stored = out / "pipeline-before.json"
-    results = [Profile(**json.loads(stored.read_text())), result] if stored.exists() else [result]
+    return report(out)
+
+
+def report(out: Path = Path("docs/profile")) -> str:
+    """The section of ``docs/benchmarks.md`` from the profiles stored in ``out``."""
+    results = [
+        Profile(**json.loads((out / f"pipeline-{label}.json").read_text()))
+        for label in ("before", "after")
+        if (out / f"pipeline-{label}.json").exists()
+    ]
     graphs = ", ".join(f"[{r.label}](profile/pipeline-{r.label}.svg)" for r in results)
     return (
         f"{DOCUMENTS:,} real tweets at full speed through broker + one worker (default settings), "
         f"sampled by py-spy at {RATE_HZ} Hz; flame graphs: {graphs}. CPU time of the worker by part of the "
         "pipeline, per document sent (the worker's threads' CPU from /proc, split by py-spy's samples of "
-        "each; ONNX Runtime's pool threads, which py-spy cannot see, count as inference):\n\n"
-        + markdown(results)
+        "each; ONNX Runtime's pool threads, which py-spy cannot see, count as inference). `before` is "
+        "commit d638b90 (this module run from its checkout), `after` this one:\n\n" + markdown(results)
     )
 
 
