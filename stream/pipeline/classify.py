@@ -1,5 +1,5 @@
-"""Agent ``classify``: raw documents in; ScoredDocuments (keyed by topic) and window entries (keyed by
-window key) out, and a mark of each lane's progress for ``aggregate``'s watermark.
+"""Agent ``classify``: raw documents in; ScoredDocuments (keyed by topic) and window entries (one record
+per batch and keyed partition) out, and a mark of each lane's progress for ``aggregate``'s watermark.
 
 Each batch comes from ``noack_take``: events are acknowledged only once their outcome is durable
 (scored document and entries, or the dead letter, delivered; duplicate counted), so a crash
