@@ -93,9 +93,7 @@ class DetectorMetrics:
     def export(self, observation: Observation) -> None:
         """The horizon's numbers as gauges. An entity has series only while it is on the rise (emergence
         at least 1) or has an event, and at most ``MAX_ENTITY_SERIES`` of them: there is no end to names."""
-        if observation.event is not None:
-            self._count(observation.event)
-        self._set(observation)
+        self.export_latest([observation])
 
     def _count(self, event: Alert) -> None:
         self.events.labels(severity=event.severity, state=event.state, horizon=event.horizon).inc()
