@@ -39,6 +39,11 @@ def yield_to_the_event_loop() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INFERENCE_NICENESS)
 
 
+def inference_thread(name: str) -> ThreadPoolExecutor:
+    """One thread for inference, at the lower priority of ``yield_to_the_event_loop``."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=yield_to_the_event_loop)
+
+
 class Overloaded(RuntimeError):
     """The batcher's queue is full; the caller should retry later."""
 
@@ -73,9 +78,7 @@ class DynamicBatcher(Generic[T, R]):
         self._requests: asyncio.Queue[_Request[T, R]] = asyncio.Queue()
         self._ready: asyncio.Queue[list[_Request[T, R]]] = asyncio.Queue(maxsize=1)
         self._carry: _Request[T, R] | None = None
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="tapewatch-infer", initializer=yield_to_the_event_loop
-        )
+        self._executor = inference_thread("tapewatch-infer")
         self._tasks: list[asyncio.Task[None]] = []
         self.cost = BatchCost()
         self._running: tuple[float, float] | None = None  # when the batch running now began, its cost

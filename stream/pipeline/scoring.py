@@ -8,14 +8,13 @@ in a metric and the log) until it answers: scoring stalls, nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from model_service.batcher import yield_to_the_event_loop
+from model_service.batcher import inference_thread
 from model_service.client import ModelClient, ModelServiceUnavailable
 from model_service.engine import Classification, EntityQuery, InferenceEngine
 from model_service.settings import ModelSettings
@@ -25,10 +24,8 @@ from stream.pipeline.metrics import WorkerMetrics
 log = logging.getLogger(__name__)
 
 
-def inference_thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="tapewatch-classify", initializer=yield_to_the_event_loop
-    )
+def classify_thread() -> ThreadPoolExecutor:
+    return inference_thread("tapewatch-classify")
 
 
 Explanation = list[tuple[str, float]]
@@ -66,7 +63,7 @@ class InProcessScorer:
         self.topics = topics
         self.metrics = metrics
         metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
-        self._executor = executor or inference_thread()
+        self._executor = executor or classify_thread()
 
     async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         started = time.perf_counter()
@@ -83,17 +80,20 @@ class InProcessScorer:
 
     @classmethod
     async def load(cls, metrics: WorkerMetrics) -> InProcessScorer:
-        """The configured engine, loaded on the inference thread (so its thread pools share its
-        priority), and the topics file of ``TAPEWATCH_TOPICS_PATH`` if set."""
-        settings = ModelSettings()
-        executor = inference_thread()
-        engine = await asyncio.get_running_loop().run_in_executor(
-            executor, functools.partial(InferenceEngine.load, settings, beside_event_loop=True)
-        )
-        topics = None
-        if settings.topics_path is not None:
-            topics = engine.topic_source(settings.topics_path, settings.topics_check_s)
+        """The configured engine and the topics file of ``TAPEWATCH_TOPICS_PATH`` (its examples
+        embedded), both made on the inference thread: its thread pools share its priority, and the event
+        loop is not held up meanwhile."""
+        executor = classify_thread()
+        engine, topics = await asyncio.get_running_loop().run_in_executor(executor, cls._load_engine)
         return cls(engine, metrics, topics, executor)
+
+    @staticmethod
+    def _load_engine() -> tuple[InferenceEngine, TopicSource | None]:
+        settings = ModelSettings()
+        engine = InferenceEngine.load(settings, beside_event_loop=True)
+        if settings.topics_path is None:
+            return engine, None
+        return engine, engine.topic_source(settings.topics_path, settings.topics_check_s)
 
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
         results = await asyncio.get_running_loop().run_in_executor(
