@@ -92,6 +92,10 @@ class SpikeDetector:
         self.name_thresholds = {
             sev: {h: s.name_threshold(h, sev) for h in s.horizons_s} for sev in SEVERITIES
         }
+        # read at every observation: kept here as plain numbers
+        self.elevated_at = {h: self.thresholds["warning"][h] / 2 for h in s.horizons_s}
+        self.prior = (s.prior_share, s.prior_weight, s.baseline_cap)
+        self.rate_prior = RATE_PRIOR_S / (s.name_prior_days * 86400)  # mentions in the prior's day
 
     def observe(self, step: KeyStep[ClosedWindow]) -> list[Observation]:
         s = self.settings
@@ -99,7 +103,7 @@ class SpikeDetector:
         if state.firing is None:  # a firing key must not raise its own bar
             for index, (window, gone) in enumerate(zip(step.horizons, step.expired, strict=True)):
                 # nor a rising one: what leaves an elevated horizon counts a tenth
-                elevated = state.last_z[index] >= self.thresholds["warning"][window.horizon_s] / 2
+                elevated = state.last_z[index] >= self.elevated_at[window.horizon_s]
                 weight = ELEVATED_WEIGHT if elevated else 1.0
                 for part in gone:
                     authors, negative_authors = voices(part)
@@ -113,7 +117,10 @@ class SpikeDetector:
                     )
         if self.started is None:
             self.started = step.window_end
-        scores = [self._score(w, b) for w, b in zip(step.horizons, state.baselines, strict=True)]
+        entity, name = is_entity(step.key), step.key.startswith(NAME_PREFIX)
+        scores = [
+            self._score(w, b, entity, name) for w, b in zip(step.horizons, state.baselines, strict=True)
+        ]
         state.last_z = [o.zscore for o in scores]
         significant = [i for i, o in enumerate(scores) if self._significant(o)]
         if state.firing is not None:
@@ -157,16 +164,17 @@ class SpikeDetector:
         self.keys.move_to_end(key)
         return state
 
-    def _score(self, window: HorizonWindow[ClosedWindow], baseline: DecayedCounts) -> Observation:
-        s = self.settings
-        a, b = baseline.share(s.prior_share, s.prior_weight, s.baseline_cap)
+    def _score(
+        self, window: HorizonWindow[ClosedWindow], baseline: DecayedCounts, entity: bool, name: bool
+    ) -> Observation:
+        """``entity``, ``name``: whether the key is one (``is_entity``, ``NAME_PREFIX``)."""
+        a, b = baseline.share(*self.prior)
         z = share_zscore(window.negative_authors, window.authors, a, b)
         emergence = None
-        if is_entity(window.key):
-            prior = RATE_PRIOR_S / (s.name_prior_days * 86400)  # mentions in the prior's day
-            expected = baseline.rate(prior, RATE_PRIOR_S) * window.horizon_s
+        if entity:
+            expected = baseline.rate(self.rate_prior, RATE_PRIOR_S) * window.horizon_s
             emergence = count_zscore(window.authors, expected)
-            if window.key.startswith(NAME_PREFIX) and not self._watched_long_enough(window):
+            if name and not self._watched_long_enough(window):
                 emergence = 0.0  # every name is new to a stream watched for an hour: not judged yet
         return Observation(window, z, a / (a + b), emergence)
 

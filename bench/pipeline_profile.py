@@ -3,8 +3,9 @@ speed, sampled by py-spy (a flame graph, and a table of the worker's CPU by part
 
 The table splits each thread's CPU time (from /proc) by py-spy's samples of it: the event loop's
 thread by the part of the pipeline each sampled stack is in (the innermost frame that names one), the
-other threads likewise; ONNX Runtime's own threads are invisible to py-spy, so the worker's CPU that no
-sampled thread accounts for is inference too. The broker and the sending process are their own rows.
+other threads likewise; ONNX Runtime's own threads are invisible to py-spy and the model's process (the
+worker's child) is not sampled, so the worker's CPU (its children's included) that no sampled thread
+accounts for is inference too. The broker and the sending process are their own rows.
 Self-contained (no ``bench`` imports), so it can profile an older checkout: run it from that
 checkout's directory with ``PYTHONPATH`` set to it.
 
@@ -223,7 +224,9 @@ def report(out: Path = Path("docs/profile")) -> str:
         f"{DOCUMENTS:,} real tweets at full speed through broker + one worker (default settings), "
         f"sampled by py-spy at {RATE_HZ} Hz; flame graphs: {graphs}. CPU time of the worker by part of the "
         "pipeline, per document sent (the worker's threads' CPU from /proc, split by py-spy's samples of "
-        "each; ONNX Runtime's pool threads, which py-spy cannot see, count as inference). `before` is "
+        "each; the CPU no sampled thread accounts for counts as inference: ONNX Runtime's pool threads, "
+        "which py-spy cannot see, and, after, the worker's model process, which it is not asked to "
+        "sample). `before` is "
         "commit d638b90 (this module run from its checkout), `after` this one:\n\n" + markdown(results)
     )
 

@@ -253,7 +253,7 @@ def markdown(result: dict[str, float]) -> str:
         f"{result['documents']:,.0f} real tweets (stocknet, `../shared/data/real`; 64 more to warm up), "
         "the same texts both ways, on the same 2 cores. `tapewatch classify`: the command as a user runs it "
         "(model load and CSV included). Pipeline: embedded broker, one worker with default settings "
-        "(in-process model, entity sentiment on), the file sent at full speed.\n\n"
+        "(its own model process, entity sentiment on), the file sent at full speed.\n\n"
         "| what | value |\n| --- | ---: |\n"
         f"| `tapewatch classify --input tweets.csv` | {result['classify_per_s']:,.1f} docs/s |\n"
         f"| pipeline, to the last document scored | {result['scored_per_s']:,.1f} docs/s |\n"

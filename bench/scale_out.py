@@ -83,11 +83,11 @@ def markdown(result: dict[int, float]) -> str:
         f"| {workers} | {rate:,.0f} docs/s | {rate / result[1]:.2f} |\n" for workers, rate in result.items()
     )
     return (
-        f"A burst of {DOCUMENTS:,} synthetic documents through the whole pipeline (in-process model, default "
-        "backend), timed from the moment every worker has its model loaded until the group has finished "
-        "every record. All workers share the same 2 cores with the broker, so more workers cannot be faster "
-        "here; the figures show what scale-out costs, and the scale-out tests show it gives the same "
-        "windows and alerts.\n\n"
+        f"A burst of {DOCUMENTS:,} synthetic documents through the whole pipeline (each worker's own "
+        "model, default backend), timed from the moment every worker has its model loaded until the group "
+        "has finished every record. All workers share the same 2 cores with the broker, so more workers "
+        "cannot be faster here; the figures show what scale-out costs, and the scale-out tests show it "
+        "gives the same windows and alerts.\n\n"
         "| workers | throughput | vs 1 worker |\n| ---: | ---: | ---: |\n" + rows
     )
 

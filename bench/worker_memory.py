@@ -1,5 +1,6 @@
 """Worker memory over an endless thin stream: the sparse profile ten times over (1,200 days), sent at full
-speed to one real worker in ten parts; after each part has been finished, the worker's resident memory.
+speed to one real worker in ten parts; after each part has been finished, the worker's resident memory,
+its model's process included.
 Flat means the windows, horizons, detector keys, duplicate tables and entity keys are all bounded.
 """
 
@@ -33,11 +34,12 @@ def run(days: int = PROFILE_DAYS * TIMES) -> dict[str, object]:
             data_dir=Path(tmp) / "run", archive_dir=Path(tmp) / "archive", pseudonym_key="bench",
         )  # fmt: skip
         ensure_topics(settings)
-        rss: list[float] = []
+        rss: list[float] = []  # the worker and its model's process
+        model: list[float] = []  # of it, the model's process
         started = time.perf_counter()
         with WorkerProcess(settings, Path(tmp) / "worker.log", loglevel="warn") as worker:
             worker.wait_ready(180)
-            rss.append(worker.total("process_resident_memory_bytes") / MIB)
+            measure(worker, rss, model)
             sent = SentRecords()
             progress = GroupProgress(settings, TopicNames(settings.topic_prefix).raw)
             try:
@@ -49,7 +51,7 @@ def run(days: int = PROFILE_DAYS * TIMES) -> dict[str, object]:
                         done = wait_until_finished(progress, sent, 900, False, lambda: time.sleep(0.5))
                         if done < sent.count:
                             raise TimeoutError(f"the worker finished {done} of {sent.count} documents")
-                        rss.append(worker.total("process_resident_memory_bytes") / MIB)
+                        measure(worker, rss, model)
                         print(
                             f"part {part + 1}/{PARTS}: {sent.count} documents, RSS {rss[-1]:.0f} MiB",
                             flush=True,
@@ -58,14 +60,24 @@ def run(days: int = PROFILE_DAYS * TIMES) -> dict[str, object]:
                 progress.close()
             keys = worker.total("tapewatch_detector_keys")
     seconds = time.perf_counter() - started
-    return {"documents": len(documents), "days": days, "rss_mib": rss, "seconds": seconds, "keys": keys}
+    return {
+        "documents": len(documents), "days": days, "rss_mib": rss, "model_mib": model, "seconds": seconds,
+        "keys": keys,
+    }  # fmt: skip
+
+
+def measure(worker: WorkerProcess, rss: list[float], model: list[float]) -> None:
+    """The worker's resident memory and its model process's (``tapewatch_model_process_*``)."""
+    model.append(worker.total("tapewatch_model_process_resident_memory_bytes") / MIB)
+    rss.append(worker.total("process_resident_memory_bytes") / MIB + model[-1])
 
 
 def markdown(result: dict[str, object]) -> str:
-    rss = result["rss_mib"]
-    assert isinstance(rss, list)
+    rss, model = result["rss_mib"], result["model_mib"]
+    assert isinstance(rss, list) and isinstance(model, list)
     rows = "".join(
-        f"| {'loaded' if i == 0 else f'{i * 10}%'} | {value:,.0f} MiB |\n" for i, value in enumerate(rss)
+        f"| {'loaded' if i == 0 else f'{i * 10}%'} | {value:,.0f} MiB | {of_model:,.0f} MiB |\n"
+        for i, (value, of_model) in enumerate(zip(rss, model, strict=True))
     )
     half = len(rss) // 2
     return (
@@ -76,7 +88,8 @@ def markdown(result: dict[str, object]) -> str:
         f"the model's, the allocator's, the 1-day horizons'). "
         f"Keys in the detector's horizons at the end: {result['keys']:,.0f} (bound per partition: "
         "`TAPEWATCH_ALERT_MAX_KEYS`, 10,000).\n\n"
-        "| stream done | worker RSS |\n| ---: | ---: |\n" + rows
+        "| stream done | worker RSS (its model's process included) | of it the model's process |\n"
+        "| ---: | ---: | ---: |\n" + rows
     )
 
 

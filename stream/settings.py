@@ -50,7 +50,9 @@ class StreamSettings(ComponentSettings):
     max_ingest_bytes: int = Field(1_000_000, gt=0, description="Largest POST /ingest body")
 
     # classify
-    model_url: str | None = Field(None, description="Model service URL; unset = the model runs in-process")
+    model_url: str | None = Field(
+        None, description="Model service URL; unset = the worker runs the model in a process of its own"
+    )
     model_token: BearerToken = Field(None, description="Bearer token for the model service")
     max_batch: int = Field(
         256,

@@ -153,11 +153,15 @@ class OpenWindow:
     changed: bool = True
 
 
-def counted_before(item: Counted, point: TrendPoint | None) -> bool:
-    """Whether ``point`` already counts the record ``item`` was read from (it was published before)."""
-    if point is None or point.upto is None or item.lane is None or item.offset is None:
+Upto = Mapping[str, int] | None  # an emitted window's ``upto``: per lane, the offset it counts records before
+
+
+def counted_before(item: Counted, upto: Upto) -> bool:
+    """Whether a window emitted with ``upto`` already counts the record ``item`` was read from (it was
+    published before)."""
+    if upto is None or item.lane is None or item.offset is None:
         return False
-    return item.offset < point.upto.get(str(item.lane), 0)
+    return item.offset < upto.get(str(item.lane), 0)
 
 
 class WindowBook:
@@ -171,7 +175,10 @@ class WindowBook:
         self.evidence = evidence
         self.remember = remember
         self.windows: dict[tuple[str, datetime], OpenWindow] = {}
-        self.finals: OrderedDict[tuple[str, datetime], TrendPoint] = OrderedDict()  # the latest ones
+        # the latest final windows' ``upto`` (all a repeat is told by), not their points: a busy worker
+        # remembers 160,000 of them, and a point's lists and records are objects every full garbage
+        # collection walks (a second's pause)
+        self.finals: OrderedDict[tuple[str, datetime], Upto] = OrderedDict()
         self.horizon: datetime | None = None  # every window starting before this is final
 
     def add(self, key: str, item: Counted) -> Outcome:
@@ -179,13 +186,14 @@ class WindowBook:
         slot = (key, start)
         window = self.windows.get(slot)
         if window is None:
-            final = self.finals.get(slot)
-            if final is not None:
-                return Outcome.REPEAT if counted_before(item, final) else Outcome.LATE
+            if slot in self.finals:
+                return Outcome.REPEAT if counted_before(item, self.finals[slot]) else Outcome.LATE
             if self.horizon is not None and start < self.horizon:
                 return Outcome.LATE
             window = self.windows[slot] = OpenWindow(WindowAccumulator(keep=self.evidence))
-        elif item.id in window.ids or counted_before(item, window.emitted):
+        elif item.id in window.ids or (
+            window.emitted is not None and counted_before(item, window.emitted.upto)
+        ):
             return Outcome.REPEAT
         window.ids.add(item.id)
         window.accumulator.add(item.id, item.sentiment, item.score, item.title, item.voice)
@@ -249,7 +257,7 @@ class WindowBook:
         return window.accumulator.trend(key, start, self.size_s, revision, final, upto)
 
     def _remember(self, slot: tuple[str, datetime], point: TrendPoint) -> None:
-        self.finals[slot] = point
+        self.finals[slot] = point.upto
         self.finals.move_to_end(slot)
         while len(self.finals) > self.remember:
             self.finals.popitem(last=False)

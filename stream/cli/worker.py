@@ -17,9 +17,9 @@ from stream.cli.options import stream_settings
 def worker(loglevel: str) -> None:
     """Run the stream worker (Faust) against TAPEWATCH_BROKER_URL until Ctrl-C.
 
-    Agents: classify (raw -> scored, in-process model unless TAPEWATCH_MODEL_URL is set), aggregate
-    (windows -> trends, alerts), archive (Parquet under TAPEWATCH_DATA_DIR). /metrics and POST /ingest
-    on TAPEWATCH_WEB_PORT (6066).
+    Agents: classify (raw -> scored, by the worker's model process unless TAPEWATCH_MODEL_URL is
+    set), aggregate (windows -> trends, alerts), archive (Parquet under TAPEWATCH_DATA_DIR).
+    /metrics and POST /ingest on TAPEWATCH_WEB_PORT (6066).
     """
     from model_service.user_topics import TopicsError
     from stream.pipeline.app import create_app, run_worker

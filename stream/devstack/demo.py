@@ -1,6 +1,6 @@
 """``tapewatch demo``: the embedded stack in one command, with a live terminal view.
 
-Starts the broker and a worker (in-process model), and Prometheus, Alertmanager and the webhook
+Starts the broker and a worker (with its model process), and Prometheus, Alertmanager and the webhook
 listener when their binaries are on the PATH. Feeds a synthetic market day with one injected
 negative spike, compressed to fit ``duration``, and shows per-topic volume, mean sentiment and
 negative ratio as windows close, the detector's alerts, and what Prometheus and Alertmanager fire.

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,8 @@ from stream.settings import StreamSettings
 from stream.windows import Counted, Outcome, WindowBook, window_start
 
 log = logging.getLogger(__name__)
+
+YIELD_EVERY = 64  # windows handled between two turns of the event loop
 
 Explainer = Callable[[Sequence[str]], Awaitable[list[Explanation]]]
 Slot = tuple[str, str, datetime]  # book, key, window start
@@ -165,6 +167,28 @@ class PartitionWindows:
         return events
 
 
+async def monitored(
+    state: PartitionWindows, points: list[TrendPoint], until: datetime | None
+) -> AsyncIterator[Alert]:
+    """The monitor's events for ``points``, run a few window ends at a time with the event loop let go in
+    between: a history sent at full speed closes thousands of windows per mark, and classify's batches
+    (whose latency the feed sees) must not wait for all of them. Ends are given in order, and ``until``
+    only with the last, so the monitor steps exactly as it would through them at once."""
+    ordered = sorted(points, key=lambda point: point.window_end)
+    chunks: list[list[TrendPoint]] = []
+    for point in ordered:
+        if chunks and (len(chunks[-1]) < YIELD_EVERY or chunks[-1][-1].window_end == point.window_end):
+            chunks[-1].append(point)
+        else:
+            chunks.append([point])
+    chunks = chunks or [[]]
+    for index, chunk in enumerate(chunks):
+        if index:
+            await asyncio.sleep(0)
+        for alert in state.alerts(chunk, until if index == len(chunks) - 1 else None):
+            yield alert
+
+
 async def explained(evidence: list[Evidence], explain: Explainer) -> list[Evidence]:
     """Evidence with the tokens behind each score; without them if the model cannot answer now."""
     if not evidence:
@@ -213,7 +237,7 @@ def add_aggregate_agent(
     ) -> None:
         """Run the monitor on emitted short windows; its events are out before their inputs are acked."""
         deliveries = []
-        for alert in state.alerts(points, until):
+        for alert in [alert async for alert in monitored(state, points, until)]:
             if alert.state == "firing" and scorer_factory is not None:
                 evidence = await explained(alert.evidence, (await scorer_factory()).explain)
                 alert = alert.derive(evidence=evidence)
@@ -233,10 +257,13 @@ def add_aggregate_agent(
         async with state.publishing:
             points, done, until = state.close()
             short = [point for name, point in points if name == "short"]
-            deliveries = [
-                await topics.trends.send(key=point.key.encode(), value=point, partition=state.partition)
-                for _, point in points
-            ]
+            deliveries = []
+            for index, (_, point) in enumerate(points, 1):
+                deliveries.append(
+                    await topics.trends.send(key=point.key.encode(), value=point, partition=state.partition)
+                )
+                if index % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
             for future in deliveries:
                 await future
             await publish_alerts(state, short, until)

@@ -22,7 +22,7 @@ from stream.pipeline.ingest_page import add_ingest_page
 from stream.pipeline.kafka_transport import tuned_transport
 from stream.pipeline.lag import GroupLag
 from stream.pipeline.metrics import PipelineMetrics, WorkerMetrics
-from stream.pipeline.scoring import HttpScorer, InProcessScorer, Scorer
+from stream.pipeline.scoring import HttpScorer, LocalScorer, Scorer
 from stream.pipeline.topics import declare_topics
 from stream.pipeline.web_limits import limit_web_server
 from stream.prepare.preparer import DocumentPreparer
@@ -120,7 +120,7 @@ def scorer_factory(settings: StreamSettings, metrics: WorkerMetrics) -> Callable
                     token = settings.model_token.get_secret_value() if settings.model_token else None
                     made.append(HttpScorer(settings.model_url, token, metrics))
                 else:
-                    made.append(await InProcessScorer.load(metrics))
+                    made.append(await LocalScorer.load(metrics))
                 settle_memory()
             return made[0]
 

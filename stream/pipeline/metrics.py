@@ -1,15 +1,16 @@
 """Prometheus metrics of the stream worker (names prefixed ``tapewatch_``), with bounded labels.
 
 ``WorkerMetrics.create(registry)`` builds everything one worker exports, its detector's and its
-in-process model's included, on the registry its /metrics page serves (as faust's
+own model's included, on the registry its /metrics page serves (as faust's
 ``sensors/prometheus.py`` does). Tests pass a fresh ``CollectorRegistry`` and read values from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from alerts.detector import NAME_PREFIX
 from alerts.metrics import DetectorMetrics
@@ -28,6 +29,7 @@ class PipelineMetrics:
     ingest_to_scored: Histogram
     model_up: Gauge
     model_retries: Counter
+    model_restarts: Counter
     topic_volume: Gauge
     topic_mean_sentiment: Gauge
     topic_negative_ratio: Gauge
@@ -75,6 +77,10 @@ class PipelineMetrics:
             model_retries=counter(
                 "tapewatch_model_retries_total", "Model service calls retried because it was unavailable"
             ),
+            model_restarts=counter(
+                "tapewatch_model_process_restarts_total",
+                "Times the worker's model process died and was started again",
+            ),
             topic_volume=gauge("tapewatch_topic_volume", "Documents in the last closed window", ("key",)),
             topic_mean_sentiment=gauge(
                 "tapewatch_topic_mean_sentiment", "Mean sentiment score of the last closed window", ("key",)
@@ -120,7 +126,7 @@ class WorkerMetrics:
     registry: CollectorRegistry
     pipeline: PipelineMetrics
     detector: DetectorMetrics
-    model: ModelMetrics  # the in-process engine's batches
+    model: ModelMetrics  # the batches of the worker's own engine
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
@@ -132,3 +138,8 @@ class WorkerMetrics:
             detector=DetectorMetrics.create(registry, pipeline.key_label),
             model=ModelMetrics.create(registry),
         )
+
+    def watch_model_process(self, pid: Callable[[], int | None]) -> None:
+        """The model's child process's CPU and memory, as ``tapewatch_model_process_*`` (the worker's own
+        ``process_*`` no longer include the model)."""
+        ProcessCollector(namespace="tapewatch_model", pid=lambda: str(pid()), registry=self.registry)

@@ -1,6 +1,6 @@
-"""Where the classify agent gets labels: the engine in-process, or the model service over HTTP.
+"""Where the classify agent gets labels: the engine in a child process, or the model service over HTTP.
 
-Either way inference never runs on the event loop: the engine runs on one worker thread, the HTTP
+Either way inference never runs on the event loop: the engine runs in a child process, the HTTP
 client awaits the network. When the service is down, ``score`` retries with backoff (and says so
 in a metric and the log) until it answers: scoring stalls, nothing is dropped.
 """
@@ -11,21 +11,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from model_service.batcher import inference_thread
+from model_service import engine_process
 from model_service.client import ModelClient, ModelServiceUnavailable
-from model_service.engine import Classification, EntityQuery, InferenceEngine
-from model_service.settings import ModelSettings
-from model_service.user_topics import TopicSource
+from model_service.engine import Classification, EntityQuery
+from model_service.engine_process import EngineProcess
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
-
-
-def classify_thread() -> ThreadPoolExecutor:
-    return inference_thread("tapewatch-classify")
 
 
 Explanation = list[tuple[str, float]]
@@ -44,65 +38,39 @@ class Scorer(Protocol):
     async def close(self) -> None: ...
 
 
-class InProcessScorer:
-    """The engine on a dedicated thread, so heartbeats and commits go on during a forward pass.
+class LocalScorer:
+    """The engine on this machine, in a child process (``model_service.engine_process``): the agents'
+    Python and the model's never wait on each other for the GIL, and the event loop goes on with
+    heartbeats, commits and aggregation during a forward pass. With a topics file, each document's
+    user topic comes from the same pass (the file is followed in that process, so a changed file's
+    examples are embedded between two batches)."""
 
-    That thread (and ONNX Runtime's threads, which it starts) runs at a lower priority than the event
-    loop: inference takes every idle cycle, but the agents that feed it are not starved of the CPU.
-    With a topics file, each document's user topic comes from the same pass (the file is followed
-    on that thread, so a changed file's examples are embedded between two batches)."""
-
-    def __init__(
-        self,
-        engine: InferenceEngine,
-        metrics: WorkerMetrics,
-        topics: TopicSource | None = None,
-        executor: ThreadPoolExecutor | None = None,
-    ) -> None:
-        self.engine = engine
-        self.topics = topics
+    def __init__(self, process: EngineProcess, metrics: WorkerMetrics) -> None:
+        self.process = process
         self.metrics = metrics
-        metrics.pipeline.model_up.set(1)  # the model is this process: loaded means up
-        self._executor = executor or classify_thread()
+
+    @classmethod
+    async def load(cls, metrics: WorkerMetrics) -> LocalScorer:
+        """The configured engine and the topics file of ``TAPEWATCH_TOPICS_PATH`` (its examples
+        embedded), loaded in the child; the event loop is not held up meanwhile."""
+        process = EngineProcess(on_restart=metrics.pipeline.model_restarts.inc)
+        await process.start()
+        metrics.watch_model_process(lambda: process.pid)
+        metrics.pipeline.model_up.set(1)  # the model is this worker's own: loaded means up
+        return cls(process, metrics)
 
     async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
         started = time.perf_counter()
-        results = await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._classify, texts, entities
-        )
+        results = await self.process.call(engine_process.classify, list(texts), entities)
         self.metrics.model.batch_size.observe(len(texts))
         self.metrics.model.batch_latency.observe(time.perf_counter() - started)
         return results
 
-    def _classify(self, texts: Sequence[str], entities: Entities) -> list[Classification]:
-        matcher = self.topics.current(time.monotonic()) if self.topics is not None else None
-        return self.engine.classify(list(texts), entities=entities, topics=matcher)
-
-    @classmethod
-    async def load(cls, metrics: WorkerMetrics) -> InProcessScorer:
-        """The configured engine and the topics file of ``TAPEWATCH_TOPICS_PATH`` (its examples
-        embedded), both made on the inference thread: its thread pools share its priority, and the event
-        loop is not held up meanwhile."""
-        executor = classify_thread()
-        engine, topics = await asyncio.get_running_loop().run_in_executor(executor, cls._load_engine)
-        return cls(engine, metrics, topics, executor)
-
-    @staticmethod
-    def _load_engine() -> tuple[InferenceEngine, TopicSource | None]:
-        settings = ModelSettings()
-        engine = InferenceEngine.load(settings, beside_event_loop=True)
-        if settings.topics_path is None:
-            return engine, None
-        return engine, engine.topic_source(settings.topics_path, settings.topics_check_s)
-
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
-        results = await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: self.engine.classify(list(texts), explain=True)
-        )
-        return [r.explanation or [] for r in results]
+        return await self.process.call(engine_process.explain, list(texts))
 
     async def close(self) -> None:
-        self._executor.shutdown(wait=False)
+        self.process.close()
 
 
 class HttpScorer:

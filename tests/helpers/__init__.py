@@ -69,6 +69,21 @@ def wait_for_records(
     return found
 
 
+def child_processes(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still its children (Linux)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
+def process_gone(pid: int) -> bool:
+    """Exited (a zombie no init has reaped yet counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
     """Call ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout

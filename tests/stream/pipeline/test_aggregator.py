@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import CollectorRegistry
+
 from alerts.settings import AlertSettings
-from common.records import LaneMark, WindowEntry
+from common.records import Alert, LaneMark, TrendPoint, WindowEntry
+from stream.pipeline import aggregate
 from stream.pipeline.aggregate import PartitionWindows
 from stream.pipeline.metrics import WorkerMetrics
 from stream.pipeline.recovery import TrendsTail
@@ -153,3 +157,40 @@ def test_an_event_of_many_entries_is_done_once_every_window_of_each_is_emitted(r
     assert event not in acked  # the third minute and the 15-minute window still hold it
     feed.mark(1000, offset=13)
     assert state.close()[1].count(event) == 1  # once, though it waited on six windows
+
+
+def test_the_monitor_run_a_few_window_ends_at_a_time_gives_what_it_gives_at_once(monkeypatch) -> None:
+    """``monitored`` lets the event loop go between chunks of a long emission: the events must be those
+    of the whole emission handed to the monitor at once."""
+    monkeypatch.setattr(aggregate, "YIELD_EVERY", 3)
+
+    def emission() -> tuple[PartitionWindows, list[TrendPoint], datetime | None]:
+        state = PartitionWindows(
+            0, StreamSettings(grace_s=0), AlertSettings(), WorkerMetrics.create(CollectorRegistry())
+        )
+        feed = Feed(state)
+        for minute in range(31):  # as above, on two keys, then a quiet hour in which the alerts resolve
+            count, negative = (40, 38) if minute == 30 else (10, 1)
+            for key in ("Earnings", "$XOM"):
+                for n in range(count):
+                    feed.entry(key, minute * 60 + n, "negative" if n < negative else "neutral")
+        feed.entry("Earnings", 90 * 60)
+        feed.mark(91 * 60)  # one mark closes all of it: one long emission
+        points, _, until = state.close()
+        return state, [p for name, p in points if name == "short"], until
+
+    state, points, until = emission()
+    at_once = state.alerts(points, until)
+    state, points, until = emission()
+
+    async def in_chunks() -> list[Alert]:
+        return [alert async for alert in aggregate.monitored(state, points, until)]
+
+    chunked = asyncio.run(in_chunks())
+    assert len(points) > 20 * aggregate.YIELD_EVERY
+    assert {(a.key, a.state) for a in at_once} == {
+        (k, s) for k in ("Earnings", "$XOM") for s in ("firing", "resolved")
+    }
+    assert [(a.id, a.window_end, a.zscore) for a in chunked] == [
+        (a.id, a.window_end, a.zscore) for a in at_once
+    ]

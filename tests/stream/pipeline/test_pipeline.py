@@ -19,6 +19,8 @@ from stream.topics import TopicNames
 from stream.windows import window_start
 from tests.helpers import (
     archived,
+    child_processes,
+    process_gone,
     read_topic,
     send_documents,
     wait_until,
@@ -52,10 +54,13 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
         worker.wait_ready(120)
         if kill_midway:
             wait_until(lambda: archived(settings), 120, "part of the stream to be archived")
+            model = child_processes(worker.process.pid)  # the model's process (and multiprocessing's helper)
             os.kill(worker.process.pid, signal.SIGKILL)
             before_kill = len(archived(settings))
             assert before_kill < len(documents), "the kill must come mid-stream"
             worker.process.wait()
+            assert model, "the worker runs its model in a process of its own"
+            wait_until(lambda: all(map(process_gone, model)), 30, "the killed worker's model process to exit")
             worker = WorkerProcess(settings, tmp_path / "worker-restarted.log").start()
             worker.wait_ready(120)
 
@@ -65,6 +70,7 @@ def run_scenario(make_settings, tmp_path: Path, scenario: MarketDay, kill_midway
         assert len(ids) == len(set(ids)), "a document was archived twice"
         assert set(ids) <= {d.id for d in documents}
         if not kill_midway:
+            assert worker.total("tapewatch_model_process_resident_memory_bytes") > 0
             duplicates = worker.total("tapewatch_duplicates_total")
             assert len(ids) + duplicates == len(documents)
             copies = sum(d.url.startswith("https://wire.example/") for d in documents)
