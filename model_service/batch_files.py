@@ -11,7 +11,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from model_service.engine import Classification, EntityQuery, InferenceEngine
+from model_service.classification import Classification
+from model_service.engine import EntityQuery, InferenceEngine
 from model_service.user_topics import TopicMatcher
 
 CHUNK = 256

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from model_service.engine import Classification, EntityQuery, EntitySentiment
+from model_service.classification import Classification, EntitySentiment
+from model_service.entity_spans import EntityQuery
 
 RETRY_STATUSES = {429, 502, 503, 504}
 

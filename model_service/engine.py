@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from model_service.artifact import ArtifactConfig, load_model, packaged_artifact_dir
+from model_service.classification import Classification, EntitySentiment
 from model_service.entity_spans import EntityQuery, entity_mask, mention_tokens
 from model_service.labels import sentiment_score
 from model_service.model import Outputs, TopicSentimentModel, packaged_base_dir
@@ -26,38 +26,6 @@ from model_service.text import model_text
 from model_service.user_topics import TopicMatcher, TopicSource, unit
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EntitySentiment:
-    """How a text speaks of one entity. ``mentioned`` False: the text as the model reads it never
-    names the entity (a ticker a source attached, a name truncated away), so the label is the
-    document's."""
-
-    sentiment: str
-    sentiment_score: float
-    probs: dict[str, float]
-    mentioned: bool
-    explanation: list[tuple[str, float]] | None = None
-
-
-@dataclass(frozen=True)
-class Classification:
-    """One document's labels: what the stream turns into a ScoredDocument."""
-
-    topic: str
-    topic_confidence: float
-    sentiment: str
-    sentiment_score: float
-    probs: dict[str, float]  # sentiment probabilities
-    model_version: str
-    explanation: list[tuple[str, float]] | None = None
-    entities: dict[str, EntitySentiment] | None = None  # by entity key, when entities were asked for
-    user_topic: str | None = None  # the user topic it matched (``model_service/user_topics.py``), if any
-
-    def labels(self) -> dict[str, Any]:
-        """The document's own labels, for records and API answers (each shapes ``entities`` its way)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("explanation", "entities")}
 
 
 class Probabilities(NamedTuple):

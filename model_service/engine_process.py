@@ -21,11 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from model_service.engine import Classification, EntityQuery, InferenceEngine
+from model_service.classification import Classification
+from model_service.entity_spans import EntityQuery
 from model_service.settings import ModelSettings
-from model_service.user_topics import TopicSource
+
+if TYPE_CHECKING:  # the engine (PyTorch, transformers) is imported by the child alone
+    from model_service.engine import InferenceEngine
+    from model_service.user_topics import TopicSource
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,8 @@ def load() -> int:
     """In the child: the configured engine and topics file (``TAPEWATCH_MODEL_*``, ``TAPEWATCH_TOPICS_PATH``,
     inherited from the parent's environment). Returns the child's pid."""
     if "engine" not in _loaded:
+        from model_service.engine import InferenceEngine
+
         settings = ModelSettings()
         engine = InferenceEngine.load(settings, beside_event_loop=True)
         topics = None

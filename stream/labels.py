@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from common.records import Document, EntityLabel, ScoredDocument
-from model_service.engine import Classification
+from model_service.classification import Classification
 
 
 def scored_document(

@@ -9,6 +9,8 @@ one (shared builders live in the ``tests/helpers`` package).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +120,13 @@ def test_test_modules_import_no_other_test_module() -> None:
         if name.startswith("tests.") and not any(name == s or name.startswith(f"{s}.") for s in shared)
     ]
     assert wrong == []
+
+
+def test_a_worker_leaves_the_model_libraries_to_its_model_process() -> None:
+    """The worker's model runs in a child process: the worker itself importing PyTorch or transformers
+    would cost every worker some 400 MiB for nothing."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, stream.pipeline.app; print(sorted(sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout.split("'")  # fmt: skip
+    assert not {"torch", "transformers", "peft", "onnxruntime"} & set(loaded)

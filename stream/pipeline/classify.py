@@ -32,7 +32,7 @@ from common.records import (
     WindowEntry,
     decode_record,
 )
-from model_service.engine import Classification
+from model_service.classification import Classification
 from model_service.entity_spans import EntityQuery
 from stream.labels import scored_document
 from stream.lanes import LaneProgress

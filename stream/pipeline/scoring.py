@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from model_service import engine_process
+from model_service.classification import Classification
 from model_service.client import ModelClient, ModelServiceUnavailable
-from model_service.engine import Classification, EntityQuery
 from model_service.engine_process import EngineProcess
+from model_service.entity_spans import EntityQuery
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 
 from common.records import ScoredDocument
-from model_service.engine import Classification
+from model_service.classification import Classification
 from stream.lanes import LaneProgress
 from stream.pipeline.classify import Classifier, Taken
 from stream.pipeline.metrics import PipelineMetrics
