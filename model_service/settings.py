@@ -34,7 +34,9 @@ class ModelSettings(ComponentSettings):
         ),
     )
     cache_dir: Path = Field(Path.home() / ".cache" / "tapewatch", description="Exported ONNX models")
-    threads: int = Field(0, ge=0, description="CPU threads for inference; 0 = all cores")
+    threads: int = Field(
+        0, ge=0, description="CPU threads for inference; 0 = all cores (a worker's model: all but one)"
+    )
     spin_wait: bool | None = Field(
         None,
         description=(
