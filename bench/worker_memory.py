@@ -76,7 +76,7 @@ def markdown(result: dict[str, object]) -> str:
     rss, model = result["rss_mib"], result["model_mib"]
     assert isinstance(rss, list) and isinstance(model, list)
     rows = "".join(
-        f"| {'loaded' if i == 0 else f'{i * 10}%'} | {value:,.0f} MiB | {of_model:,.0f} MiB |\n"
+        f"| {'started' if i == 0 else f'{i * 10}%'} | {value:,.0f} MiB | {of_model:,.0f} MiB |\n"
         for i, (value, of_model) in enumerate(zip(rss, model, strict=True))
     )
     half = len(rss) // 2
@@ -84,8 +84,8 @@ def markdown(result: dict[str, object]) -> str:
         f"One worker, the sparse profile {TIMES} times over: {result['documents']:,} documents over "
         f"{result['days']:,} days, sent at full speed in {PARTS} parts; resident memory once each part is "
         f"finished ({result['seconds']:.0f} s in all). Second half of the stream (50% to 100%): "
-        f"**{rss[-1] - rss[half]:+.0f} MiB**; first half: {rss[half] - rss[0]:+.0f} MiB (caches filling: "
-        f"the model's, the allocator's, the 1-day horizons'). "
+        f"**{rss[-1] - rss[half]:+.0f} MiB**; first half: {rss[half] - rss[0]:+.0f} MiB (the model's "
+        "process starting, caches filling: the model's, the allocator's, the 1-day horizons'). "
         f"Keys in the detector's horizons at the end: {result['keys']:,.0f} (bound per partition: "
         "`TAPEWATCH_ALERT_MAX_KEYS`, 10,000).\n\n"
         "| stream done | worker RSS (its model's process included) | of it the model's process |\n"
