@@ -111,13 +111,19 @@ class EngineProcess:
                 await self._spawn()
 
     async def _spawn(self) -> None:
-        self._pool = ProcessPoolExecutor(
+        """A process with the engine loaded; a model that cannot load raises here, as in the parent."""
+        pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_watch,
             initargs=(os.getpid(),),
         )
-        self.pid = await asyncio.get_running_loop().run_in_executor(self._pool, load)
+        try:
+            self.pid = await asyncio.get_running_loop().run_in_executor(pool, load)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self._pool = pool
 
     async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         await self.start()

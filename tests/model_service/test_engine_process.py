@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from model_service import engine_process
+from model_service.artifact import ArtifactError
 from model_service.engine import InferenceEngine
 from model_service.engine_process import EngineProcess
 from tests.helpers import process_gone, wait_until
@@ -77,3 +78,19 @@ def test_the_model_process_exits_with_its_parent(child_settings: None) -> None:
         wait_until(lambda: process_gone(child), 30, f"the model process {child} to exit after its parent")
     finally:
         parent.kill()
+
+
+def test_a_model_that_cannot_load_is_an_error_at_start(
+    onnx_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As it was with the model in the worker's own process: the agent fails with the model's reason."""
+    monkeypatch.setenv("TAPEWATCH_MODEL_CACHE_DIR", str(onnx_cache))
+    monkeypatch.setenv("TAPEWATCH_MODEL_ARTIFACT_DIR", str(tmp_path))  # empty: not an artifact
+
+    async def start() -> EngineProcess:
+        process = EngineProcess()
+        await process.start()
+        return process
+
+    with pytest.raises(ArtifactError, match="not a tapewatch model artifact"):
+        asyncio.run(start())
