@@ -100,8 +100,8 @@ GC_THRESHOLDS = (10_000, 10, 100)
 
 
 def settle_memory() -> None:
-    """Once the model is loaded: what exists now (the model, the libraries) is never garbage, so
-    full collections stop scanning it, and they become rare."""
+    """Once the model is ready (in its own process, or behind TAPEWATCH_MODEL_URL): what the worker holds
+    now (its libraries, the app) is never garbage, so collections stop scanning it."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
