@@ -339,3 +339,32 @@ def keepers(settings: StreamSettings, documents: list[Document]) -> set[str]:
         if not prepared.duplicate.duplicate:
             kept.add(prepared.document.id)
     return kept
+
+
+def archive_mismatch(settings: StreamSettings, documents: list[Document], archived_ids: set[str]) -> str:
+    """Why the archive differs from ``keepers``, for an assertion message: each document lost or kept
+    wrongly, with its lane and raw offset, and how often it is on the scored topic (0: the worker
+    never published it; more: the archive lost it), and how many dead letters there are."""
+    expected = keepers(settings, documents)
+    names = TopicNames(settings.topic_prefix)
+    lanes = {d.id: default_partition(raw_topic_key(d), settings.topic_partitions) for d in documents}
+    raw: dict[str, int] = {}  # id -> raw offset
+    for record in read_topic(settings.broker_url, names.raw):
+        try:
+            raw[decode_record(Document, record.value).id] = record.offset
+        except InvalidRecord:
+            continue
+    published: dict[str, int] = {}
+    for record in read_topic(settings.broker_url, names.scored):
+        doc_id = decode_record(ScoredDocument, record.value).document.id
+        published[doc_id] = published.get(doc_id, 0) + 1
+
+    def where(ids: set[str]) -> str:
+        shown = sorted(ids, key=lambda i: (lanes.get(i, -1), raw.get(i, -1)))
+        return ", ".join(
+            f"{i[:8]} at {lanes.get(i)}@{raw.get(i)} scored x{published.get(i, 0)}" for i in shown
+        )
+
+    lost, extra = expected - archived_ids, archived_ids - expected
+    dead = len(read_topic(settings.broker_url, names.deadletter))
+    return f"{len(lost)} lost: {where(lost)}; {len(extra)} repeats kept: {where(extra)}; {dead} dead letters"

@@ -1,11 +1,14 @@
-"""The offset a worker commits never passes a message still in flight (faust-streaming issue 606).
+"""The offset a worker commits never passes a message still in flight (faust-streaming issue 606), and
+after a rebalance every partition is read again from its committed offset, or its beginning.
 
 The consumer's bookkeeping is plain data; the tests build it as Faust keeps it and ask our
-``_new_offset`` and Faust's own for the offset to commit.
+``_new_offset`` and Faust's own for the offset to commit. What aiokafka answers to a seek is stubbed
+(named so below); the ten-SIGKILL test in ``test_scale_out`` runs it against the broker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -14,7 +17,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from intervaltree import IntervalTree
 
-from stream.pipeline.kafka_transport import AtLeastOnceCommits
+from stream.pipeline.kafka_transport import AtLeastOnceCommits, TunedConsumerThread
 
 PARTITION = TP("t.docs.keyed", 0)
 
@@ -87,3 +90,26 @@ def test_acknowledgements_of_messages_fetched_before_a_rebalance_move_no_commit(
     for offset in range(300, 311):  # read again in this assignment
         assert AtLeastOnceCommits.ack(state, message(offset, generation=2)) is True  # type: ignore[arg-type]
     assert commit(state) == 311
+
+
+def test_after_a_rebalance_partitions_with_nothing_committed_are_read_from_their_beginning(
+    monkeypatch,
+) -> None:
+    raw = [TP("t.docs.raw", n) for n in range(3)]
+    committed = {raw[0]: None, raw[1]: 0, raw[2]: 40}
+
+    async def aiokafka_seek_to_committed(_thread: object) -> dict[TP, int | None]:
+        return committed  # stub: aiokafka seeks raw[2] alone, the others go on where they were
+
+    sought: list[TP] = []
+
+    async def seek_to_beginning(_thread: object, *partitions: TP) -> None:
+        sought.extend(partitions)
+
+    monkeypatch.setattr(
+        faust_aiokafka.AIOKafkaConsumerThread, "seek_to_committed", aiokafka_seek_to_committed
+    )
+    monkeypatch.setattr(TunedConsumerThread, "seek_to_beginning", seek_to_beginning)
+    thread = object.__new__(TunedConsumerThread)
+    assert asyncio.run(thread.seek_to_committed()) == committed
+    assert sought == [raw[0], raw[1]]

@@ -29,6 +29,7 @@ from stream.topics import TopicNames, ensure_topics
 from tests.helpers import (
     Counts,
     Window,
+    archive_mismatch,
     archived,
     keepers,
     latest_windows,
@@ -190,7 +191,7 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
     ids = [row["id"] for row in archived(settings)]
     assert len(ids) == len(set(ids)), "a document was archived twice"
     expected = keepers(settings, documents)
-    assert set(ids) == expected, f"{len(expected - set(ids))} lost, {len(set(ids) - expected)} repeats kept"
+    assert set(ids) == expected, archive_mismatch(settings, documents, set(ids))
     live, replayed = latest_windows(settings), replayed_windows(settings)
     differing = window_differences(live, replayed)
     late = len(read_topic(settings.broker_url, TopicNames(settings.topic_prefix).late))
