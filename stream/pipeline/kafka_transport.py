@@ -20,7 +20,8 @@ And "read again from the committed offset" must hold when nothing is committed y
 partitions whose committed offset is above 0, so such a partition went on from where its fetcher was,
 past the records fetched in the previous assignment that no agent took (a worker still loading its
 model when the group rebalanced). ``classify`` then met a lane's later copy of a story before its
-first one, and kept the copy instead (the ten-SIGKILL test lost 2 to 19 documents so, 3 runs in 30).
+first one, and kept the copy instead (the ten-SIGKILL test lost 2 to 19 documents so: 2 runs in 40
+under load here, and once in CI).
 """
 
 from __future__ import annotations
