@@ -12,7 +12,8 @@ from typing import Any
 from tqdm import tqdm
 
 from model_service.classification import Classification
-from model_service.engine import EntityQuery, InferenceEngine
+from model_service.engine import InferenceEngine
+from model_service.entity_spans import EntityQuery
 from model_service.user_topics import TopicMatcher
 
 CHUNK = 256

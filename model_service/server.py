@@ -38,7 +38,8 @@ from common.metrics import exposition, process_registry
 from model_service.admission import Refusal, WaitCalibration, admit
 from model_service.batcher import DynamicBatcher, Overloaded, yield_to_the_event_loop
 from model_service.classification import Classification
-from model_service.engine import EntityQuery, InferenceEngine
+from model_service.engine import InferenceEngine
+from model_service.entity_spans import EntityQuery
 from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
 from model_service.user_topics import TopicsError
