@@ -101,13 +101,13 @@ def replay_in_child(archive: Path, start: datetime, end: datetime, out: Path) ->
 def rescore_rate(documents: int = 2000) -> float:
     from model_service.engine import InferenceEngine
     from stream.ingest.synthetic import MarketDay
-    from stream.replay.run import entity_reader, rescore
+    from stream.replay.run import rescore
     from stream.settings import StreamSettings
 
     day = MarketDay(per_minute=60, syndicated_share=0.0, seed=9)
     raw = [d for _, d in zip(range(documents), day.documents(), strict=False)]
     engine = InferenceEngine.load()
-    entities = entity_reader(StreamSettings())
+    entities = StreamSettings()
     rescore(raw[:64], engine, entities, progress=False)
     started = time.perf_counter()
     rescore(raw, engine, entities, progress=False)

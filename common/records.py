@@ -64,6 +64,13 @@ class EntityLabel(WireRecord):
     sentiment: str
     score: float  # p_pos - p_neg toward the entity
     mentioned: bool = True
+    name: str = ""  # how the entity is called ("Celsius", "Bitcoin"); empty in records written before
+    type: str = ""  # person, organisation, place, product or other; empty when unknown
+    mentions: list[list[int]] | None = None  # [start, end] offsets into ``Document.text``; None on entries
+
+    def brief(self) -> EntityLabel:
+        """The label without where the text names it: what a window entry carries."""
+        return EntityLabel(self.sentiment, self.score, self.mentioned, self.name, self.type)
 
 
 def counted_as(
@@ -88,7 +95,9 @@ class ScoredDocument(WireRecord):
     explanation: list[TokenWeight] | None = None
     lane: int | None = None  # the raw-topic partition it was read from
     offset: int | None = None  # and its offset there: a redelivered record is known by the pair
-    entities: dict[str, EntityLabel] | None = None  # by entity key; None: scored without entity sentiment
+    # by entity key, the keys decided when it was scored (those asked about, then those found), in order;
+    # None: scored before keys were stored with the document
+    entities: dict[str, EntityLabel] | None = None
     user_topic: str | None = None  # the topic of the user's topics file it matched, if any
     schema_version: int = SCHEMA_VERSION
 

@@ -19,6 +19,7 @@ from peft import LoraConfig, PeftModel, get_peft_model, load_peft_weights, set_p
 from transformers import logging as hf_logging
 
 from model_service.model import TopicSentimentModel, load_encoder
+from model_service.tagger import TAGGER_FILE, TaggerWeights
 
 ARTIFACT_FORMAT = "tapewatch-peft/3"
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -113,8 +114,32 @@ def save_artifact(model: PeftModel, config: ArtifactConfig, out_dir: Path) -> st
 
 
 def artifact_version(artifact_dir: Path, config: ArtifactConfig) -> str:
-    digest = hashlib.sha256((artifact_dir / ADAPTER_FILE).read_bytes()).hexdigest()[:10]
-    return f"{config.name}@{digest}"
+    """The name and a hash of the weights: the adapter's, and the mention tagger's where there is one."""
+    digest = hashlib.sha256((artifact_dir / ADAPTER_FILE).read_bytes())
+    tagger = artifact_dir / TAGGER_FILE
+    if tagger.is_file():
+        digest.update(tagger.read_bytes())
+    return f"{config.name}@{digest.hexdigest()[:10]}"
+
+
+def load_tagger(artifact_dir: Path) -> TaggerWeights | None:
+    """The artifact's mention tagger; None for an artifact trained before there was one."""
+    path = artifact_dir / TAGGER_FILE
+    return TaggerWeights.load(path) if path.is_file() else None
+
+
+def save_tagger(
+    artifact_dir: Path, weights: TaggerWeights, metrics: dict[str, float], training: dict[str, Any]
+) -> str:
+    """Add (or replace) the artifact's mention tagger, with its dev metrics; returns the new version."""
+    weights.save(artifact_dir / TAGGER_FILE)
+    config = read_config(artifact_dir)
+    config.dev_metrics = {
+        k: v for k, v in config.dev_metrics.items() if not k.startswith("mention_")
+    } | metrics
+    config.training["tagger"] = training
+    (artifact_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    return artifact_version(artifact_dir, config)
 
 
 def read_config(artifact_dir: Path) -> ArtifactConfig:

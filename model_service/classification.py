@@ -6,7 +6,7 @@ without importing PyTorch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -21,6 +21,9 @@ class EntitySentiment:
     probs: dict[str, float]
     mentioned: bool
     explanation: list[tuple[str, float]] | None = None
+    name: str = ""  # "Celsius", "Bitcoin": how the entity is called
+    type: str = "other"  # person, organisation, place, product or other
+    mentions: list[tuple[int, int]] = field(default_factory=list)  # character offsets in the text as given
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Classification:
     probs: dict[str, float]  # sentiment probabilities
     model_version: str
     explanation: list[tuple[str, float]] | None = None
-    entities: dict[str, EntitySentiment] | None = None  # by entity key, when entities were asked for
+    entities: dict[str, EntitySentiment] | None = None  # by entity key: those asked for, then those found
     user_topic: str | None = None  # the user topic it matched (``model_service/user_topics.py``), if any
 
     def labels(self) -> dict[str, Any]:

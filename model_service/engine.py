@@ -16,31 +16,42 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from model_service.artifact import ArtifactConfig, load_model, packaged_artifact_dir
+from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
-from model_service.entity_spans import EntityQuery, entity_mask, mention_tokens
+from model_service.entity_spans import EntityQuery, mention_spans, token_positions
 from model_service.labels import sentiment_score
-from model_service.model import Outputs, TopicSentimentModel, packaged_base_dir
+from model_service.linking import AliasTable, LinkedEntity, link
+from model_service.mentions import Span, cashtag_spans, casing_features, decode_spans, text_casing
+from model_service.model import DocumentPass, EntityHead, Outputs, TopicSentimentModel, packaged_base_dir
 from model_service.settings import ModelSettings
-from model_service.text import model_text
+from model_service.tagger import TaggerWeights
+from model_service.text import model_text, model_text_map
 from model_service.user_topics import TopicMatcher, TopicSource, unit
 
 log = logging.getLogger(__name__)
 
 
+class FoundEntity(NamedTuple):
+    """One entity of a text as the engine read it: linked, with its sentiment probabilities."""
+
+    entity: LinkedEntity
+    probs: np.ndarray  # (3,)
+    mentioned: bool  # named in the text as the model reads it
+    mentions: list[tuple[int, int]]  # character offsets in the text as given
+
+
 class Probabilities(NamedTuple):
     topic: np.ndarray  # (texts, topics)
     sentiment: np.ndarray  # (texts, 3)
-    entity: list[np.ndarray]  # per text, (its entities, 3)
-    mentioned: list[list[bool]]  # per text and entity: named in the text as the model reads it
+    entities: list[list[FoundEntity]]  # per text: those asked about, then those its tagger found
     embedding: np.ndarray  # (texts, hidden), unit length: where the text sits among texts about anything
 
 
 class Backend(Protocol):
     name: str
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
-        """Every head's output for a padded batch."""
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Outputs:
+        """The document heads' outputs and the token vectors for a padded batch."""
         ...
 
 
@@ -54,17 +65,14 @@ class TorchBackend:
         if half:
             bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
             self.dtype = torch.bfloat16 if bf16 else torch.float16
-        self.model = model.to(device=device, dtype=self.dtype).eval()
+        self.model = DocumentPass(model).to(device=device, dtype=self.dtype).eval()
         self.name = f"torch-{device.type}-{str(self.dtype).removeprefix('torch.')}"
 
     @torch.inference_mode()
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Outputs:
         ids = torch.from_numpy(input_ids).to(self.device, non_blocking=True)
         mask = torch.from_numpy(attention_mask).to(self.device, non_blocking=True)
-        spans = torch.from_numpy(entity_mask).to(self.device, dtype=self.dtype, non_blocking=True)
-        topic, sentiment, entity, embedding = self.model(ids, mask, spans)
-        assert entity is not None
-        return Outputs(*(t.float().cpu().numpy() for t in (topic, sentiment, entity, embedding)))
+        return Outputs(*(t.float().cpu().numpy() for t in self.model(ids, mask)))
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -109,8 +117,13 @@ class InferenceEngine:
         backend: Backend,
         max_length: int = 128,
         batch_size: int = 32,
+        tagger: TaggerWeights | None = None,
+        aliases: AliasTable | None = None,
     ) -> None:
         self.model = model  # kept for explanations, which need gradients
+        self.entity_head = EntityHead.of(model)
+        self.tagger = tagger  # None: an artifact without one; only the entities asked about are read
+        self.aliases = aliases if aliases is not None else AliasTable.packaged()
         self.tokenizer = tokenizer
         self.config = config
         self.version = version
@@ -152,7 +165,8 @@ class InferenceEngine:
             )
         log.info("model %s on %s", version, backend.name)
         forward_batch = settings.forward_batch_size or (32 if device.type == "cuda" else CPU_FORWARD_BATCH)
-        return cls(model, tokenizer, config, version, backend, settings.max_length, forward_batch)
+        tagger = load_tagger(artifact_dir)
+        return cls(model, tokenizer, config, version, backend, settings.max_length, forward_batch, tagger)
 
     def model_texts(self, texts: Sequence[str]) -> list[str]:
         """The texts as the model was trained to read them."""
@@ -162,20 +176,6 @@ class InferenceEngine:
         return self.tokenizer(self.model_texts(texts), truncation=True, max_length=self.max_length)[
             "input_ids"
         ]
-
-    def _encode_with_entities(
-        self, texts: Sequence[str], entities: Sequence[Sequence[EntityQuery]]
-    ) -> tuple[list[list[int]], list[list[list[int]]]]:
-        """Token ids, and for each text the tokens of each of its entities' mentions."""
-        read = self.model_texts(texts)
-        encoded = self.tokenizer(
-            read, truncation=True, max_length=self.max_length, return_offsets_mapping=True
-        )
-        positions = [
-            [mention_tokens(text, offsets, query.surfaces) for query in queries]
-            for text, offsets, queries in zip(read, encoded["offset_mapping"], entities, strict=True)
-        ]
-        return encoded["input_ids"], positions
 
     def _pad(self, rows: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(len(row) for row in rows)
@@ -189,29 +189,83 @@ class InferenceEngine:
     def probabilities(
         self, texts: Sequence[str], entities: Sequence[Sequence[EntityQuery]] | None = None
     ) -> Probabilities:
-        """Every head's probabilities in input order, from one encoder pass per text."""
-        positions: list[list[list[int]]]
-        if entities is None:
-            encoded, positions = self.encode(texts), [[] for _ in texts]
-        else:
-            encoded, positions = self._encode_with_entities(texts, entities)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        """Every head's probabilities in input order, from one encoder pass per text: the document's,
+        and those of each entity asked about or found by the tagger in the same pass."""
+        mapped = [model_text_map(t) if self.config.strip_urls else (t, list(range(len(t)))) for t in texts]
+        read = [text for text, _ in mapped]
+        encoded = self.tokenizer(
+            read, truncation=True, max_length=self.max_length, return_offsets_mapping=True
+        )
+        ids_of, offsets_of = encoded["input_ids"], encoded["offset_mapping"]
+        asked = entities if entities is not None else [[] for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(ids_of[i]))
         topic = np.zeros((len(texts), len(self.config.topics)), dtype=np.float32)
         sentiment = np.zeros((len(texts), len(self.config.sentiments)), dtype=np.float32)
-        entity = [np.zeros((len(p), len(self.config.sentiments)), dtype=np.float32) for p in positions]
         embedding = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
+        found: list[list[FoundEntity]] = [[] for _ in texts]
         for start in range(0, len(order), self.batch_size):
             members = order[start : start + self.batch_size]
-            ids, mask = self._pad([encoded[i] for i in members])
-            spans = entity_mask([positions[i] for i in members], ids.shape[1])
-            out = self.backend.logits(ids, mask, spans)
+            ids, mask = self._pad([ids_of[i] for i in members])
+            out = self.backend.logits(ids, mask)
             topic[members] = softmax(out.topic)
             sentiment[members] = softmax(out.sentiment)
             embedding[members] = unit(out.embedding)
+            vectors = [out.hidden[row, : len(ids_of[i])] for row, i in enumerate(members)]
+            tagged = self._tag([read[i] for i in members], [offsets_of[i] for i in members], vectors)
             for row, i in enumerate(members):
-                entity[i] = softmax(out.entity[row, : len(positions[i])])
-        mentioned = [[bool(tokens) for tokens in row] for row in positions]
-        return Probabilities(topic, sentiment, entity, mentioned, embedding)
+                found[i] = self._entities(
+                    read[i], mapped[i][1], offsets_of[i], vectors[row], asked[i], tagged[row]
+                )
+        return Probabilities(topic, sentiment, found, embedding)
+
+    def _tag(
+        self, read: Sequence[str], offsets: Sequence[Sequence[tuple[int, int]]], vectors: Sequence[np.ndarray]
+    ) -> list[list[Span]]:
+        """The tagger's mentions of each text of a batch, with one matrix product for all their tokens."""
+        if self.tagger is None:
+            return [[] for _ in read]
+        features = [casing_features(text, spans) for text, spans in zip(read, offsets, strict=True)]
+        tags = self.tagger.logits(np.concatenate(vectors), np.concatenate(features)).argmax(axis=-1)
+        found, start = [], 0
+        for text, spans in zip(read, offsets, strict=True):
+            found.append(decode_spans(text, spans, tags[start : start + len(spans)].tolist()))
+            start += len(spans)
+        return found
+
+    def _entities(
+        self,
+        read: str,
+        origin: list[int],
+        offsets: Sequence[tuple[int, int]],
+        vectors: np.ndarray,
+        asked: Sequence[EntityQuery],
+        tagged: list[Span],
+    ) -> list[FoundEntity]:
+        """The entities asked about and those tagged, linked (``model_service/linking.py``), each with
+        the entity head's probabilities over its mentions' tokens."""
+        requested = [
+            LinkedEntity(
+                q.key,
+                q.display_name,
+                q.type,
+                [Span(a, b, q.type) for a, b in mention_spans(read, q.surfaces)],
+            )
+            for q in asked
+        ]
+        capitals = text_casing(read.split())[1] > 0.6
+        cashtags = [
+            c for c in cashtag_spans(read) if not any(t.start < c.end and c.start < t.end for t in tagged)
+        ]
+        found = sorted([*tagged, *cashtags], key=lambda s: s.start)
+        linked = link(read, requested, found, self.aliases, capitals)
+        tokens = [token_positions(offsets, [(s.start, s.end) for s in e.spans]) for e in linked]
+        probs = softmax(self.entity_head.logits(vectors, tokens)) if linked else np.zeros((0, 3))
+        return [
+            FoundEntity(
+                e, probs[j], bool(tokens[j]), [(origin[s.start], origin[s.end - 1] + 1) for s in e.spans]
+            )
+            for j, e in enumerate(linked)
+        ]
 
     def classify(
         self,
@@ -220,12 +274,12 @@ class InferenceEngine:
         entities: Sequence[Sequence[EntityQuery]] | None = None,
         topics: TopicMatcher | None = None,
     ) -> list[Classification]:
-        """Labels for each text; with ``entities``, the sentiment toward each; with ``topics``, the user
-        topic each matches (from the same pass); explanations (top words, for the document and each
-        entity) for the texts with ``explain`` set."""
+        """Labels for each text and its entities (those in ``entities``, then those the tagger finds, each
+        under one key); with ``topics``, the user topic each matches (from the same pass); explanations
+        (top words, for the document and each entity) for the texts with ``explain`` set."""
         if not texts:
             return []
-        topic, sentiment, entity, mentions, embedding = self.probabilities(texts, entities)
+        topic, sentiment, found, embedding = self.probabilities(texts, entities)
         user_topics = topics.topics(embedding, texts) if topics is not None else [None] * len(texts)
         wanted = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
         explanations: dict[int, list[tuple[str, float]]] = {}
@@ -235,11 +289,16 @@ class InferenceEngine:
 
             indices = [i for i, flag in enumerate(wanted) if flag]
             chosen = self.model_texts([texts[i] for i in indices])
-            found = explain_sentiment(self.model, self.tokenizer, chosen, self.max_length)
-            explanations = dict(zip(indices, found, strict=True))
-            if entities is not None:
-                for i, text in zip(indices, chosen, strict=True):
-                    surfaces = [query.surfaces for query in entities[i]]
+            explanations = dict(
+                zip(
+                    indices,
+                    explain_sentiment(self.model, self.tokenizer, chosen, self.max_length),
+                    strict=True,
+                )
+            )
+            for i, text in zip(indices, chosen, strict=True):
+                surfaces = [[text[s.start : s.end] for s in f.entity.spans] for f in found[i]]
+                if surfaces:
                     entity_explanations[i] = explain_entities(
                         self.model, self.tokenizer, text, surfaces, self.max_length
                     )
@@ -247,20 +306,20 @@ class InferenceEngine:
         for i in range(len(texts)):
             probs = self._probs(sentiment[i])
             best_topic = int(topic[i].argmax())
-            found_entities = None
-            if entities is not None:
-                found_entities = {}
-                for j, query in enumerate(entities[i]):
-                    mentioned = mentions[i][j]
-                    entity_probs = self._probs(entity[i][j]) if mentioned else probs
-                    notes = entity_explanations.get(i)
-                    found_entities[query.key] = EntitySentiment(
-                        sentiment=max(entity_probs, key=entity_probs.__getitem__),
-                        sentiment_score=sentiment_score(entity_probs),
-                        probs=entity_probs,
-                        mentioned=mentioned,
-                        explanation=notes[j] if notes and mentioned else None,
-                    )
+            notes = entity_explanations.get(i)
+            read_entities = {}
+            for j, item in enumerate(found[i]):
+                entity_probs = self._probs(item.probs) if item.mentioned else probs
+                read_entities[item.entity.key] = EntitySentiment(
+                    sentiment=max(entity_probs, key=entity_probs.__getitem__),
+                    sentiment_score=sentiment_score(entity_probs),
+                    probs=entity_probs,
+                    mentioned=item.mentioned,
+                    explanation=notes[j] if notes and item.mentioned else None,
+                    name=item.entity.name,
+                    type=item.entity.type,
+                    mentions=item.mentions,
+                )
             results.append(
                 Classification(
                     topic=self.config.topics[best_topic],
@@ -270,7 +329,7 @@ class InferenceEngine:
                     probs=probs,
                     model_version=self.version,
                     explanation=explanations.get(i),
-                    entities=found_entities,
+                    entities=read_entities if entities is not None or self.tagger is not None else None,
                     user_topic=user_topics[i],
                 )
             )

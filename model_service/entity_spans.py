@@ -19,6 +19,12 @@ class EntityQuery:
 
     key: str  # "$SHIB", "entity:Oil", "name:Celsius"
     surfaces: tuple[str, ...]  # "$SHIB", "SHIB", "Shiba Inu"
+    name: str = ""  # how people call it ("Shiba Inu"); the key without its prefix when empty
+    type: str = "other"  # one of ``mentions.TYPES``, when the caller knows it
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.key.lstrip("$").partition(":")[2] or self.key.lstrip("$")
 
 
 def mention_spans(text: str, surfaces: Sequence[str]) -> list[tuple[int, int]]:

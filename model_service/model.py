@@ -68,12 +68,14 @@ class Logits(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """The heads' outputs for a batch as a backend returns them (numpy, on the CPU)."""
+    """The document heads' outputs and the token vectors for a batch as a backend returns them (numpy,
+    on the CPU). The token heads (entity sentiment, mentions) read ``hidden`` afterwards, since which
+    tokens they pool is known only once the mentions are found."""
 
     topic: np.ndarray  # (n, topics) logits
     sentiment: np.ndarray  # (n, 3) logits
-    entity: np.ndarray  # (n, entities, 3) logits
     embedding: np.ndarray  # (n, hidden): the embedding head's vector
+    hidden: np.ndarray  # (n, tokens, hidden): the encoder's last hidden state
 
 
 class TopicSentimentModel(nn.Module):
@@ -109,3 +111,45 @@ class TopicSentimentModel(nn.Module):
             entity = self.entity_head(self.dropout(span_pool(hidden, entity_mask)))
         embedding = self.embedding_head(pooled)
         return Logits(self.topic_head(pooled), self.sentiment_head(pooled), entity, embedding)
+
+
+class DocumentPass(nn.Module):
+    """What a backend runs: the encoder and the document heads, with the token vectors as an output."""
+
+    def __init__(self, model: TopicSentimentModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        model = self.model
+        hidden = model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        document = mean_pool(hidden, attention_mask)
+        return (
+            model.topic_head(document),
+            model.sentiment_head(document),
+            model.embedding_head(document),
+            hidden,
+        )
+
+
+class EntityHead(NamedTuple):
+    """The entity head's weights in NumPy: each entity's sentiment from the mean of its tokens' vectors."""
+
+    weight: np.ndarray  # (hidden, sentiments)
+    bias: np.ndarray
+
+    @classmethod
+    def of(cls, model: TopicSentimentModel) -> EntityHead:
+        head = model.entity_head
+        return cls(head.weight.detach().float().T.numpy().copy(), head.bias.detach().float().numpy().copy())
+
+    def logits(self, hidden: np.ndarray, tokens: list[list[int]]) -> np.ndarray:
+        """``(entities, sentiments)`` for one text's ``(tokens, hidden)`` vectors; an entity with no
+        token pools to zeros (the engine gives it the document's label)."""
+        pooled = np.zeros((len(tokens), hidden.shape[-1]), dtype=np.float32)
+        for j, positions in enumerate(tokens):
+            if positions:
+                pooled[j] = hidden[positions].mean(axis=0)
+        return pooled @ self.weight + self.bias

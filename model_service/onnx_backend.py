@@ -18,14 +18,14 @@ import numpy as np
 import torch
 
 from model_service.artifact import load_model
-from model_service.model import Outputs
+from model_service.model import DocumentPass, Outputs
 from model_service.quantization import PER_TOKEN_FILE, quantize_per_batch, quantize_per_token
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
 # Part of the cache key: a changed export (inputs, outputs, fusion) is never served from an old file.
-EXPORT_REVISION = "embedding-head-1"
+EXPORT_REVISION = "token-vectors-1"
 
 
 def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
@@ -40,26 +40,23 @@ def export_onnx(artifact_dir: Path, base_dir: Path, target: Path) -> None:
     ids = torch.randint(1000, 2000, (2, 16))
     mask = torch.ones_like(ids)
     mask[1, 9:] = 0  # trace with padding so the mask path is part of the graph
-    spans = torch.zeros((2, 2, 16))
-    spans[0, 0, 2:4] = spans[1, 1, 5] = 1.0
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raw = Path(tmp) / "raw.onnx"
         axes = {0: "batch", 1: "sequence"}
         torch.onnx.export(
-            model,
-            (ids, mask, spans),
+            DocumentPass(model),
+            (ids, mask),
             str(raw),
-            input_names=["input_ids", "attention_mask", "entity_mask"],
-            output_names=["topic_logits", "sentiment_logits", "entity_logits", "embedding"],
+            input_names=["input_ids", "attention_mask"],
+            output_names=["topic_logits", "sentiment_logits", "embedding", "hidden"],
             dynamic_axes={
                 "input_ids": axes,
                 "attention_mask": axes,
-                "entity_mask": {0: "batch", 1: "entities", 2: "sequence"},
                 "topic_logits": {0: "batch"},
                 "sentiment_logits": {0: "batch"},
-                "entity_logits": {0: "batch", 1: "entities"},
                 "embedding": {0: "batch"},
+                "hidden": axes,
             },
             opset_version=OPSET,
             dynamo=False,
@@ -135,6 +132,6 @@ class OnnxBackend:
         path = cached_model(artifact_dir, base_dir, version, cache_dir, backend)
         return cls(path, threads, RUNTIME_NAMES[backend], spin)
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray, entity_mask: np.ndarray) -> Outputs:
-        feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "entity_mask": entity_mask}
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Outputs:
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
         return Outputs(*self.session.run(None, feeds))

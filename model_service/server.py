@@ -95,7 +95,12 @@ class TokenWeightOut(BaseModel):
 
 
 class EntityOut(BaseModel):
-    key: str
+    key: str = Field(description="The key asked for, or for an entity found: $SYMBOL (linked) or name:<Name>")
+    name: str = Field("", description="How the entity is called (Bitcoin, Celsius)")
+    type: str = Field("other", description="person, organisation, place, product or other")
+    mentions: list[tuple[int, int]] = Field(
+        default_factory=list, description="[start, end] character offsets of each mention in the text as sent"
+    )
     sentiment: str
     sentiment_score: float = Field(description="p(positive) - p(negative) toward the entity")
     probs: dict[str, float]
@@ -112,7 +117,11 @@ class ClassificationOut(BaseModel):
     probs: dict[str, float]
     model_version: str
     explanation: list[TokenWeightOut] | None = None
-    entities: list[EntityOut] | None = Field(None, description="Per entity asked for, in the order asked")
+    entities: list[EntityOut] | None = Field(
+        None,
+        description="Per entity: those asked for, in the order asked, then those the model found in the text, "
+        "each under one key (Bitcoin, BTC and $BTC are $BTC)",
+    )
     user_topic: str | None = Field(
         None,
         description="The topic of the server's topics file (TAPEWATCH_TOPICS_PATH) it matched; null: none",
@@ -438,6 +447,9 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
         entities = [
             EntityOut(
                 key=key,
+                name=found.name,
+                type=found.type,
+                mentions=found.mentions,
                 sentiment=found.sentiment,
                 sentiment_score=found.sentiment_score,
                 probs=found.probs,

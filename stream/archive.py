@@ -42,7 +42,8 @@ SCHEMA = pa.schema(
         ("prob_positive", pa.float32()),
         ("model_version", pa.string()),
         ("scored_at", pa.timestamp("us", tz="UTC")),
-        # the sentiment toward each entity key it was scored for; null: scored without entity sentiment
+        # its entity keys, decided when it was scored, with the sentiment toward each and where the text
+        # names it; null: archived before keys were stored
         (
             "entities",
             pa.list_(
@@ -52,6 +53,9 @@ SCHEMA = pa.schema(
                         ("sentiment", pa.string()),
                         ("score", pa.float32()),
                         ("mentioned", pa.bool_()),
+                        ("name", pa.string()),
+                        ("type", pa.string()),
+                        ("mentions", pa.list_(pa.list_(pa.int32()))),
                     ]
                 )
             ),
@@ -97,8 +101,20 @@ def from_row(values: dict[str, Any]) -> ScoredDocument:
         scored_at=values["scored_at"],
         entities=None
         if values.get("entities") is None
-        else {e["key"]: EntityLabel(e["sentiment"], e["score"], e["mentioned"]) for e in values["entities"]},
+        else {e["key"]: entity_label(e) for e in values["entities"]},
         user_topic=values.get("user_topic"),  # absent in archives written before topics files
+    )
+
+
+def entity_label(values: dict[str, Any]) -> EntityLabel:
+    """An archived entity back into its label (archives written before names and mentions lack them)."""
+    return EntityLabel(
+        values["sentiment"],
+        values["score"],
+        values["mentioned"],
+        values.get("name") or "",
+        values.get("type") or "",
+        values.get("mentions"),
     )
 
 

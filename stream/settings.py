@@ -85,7 +85,6 @@ class StreamSettings(ComponentSettings):
     max_entity_keys: int = Field(
         8, ge=0, description="Entity keys ($SYMBOL, entity:, name:) one document is counted under, at most"
     )
-    max_names: int = Field(3, ge=0, description="Names found by capitalization one document adds, at most")
     entity_sentiment: bool = Field(
         True,
         description=(

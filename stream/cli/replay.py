@@ -82,7 +82,14 @@ def archived_days(root: Path) -> str:
     show_default=True,
     help="archive: scored documents by event time; kafka: raw documents by record time (always rescored).",
 )
-@click.option("--rescore", is_flag=True, help="Score the documents again with the current model.")
+@click.option(
+    "--rescore",
+    "--rekey",
+    "rescore",
+    is_flag=True,
+    help="Score the documents again with the current model, and decide their entity keys again with "
+    "today's watchlist and mention tagger (by default each is counted under the keys it was given live).",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Report folder.")
 @click.option(
     "--republish",
@@ -163,8 +170,8 @@ def load_documents(
     import pyarrow as pa
 
     from stream.archive import to_table
-    from stream.replay.run import entity_reader, select
     from stream.replay.run import rescore as rescore_documents
+    from stream.replay.run import select
     from stream.replay.sources import KafkaRange, read_archive, scored_documents
 
     if source == "archive" and not rescore:
@@ -193,7 +200,7 @@ def load_documents(
     engine = InferenceEngine.load(model_settings)
     path = model_settings.topics_path
     matcher = engine.topic_matcher(path) if path is not None else None
-    rescored = rescore_documents(raw, engine, entity_reader(settings), topics=matcher)
+    rescored = rescore_documents(raw, engine, settings, topics=matcher)
     scored = select(rescored, topics[0], ticker, topics[1])
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))
     return to_table(scored)
@@ -249,7 +256,6 @@ def backtest(
     from alerts.backtest import backtest as sweep
     from alerts.backtest import grid, horizon_summary, read_incidents, readable
     from alerts.settings import AlertSettings, parse_horizons
-    from stream.prepare.entities import EntityExtractor
     from stream.replay.sources import ReplayError, read_archive, scored_documents
     from stream.replay.windows import replay_windows
 
@@ -281,8 +287,7 @@ def backtest(
             f"{end.isoformat()} in the archive "
             f"({archived_days(settings.archive_root)} archived)"
         )
-    entities = EntityExtractor.from_settings(settings)
-    windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s, entities)
+    windows = replay_windows(scored_documents(table), settings.window_s, settings.grace_s)
     try:
         outcomes = sweep(windows, load(AlertSettings), grid(axes), settings.window_s, labeled)
     except ValueError as exc:

@@ -203,23 +203,28 @@ class Classifier:
     async def _score(self, batch: list[Taken]) -> None:
         """Labels for the batch; if the batch fails, one by one, dead-lettering what still fails.
 
-        With entity sentiment on, each document's entity keys (as the watchlist has them now) are read
-        in the same encoder pass, and stored with it: the entries it is published as count them.
+        Each document's entity keys are decided here, once: the watched entities and tickers (as the
+        watchlist has them now) and the names the model finds in the same encoder pass, each with the
+        sentiment toward it. They are stored with the document; its entries and the archive count them.
         """
         assert self.scorer is not None
         scored_at = datetime.now(UTC)
-        extractor = self.preparer.entities.current() if self.settings.entity_sentiment else None
-
-        def queries(item: Taken) -> list[EntityQuery]:
-            assert item.document is not None
-            return extractor.queries(item.document) if extractor is not None else []
+        extractor = self.preparer.entities.current()
 
         def labeled(item: Taken, result: Classification) -> ScoredDocument:
             assert item.document is not None
-            return scored_document(item.document, result, scored_at, lane=item.lane, offset=item.offset)
+            return scored_document(
+                item.document,
+                result,
+                scored_at,
+                max_keys=self.settings.max_entity_keys,
+                entity_sentiment=self.settings.entity_sentiment,
+                lane=item.lane,
+                offset=item.offset,
+            )
 
-        def asked(items: list[Taken]) -> list[list[EntityQuery]] | None:
-            return [queries(item) for item in items] if extractor is not None else None
+        def asked(items: list[Taken]) -> list[list[EntityQuery]]:
+            return [extractor.queries(item.document) for item in items if item.document is not None]
 
         try:
             texts = [item.document.text for item in batch if item.document]
@@ -264,7 +269,6 @@ class Classifier:
         if after is not None:
             await after
         deliveries = []
-        entities = self.preparer.entities.current()
         partitions = self.keyed_partitions()
         entries: dict[int, list[WindowEntry]] = defaultdict(list)  # by keyed partition
         for item in taken:
@@ -273,7 +277,7 @@ class Classifier:
                 continue
             item.encoded = scored.dumps()
             deliveries.append(await self.topics.scored.send(key=scored.topic.encode(), value=item.encoded))
-            for partition, keys in keys_by_partition(window_keys(scored, entities), partitions).items():
+            for partition, keys in keys_by_partition(window_keys(scored), partitions).items():
                 entries[partition].append(WindowEntry(
                     keys=keys, id=scored.document.id, published_at=scored.document.published_at,
                     sentiment=scored.sentiment, score=scored.sentiment_score, title=scored.document.headline,

@@ -35,29 +35,27 @@ class ReplayResult:
 def rescore(
     documents: Sequence[Document],
     engine: InferenceEngine,
-    entities: EntityExtractor | None,
+    stream: StreamSettings,
     batch: int = 256,
     progress: bool = True,
     topics: TopicMatcher | None = None,
 ) -> list[ScoredDocument]:
-    """Labels from the current model, in batches, with a progress bar; with ``entities`` (as a worker
-    with entity sentiment on), the sentiment toward each entity key too; with ``topics``, the user
-    topic of each."""
+    """Labels and entity keys from the current model and watchlist, in batches, with a progress bar,
+    as a worker with ``stream``'s settings decides them; with ``topics``, the user topic of each."""
+    entities = EntityExtractor.from_settings(stream)
     scored: list[ScoredDocument] = []
     now = datetime.now(UTC)
     with tqdm(total=len(documents), unit="doc", desc="rescoring", disable=not progress) as bar:
         for start in range(0, len(documents), batch):
             chunk = documents[start : start + batch]
-            asked = [entities.queries(d) for d in chunk] if entities is not None else None
+            asked = [entities.queries(d) for d in chunk]
             results = engine.classify([d.text for d in chunk], entities=asked, topics=topics)
-            scored.extend(scored_document(d, r, now) for d, r in zip(chunk, results, strict=True))
+            scored.extend(
+                scored_document(d, r, now, stream.max_entity_keys, stream.entity_sentiment)
+                for d, r in zip(chunk, results, strict=True)
+            )
             bar.update(len(chunk))
     return scored
-
-
-def entity_reader(stream: StreamSettings) -> EntityExtractor | None:
-    """The extractor a worker with these settings reads entity sentiment with; None when it is off."""
-    return EntityExtractor.from_settings(stream) if stream.entity_sentiment else None
 
 
 def firing(
@@ -66,7 +64,7 @@ def firing(
     """What the live chain fires on these documents: the worker's preparation (duplicates, pseudonyms,
     entities), the model, windows and detector, without the broker in between."""
     preparer = DocumentPreparer.from_settings(stream, b"replay: pseudonyms only tell authors apart")
-    scored = rescore(preparer.first_copies(documents), engine, entity_reader(stream), progress=False)
+    scored = rescore(preparer.first_copies(documents), engine, stream, progress=False)
     return [a for a in replay(lambda: scored, stream, alerts).alerts if a.state == "firing"]
 
 
@@ -92,9 +90,8 @@ def replay(
 ) -> ReplayResult:
     """Windows of both sizes and the detector's alerts; ``documents`` is read once per window size,
     in event-time order, so a long period never has to be in memory as records."""
-    entities = EntityExtractor.from_settings(stream)
-    short = replay_windows(documents(), stream.window_s, stream.grace_s, entities, alerts.evidence)
-    longer = replay_windows(documents(), stream.baseline_window_s, stream.grace_s, entities, alerts.evidence)
+    short = replay_windows(documents(), stream.window_s, stream.grace_s, alerts.evidence)
+    longer = replay_windows(documents(), stream.baseline_window_s, stream.grace_s, alerts.evidence)
     monitor = SpikeMonitor(alerts, stream.window_s)
     events = [o.event for o in monitor.observe(short) if o.event is not None]
     return ReplayResult(short + longer, events)

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from common.records import ScoredDocument, TrendPoint
-from stream.prepare.entities import EntityExtractor
-from stream.prepare.watchlist import read_watchlist
 from stream.routing import window_keys
 from stream.windows import Counted, WindowBook
 
@@ -16,16 +14,15 @@ def replay_windows(
     documents: Iterable[ScoredDocument],
     size_s: int = 60,
     grace_s: int = 30,
-    entities: EntityExtractor | None = None,
     evidence: int = 3,
 ) -> list[TrendPoint]:
-    """All final TrendPoints of documents in event-time order, as the live agent would emit them."""
+    """All final TrendPoints of documents in event-time order, as the live agent would emit them, under
+    the keys each document was given when it was scored."""
     book = WindowBook(size_s, grace_s, evidence)
-    extractor = entities or EntityExtractor(read_watchlist(None))
     points: list[TrendPoint] = []
     latest: datetime | None = None
     for scored in documents:
-        for key in window_keys(scored, extractor):
+        for key in window_keys(scored):
             book.add(key, Counted.of(scored, key))
         published = scored.document.published_at
         if latest is None or published > latest:

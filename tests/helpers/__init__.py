@@ -37,7 +37,6 @@ from stream.devstack.broker import EmbeddedBroker
 from stream.ingest.producer import DocumentProducer
 from stream.prepare.dedupe import raw_topic_key
 from stream.prepare.documents import document_from_fields
-from stream.prepare.entities import EntityExtractor
 from stream.prepare.preparer import DocumentPreparer
 from stream.replay.sources import read_archive, scored_documents
 from stream.replay.windows import replay_windows
@@ -233,11 +232,10 @@ def replayed_windows(settings: StreamSettings) -> dict[Window, Counts]:
     """The windows a replay of the whole archive gives (both sizes)."""
     far = datetime(1970, 1, 2, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
     table = read_archive(settings.archive_root, *far)
-    entities = EntityExtractor.from_settings(settings)
     points = [
         point
         for size in (settings.window_s, settings.baseline_window_s)
-        for point in replay_windows(scored_documents(table), size, settings.grace_s, entities)
+        for point in replay_windows(scored_documents(table), size, settings.grace_s)
     ]
     return {
         (p.key, int((p.window_end - p.window_start).total_seconds()), p.window_start): (

@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 
 from common.records import EntityLabel, WindowEntry
-from stream.prepare.entities import EntityExtractor
-from stream.prepare.watchlist import read_watchlist
 from stream.replay.windows import replay_windows
 from stream.routing import entity_labels, window_keys
 from stream.windows import Counted, Outcome, WindowBook, window_start
@@ -32,21 +30,20 @@ def test_window_start_floors_to_the_window_size() -> None:
     assert window_start(T0 + timedelta(minutes=7), 900) == T0
 
 
-def test_keys_are_the_feed_the_topic_the_source_and_the_entities() -> None:
-    entities = EntityExtractor(read_watchlist(None))
+def test_keys_are_the_feed_the_topic_the_source_and_the_entity_keys_stored_when_scored() -> None:
     doc = scored("a", T0, tickers=["XOM", "ZZZ", "XOM"])
-    assert window_keys(doc, entities) == ["all", "Earnings", "source:t", "$XOM", "$ZZZ"]
-    title = "Velix Capital halts withdrawals; Bitcoin and Brent slide"
-    named = doc.derive(document=doc.document.derive(title=title))
-    expected = ["$XOM", "$ZZZ", "$BTC", "entity:Crude oil", "name:Velix Capital"]
-    assert window_keys(named, entities)[3:] == expected
+    # archived before keys were stored: its tickers
+    assert window_keys(doc) == ["all", "Earnings", "source:t", "$XOM", "$ZZZ"]
+    label = EntityLabel("negative", -0.7, True, "Velix Capital", "organisation", [[0, 13]])
+    keyed = doc.derive(entities={"$BTC": label, "name:Velix Capital": label})
+    assert window_keys(keyed)[3:] == ["$BTC", "name:Velix Capital"]  # the stored keys, not the tickers
+    assert window_keys(doc.derive(entities={}))[3:] == []
 
 
 def test_a_document_with_a_user_topic_is_counted_under_it_too() -> None:
-    entities = EntityExtractor(read_watchlist(None))
     doc = scored("a", T0).derive(user_topic="Stablecoins")
-    assert window_keys(doc, entities) == ["all", "Earnings", "topic:Stablecoins", "source:t"]
-    assert "topic:Stablecoins" in {point.key for point in replay_windows([doc], 60, 0, entities)}
+    assert window_keys(doc) == ["all", "Earnings", "topic:Stablecoins", "source:t"]
+    assert "topic:Stablecoins" in {point.key for point in replay_windows([doc], 60, 0)}
 
 
 def test_a_window_is_final_once_the_watermark_passes_its_end_and_counts_sentiments() -> None:

@@ -1,4 +1,4 @@
-"""Entities without a list (cashtags, names on the rise) and with one (watchlists users write)."""
+"""The entities a document is asked about before scoring: tickers, cashtags and watchlists users write."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.prepare.entities import EntityExtractor, EntitySource, names_in
+from stream.prepare.entities import EntityExtractor, EntitySource
 from stream.prepare.watchlist import WatchlistError, WatchlistFile, read_watchlist
 from tests.helpers import T0, scored
 
@@ -27,34 +27,18 @@ entities:
 
 def keys(extractor: EntityExtractor, title: str, tickers: list[str] | None = None) -> list[str]:
     doc = scored("a", T0, tickers=tickers)
-    return extractor.keys(doc.document.derive(title=title))
+    return [q.key for q in extractor.queries(doc.document.derive(title=title))]
 
 
-def test_names_are_found_in_running_text_and_each_word_of_a_title_cased_headline() -> None:
-    assert names_in("Withdrawals paused at Celsius Network after a run; FTX says it is fine") == [
-        "Withdrawals",
-        "Celsius Network",
-        "FTX",
-    ]  # fmt: skip  (a capitalized first word is a name too: "Celsius pauses ..." starts with one)
-    assert names_in("Celsius Network Pauses All Withdrawals") == [
-        "Celsius",
-        "Network",
-        "Pauses",
-        "Withdrawals",
-    ]
-    assert names_in("the market fell. It was a bad day") == []  # sentence starts and common words
-
-
-def test_a_users_watchlist_gives_symbols_entities_and_leaves_the_rest_to_names(tmp_path: Path) -> None:
+def test_a_users_watchlist_gives_symbols_and_entities_and_leaves_names_to_the_model(tmp_path: Path) -> None:
     path = tmp_path / "watchlist.yml"
     path.write_text(WATCHLIST)
     extractor = EntityExtractor(read_watchlist(path))
     assert extractor.tickers("Terraform Labs halts chain; $ust depegs") == ["UST", "LUNA"]
     title = "Terraform Labs halts chain after the Fed rate decision; Velix Capital exposed"
-    assert keys(extractor, title, ["LUNA"]) == ["$LUNA", "entity:Federal Reserve", "name:Velix Capital"]
-    bounded = EntityExtractor(read_watchlist(path), max_keys=2, max_names=1)
-    assert keys(bounded, "Kovra and Zantix and Bremlo fall", ["A", "B"]) == ["$A", "$B"]
-    assert keys(bounded, "Kovra and Zantix and Bremlo fall") == ["name:Kovra"]
+    assert keys(extractor, title, ["LUNA"]) == ["$LUNA", "entity:Federal Reserve"]  # no capitalization rule
+    bounded = EntityExtractor(read_watchlist(path), max_keys=2)
+    assert keys(bounded, "Terraform Labs and the Fed", ["A", "B", "C"]) == ["$A", "$B"]
 
 
 def test_json_and_the_older_ticker_object_are_read_and_bad_files_say_what_is_wrong(tmp_path: Path) -> None:
@@ -76,7 +60,7 @@ def test_a_changed_watchlist_is_used_without_a_restart_and_a_broken_one_keeps_th
     path = tmp_path / "watchlist.yml"
     path.write_text(WATCHLIST)
     source = EntitySource(WatchlistFile(path, check_s=0))
-    assert keys(source.current(), "Velix Capital exposed") == ["name:Velix Capital"]
+    assert keys(source.current(), "Velix Capital exposed") == []
     path.write_text(WATCHLIST + "  - name: Velix Capital\n    symbol: VLX\n")
     os.utime(path, ns=(1, 10**18))  # a new modification time, whatever the clock's resolution
     assert keys(source.current(), "Velix Capital exposed") == ["$VLX"]
@@ -92,9 +76,10 @@ def test_each_entity_key_comes_with_the_ways_a_text_names_it(tmp_path: Path) -> 
     doc = scored("a", T0, tickers=["LUNA", "A"]).document.derive(
         title="Terraform Labs halts chain after the Fed rate decision; Velix Capital exposed"
     )
-    queries = {q.key: q.surfaces for q in extractor.queries(doc)}
-    assert list(queries) == extractor.keys(doc)
-    assert queries["$LUNA"] == ("$LUNA", "LUNA", "Terra", "Terraform Labs")
-    assert queries["$A"] == ("$A",)  # a one-letter symbol alone would be the word "A"
-    assert queries["entity:Federal Reserve"] == ("Federal Reserve", "the Fed", "rate decision")
-    assert queries["name:Velix Capital"] == ("Velix Capital",)
+    queries = {q.key: q for q in extractor.queries(doc)}
+    assert list(queries) == ["$LUNA", "$A", "entity:Federal Reserve"]
+    assert queries["$LUNA"].surfaces == ("$LUNA", "LUNA", "Terra", "Terraform Labs")
+    assert (queries["$LUNA"].name, queries["$LUNA"].type) == ("Terra", "product")
+    assert queries["$A"].surfaces == ("$A",)  # a one-letter symbol alone would be the word "A"
+    assert queries["entity:Federal Reserve"].surfaces == ("Federal Reserve", "the Fed", "rate decision")
+    assert queries["entity:Federal Reserve"].type == "organisation"
