@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     alert_quality,
     broker_throughput,
+    mention_tagger,
     overload,
     pipeline_profile,
     pipeline_throughput,
@@ -40,6 +41,8 @@ def main() -> None:
          lambda: overload.markdown(overload.run())),
         ("user_topics", "Topics by example on a real feed",
          lambda: user_topics.markdown(user_topics.run(settings.training_data_dir))),
+        ("mentions", "Who a text is about: mention spans and name keys",
+         lambda: mention_tagger.markdown(mention_tagger.run(settings.training_data_dir))),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip

@@ -82,7 +82,7 @@ CARD = """---
 library_name: peft
 license: other
 base_model: sentence-transformers/all-MiniLM-L6-v2
-tags: [lora, finance, sentiment, entity-sentiment]
+tags: [lora, finance, sentiment, entity-sentiment, token-classification]
 ---
 # {name}
 
@@ -96,6 +96,13 @@ Zhang, Liu, "FinEntity: Entity-level Sentiment Classification for Financial Text
 under the Open Data Commons Attribution License (ODC-BY 1.0, https://opendatacommons.org/licenses/by/1-0/).
 Keep this attribution wherever the adapter is distributed.
 
+`mention_tagger.safetensors` (when present): a head that finds entity mentions in the same encoder pass
+(`model_service/tagger.py`), trained on the Broad Twitter Corpus (Derczynski, Bontcheva, Roberts,
+COLING 2016), WNUT-17 (Derczynski, Nichols, van Erp, Limsopatham, W-NUT 2017) and wikigold
+(Balasuriya, Ringland, Nothman, Murphy, Curran, People's Web 2009), all under CC BY 4.0
+(https://creativecommons.org/licenses/by/4.0/), and on FinEntity's entity spans. Keep these
+attributions with it.
+
 Dev metrics: {metrics}
 """
 
@@ -107,9 +114,7 @@ def save_artifact(model: PeftModel, config: ArtifactConfig, out_dir: Path) -> st
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
-    (out_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
-    metrics = ", ".join(f"{key} {value:.4f}" for key, value in config.dev_metrics.items())
-    (out_dir / "README.md").write_text(CARD.format(name=config.name, metrics=metrics or "none"))
+    write_config(out_dir, config)
     return artifact_version(out_dir, config)
 
 
@@ -138,8 +143,15 @@ def save_tagger(
         k: v for k, v in config.dev_metrics.items() if not k.startswith("mention_")
     } | metrics
     config.training["tagger"] = training
-    (artifact_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    write_config(artifact_dir, config)
     return artifact_version(artifact_dir, config)
+
+
+def write_config(out_dir: Path, config: ArtifactConfig) -> None:
+    """``tapewatch.json`` and the model card, which carries the training data's attribution."""
+    (out_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    metrics = ", ".join(f"{key} {value:.4f}" for key, value in config.dev_metrics.items())
+    (out_dir / "README.md").write_text(CARD.format(name=config.name, metrics=metrics or "none"))
 
 
 def read_config(artifact_dir: Path) -> ArtifactConfig:

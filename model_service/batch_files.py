@@ -44,6 +44,24 @@ def entity_fields(result: Classification, key: str) -> dict[str, Any]:
     }
 
 
+def entities_json(result: Classification) -> str:
+    """The row's entities as a JSON list: key, name, type, mentions ([start, end] in the text as given)
+    and sentiment of each."""
+    return json.dumps(
+        [
+            {
+                "key": key,
+                "name": found.name,
+                "type": found.type,
+                "mentions": [list(span) for span in found.mentions],
+                "sentiment": found.sentiment,
+                "sentiment_score": round(found.sentiment_score, 4),
+            }
+            for key, found in (result.entities or {}).items()
+        ]
+    )
+
+
 def print_table(texts: list[str], results: list[Classification]) -> None:
     for text, result in zip(texts, results, strict=True):
         fields = label_fields(result)
@@ -53,6 +71,13 @@ def print_table(texts: list[str], results: list[Classification]) -> None:
         )
         if result.user_topic:
             line += f"\n         user topic: {result.user_topic}"
+        for key, found in (result.entities or {}).items():
+            named = (
+                f"{found.name} ({key}, {found.type})"
+                if found.name and found.name != key
+                else f"{key} ({found.type})"
+            )
+            line += f"\n         {found.sentiment:<8} {found.sentiment_score:+.2f}  {named}"
         print(line + (f"\n         why: {fields['explanation']}" if fields["explanation"] else ""))
     print(f"model {results[0].model_version}" if results else "")
 
@@ -94,8 +119,9 @@ def classify_file(
 ) -> str:
     """Label every row; write them to ``output`` (CSV or JSONL by suffix) or stdout as CSV.
 
-    With ``entity_column``, each row also gets the sentiment toward the entity that column names;
-    with ``topics``, ``user_topic`` (empty when none is close enough).
+    Each row gets ``entities``: a JSON list of the entities the model read in it, each under one key.
+    With ``entity_column``, also the sentiment toward the entity that column names; with ``topics``,
+    ``user_topic`` (empty when none is close enough).
     """
     total = sum(1 for _ in read_rows(path))
     as_jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
@@ -116,7 +142,7 @@ def classify_file(
                     entities = [[EntityQuery(name, (name,))] if name else [] for name in named]
                 results = engine.classify(texts, explain=explain, entities=entities, topics=topics)
                 for number, (row, result) in enumerate(zip(chunk, results, strict=True)):
-                    out = {**row, **label_fields(result)}
+                    out = {**row, **label_fields(result), "entities": entities_json(result)}
                     if entities is not None:
                         name = entities[number][0].key if entities[number] else ""
                         out.update(entity_fields(result, name) if name else dict.fromkeys(ENTITY_FIELDS, ""))

@@ -21,15 +21,15 @@ _SUFFIXES = re.compile(
     r"holdings?|group|class [a-c]))+\.?$|\s*\(class [a-c]\)$",
     re.I,
 )
-_EDGES = re.compile(r"^[\W_]+|(?:['\u2019]s)?[\W_]+$")
+_EDGES = re.compile(r"^[\W_]+|(?:['\u2019]s)?[\W_]*$")
 ALIAS_FILES = {"crypto.csv": "product", "sp500.csv": "organisation"}
 
 
 def normalized(name: str) -> str:
     """A name as lists and texts agree on it: lower case, no possessive, edges or company suffix."""
-    name = _EDGES.sub("", name.strip())
+    name = name.strip()
     while True:
-        shorter = _SUFFIXES.sub("", name).strip()
+        shorter = _EDGES.sub("", _SUFFIXES.sub("", name)).strip()
         if shorter == name:
             return " ".join(name.lower().split())
         name = shorter
@@ -119,11 +119,13 @@ def link(
     tagged mention that none of them covers, linked by the alias table or keyed by its own name.
 
     A tagged mention that overlaps an asked entity's span joins that entity; mentions that link to the
-    same key, or whose names start one another, are one entity."""
+    same key, or whose names start one another, are one entity; a handle (``@name``) is none."""
     entities = [LinkedEntity(e.key, e.name, e.type, list(e.spans)) for e in asked]
     by_key = {e.key: e for e in entities}
     names: list[tuple[list[str], LinkedEntity]] = []  # words of each found name, for the prefix rule
     for span in found:
+        if text[: span.start].endswith(("@", "@[")):
+            continue  # a handle names a person's account (and is scrubbed to "@[user]"): never a key
         covering = next((e for e in entities if any(_overlaps(span, s) for s in e.spans)), None)
         if covering is not None:
             if covering.type == "other" and span.type != "other":

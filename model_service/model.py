@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
+from transformers.utils import logging as hf_logging
 
 
 def packaged_base_dir() -> Path:
@@ -39,6 +40,7 @@ def load_encoder(base_dir: Path, attn_implementation: str | None = None) -> PreT
     """
     if not (base_dir / "config.json").is_file():
         raise FileNotFoundError(f"{base_dir} is not a Hugging Face model directory (no config.json)")
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar before every answer says nothing
     return AutoModel.from_pretrained(
         base_dir, local_files_only=True, add_pooling_layer=False, attn_implementation=attn_implementation
     )

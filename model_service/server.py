@@ -119,8 +119,8 @@ class ClassificationOut(BaseModel):
     explanation: list[TokenWeightOut] | None = None
     entities: list[EntityOut] | None = Field(
         None,
-        description="Per entity: those asked for, in the order asked, then those the model found in the text, "
-        "each under one key (Bitcoin, BTC and $BTC are $BTC)",
+        description="Per entity: those asked for, in the order asked, then those the model found in the "
+        "text, each under one key (Bitcoin, BTC and $BTC are $BTC)",
     )
     user_topic: str | None = Field(
         None,

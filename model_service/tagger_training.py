@@ -12,7 +12,7 @@ import hashlib
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +223,36 @@ def train_tagger(
     report.dev_metrics = {k: v for k, v in chosen_epoch.items() if k not in ("epoch", "mention_f1_select")}
     report.seconds = time.monotonic() - started
     return best, report
+
+
+def add_tagger(artifact_dir: Path, base_dir: Path, config: TaggerConfig) -> tuple[str, TaggerReport]:
+    """Train a tagger on the artifact's frozen encoder and save it beside the adapter; returns the
+    artifact's new version and the report."""
+    from transformers import AutoTokenizer
+
+    from model_service.artifact import load_model, save_tagger
+
+    model, artifact, _ = load_model(artifact_dir, base_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    weights, report = train_tagger(model, tokenizer, replace(config, max_length=artifact.max_length))
+    training = {
+        "epochs": config.epochs,
+        "best_epoch": int(max(report.epochs, key=lambda m: m["mention_f1_select"])["epoch"]),
+        "learning_rate": config.learning_rate,
+        "batch_tokens": config.batch_tokens,
+        "width": config.width,
+        "seed": config.seed,
+        "train_texts": report.train_texts,
+        "seconds": round(report.seconds),
+        "data": "BTC, WNUT-17 and wikigold (CC BY 4.0), FinEntity training paragraphs (ODC-BY); each "
+        "also in Title Case and in capitals",
+    }
+    return save_tagger(artifact_dir, weights, report.dev_metrics, training), report
+
+
+def format_tagger_metrics(metrics: dict[str, float]) -> str:
+    names = sorted({k.removeprefix("mention_f1_").removesuffix("_title") for k in metrics})
+    return "mention span F1 (as written / Title Case): " + ", ".join(
+        f"{name} {metrics[f'mention_f1_{name}']:.4f} / {metrics.get(f'mention_f1_{name}_title', 0.0):.4f}"
+        for name in names
+    )

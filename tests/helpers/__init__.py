@@ -151,6 +151,67 @@ class RecordingTopic:
         return delivered
 
 
+class StandInConsumer:
+    """Faust's consumer as the Classifier asks it: four partitions, each with 100 records."""
+
+    def topic_partitions(self, topic: str) -> int:
+        return 4
+
+    def highwater(self, tp: object) -> int:
+        return 100
+
+
+@dataclass
+class StandInClassifier:
+    """A real Classifier (metrics, lane memory, lane progress) on stand-ins for Faust's app, topics and
+    stream; ``acked`` lists the offsets it acknowledged."""
+
+    classifier: Any
+    topics: Any
+    acked: list[int]
+
+
+def stand_in_classifier(
+    scorer: Any, entities: Callable[[], Any], registry: Any, lane: int
+) -> StandInClassifier:
+    """A Classifier whose model is ``scorer`` and whose watchlist is whatever ``entities()`` returns."""
+    from types import SimpleNamespace
+
+    from stream.lanes import LaneProgress
+    from stream.pipeline.classify import Classifier
+    from stream.pipeline.metrics import PipelineMetrics
+
+    topics = SimpleNamespace(
+        names=TopicNames("t"), scored=RecordingTopic(), keyed=RecordingTopic(), deadletter=RecordingTopic()
+    )
+    preparer = SimpleNamespace(entities=SimpleNamespace(current=entities))
+    app = SimpleNamespace(consumer=StandInConsumer())
+    classifier = Classifier(app, topics, StreamSettings(), preparer, PipelineMetrics.create(registry))  # type: ignore[arg-type]
+    classifier.scorer = scorer
+    classifier.progress = LaneProgress(lanes=4, window_s=60, interval_s=1.0)
+    classifier.memory.load(lane, [])
+    acked: list[int] = []
+
+    async def ack(event: Any) -> None:
+        acked.append(event.message.offset)
+
+    classifier.stream = SimpleNamespace(ack=ack)  # type: ignore[assignment]
+    return StandInClassifier(classifier, topics, acked)
+
+
+def taken_document(offset: int, title: str, lane: int) -> Any:
+    """A raw record of ``lane`` as the classify agent takes it, with its document decoded."""
+    from types import SimpleNamespace
+
+    from stream.pipeline.classify import Taken
+
+    document = document_from_fields({"source": "t", "title": title, "published_at": T0.isoformat()})
+    message = SimpleNamespace(
+        topic=TopicNames("t").raw, partition=lane, offset=offset, value=document.dumps()
+    )
+    return Taken(SimpleNamespace(message=message), document=document)
+
+
 def unique_settings(broker: EmbeddedBroker, directory: Path, **overrides: object) -> StreamSettings:
     """Settings on ``broker`` with a topic namespace and consumer group of their own."""
     unique = uuid.uuid4().hex[:8]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from peft import LoraConfig
 
-from model_service.artifact import load_model, read_config
+from model_service.artifact import load_model, load_tagger, read_config
 from model_service.model import packaged_base_dir
 from model_service.settings import ModelSettings
 
@@ -53,8 +53,12 @@ def test_train_smoke_run_writes_a_loadable_artifact(tmp_path: Path) -> None:
     assert config.training["train_examples"] == {"topic": 64, "sentiment": 64, "entity": 64}
     assert "entity macro-F1" in result.stdout and "copying the document's label" in result.stdout
     model, _, version = load_model(out, packaged_base_dir())
-    assert version in result.stdout
+    assert version in result.stdout.splitlines()[-1]  # the version with the tagger, written last
     assert not any(p.requires_grad for p in model.parameters())
+    assert "mention span F1" in result.stdout and load_tagger(out) is not None
+    assert {"mention_f1_btc", "mention_f1_wnut17_title"} <= set(read_config(out).dev_metrics)
+    trained = read_config(out).training["tagger"]["train_texts"]
+    assert 0 < trained < 3 * 64 and trained % 3 == 0  # 64 texts less the selection tenth, in 3 casings
 
 
 def test_unknown_sentiment_codes_are_a_usage_error(tmp_path: Path) -> None:

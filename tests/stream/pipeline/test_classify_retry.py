@@ -7,22 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 from common.records import ScoredDocument
 from model_service.classification import Classification
-from stream.lanes import LaneProgress
-from stream.pipeline.classify import Classifier, Taken
-from stream.pipeline.metrics import PipelineMetrics
 from stream.pipeline.scoring import Entities
-from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor
 from stream.prepare.watchlist import read_watchlist
-from stream.settings import StreamSettings
-from stream.topics import TopicNames
-from tests.helpers import T0, RecordingTopic, window_entries
+from tests.helpers import stand_in_classifier, taken_document, window_entries
 
-NAMES = TopicNames("t")
 LANE = 1
 UNREADABLE = "a text the model cannot read"
 
@@ -36,39 +28,12 @@ class BatchFailingScorer:
         return [Classification("Earnings", 0.9, "negative", -0.7, {"negative": 0.8}, "v1")]
 
 
-class Consumer:
-    def topic_partitions(self, topic: str) -> int:
-        return 4
-
-    def highwater(self, tp: object) -> int:
-        return 100
-
-
-def taken(offset: int, title: str) -> Taken:
-    document = document_from_fields({"source": "t", "title": title, "published_at": T0.isoformat()})
-    message = SimpleNamespace(topic=NAMES.raw, partition=LANE, offset=offset, value=document.dumps())
-    return Taken(SimpleNamespace(message=message), document=document)
-
-
 def test_documents_scored_on_the_retry_are_published_counted_and_remembered(registry) -> None:
-    topics = SimpleNamespace(
-        names=NAMES, scored=RecordingTopic(), keyed=RecordingTopic(), deadletter=RecordingTopic()
-    )
-    metrics = PipelineMetrics.create(registry)
     entities = EntityExtractor(read_watchlist(None))
-    preparer = SimpleNamespace(entities=SimpleNamespace(current=lambda: entities))
-    app = SimpleNamespace(consumer=Consumer())
-    classifier = Classifier(app, topics, StreamSettings(), preparer, metrics)  # type: ignore[arg-type]
-    classifier.scorer = BatchFailingScorer()
-    classifier.progress = LaneProgress(lanes=4, window_s=60, interval_s=1.0)
-    classifier.memory.load(LANE, [])
-    acked: list[int] = []
-
-    async def ack(event: SimpleNamespace) -> None:
-        acked.append(event.message.offset)
-
-    classifier.stream = SimpleNamespace(ack=ack)  # type: ignore[assignment]
-    batch = [taken(10, "Acme misses estimates"), taken(11, UNREADABLE), taken(12, "Acme cuts its outlook")]
+    stand_in = stand_in_classifier(BatchFailingScorer(), lambda: entities, registry, LANE)
+    classifier, topics, acked = stand_in.classifier, stand_in.topics, stand_in.acked
+    batch = [taken_document(10, "Acme misses estimates", LANE), taken_document(11, UNREADABLE, LANE)]
+    batch.append(taken_document(12, "Acme cuts its outlook", LANE))
 
     asyncio.run(classifier.publish(batch))
 

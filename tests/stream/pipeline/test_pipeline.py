@@ -132,21 +132,27 @@ def test_archive_is_flushed_at_shutdown(make_settings, tmp_path) -> None:
 
 # A real headline with its clauses swapped; the original order is a known miss (docs/model.md).
 HEADLINE = "SHIB Surges as Bitcoin and Ethereum Consolidate Losses"
+# A real Title Case headline about a name no list holds (June 2022).
+CELSIUS = "Desperate Celsius Users Face Liquidations as Crypto Market Tanks"
 
 
-def test_one_headline_counts_each_coin_with_the_sentiment_toward_it(
+def test_headlines_count_each_entity_they_name_with_the_sentiment_toward_it(
     make_settings, tmp_path, default_engine
 ) -> None:
     """A real crypto headline, its clauses swapped (the original order is a known miss: docs/model.md):
     `$SHIB`'s and `$BTC`'s windows count the sentiment the model reads
     toward each (the labels the engine gives those entities), the feed's window the document's, and
-    the archive keeps both."""
+    the archive keeps both. A Title Case headline about Celsius counts under a Celsius key, negative,
+    and under no key for the capitalized words around it."""
     settings = make_settings(archive_flush_s=1)
     at = datetime(2026, 11, 20, 14, 0, 5, tzinfo=UTC)
     document = document_from_fields(
         {"source": "crypto-wire", "title": HEADLINE, "tickers": ["SHIB"], "published_at": at.isoformat()}
     )
-    send_documents(settings, [document])
+    celsius = document_from_fields(
+        {"source": "crypto-wire", "title": CELSIUS, "published_at": at.isoformat()}
+    )
+    send_documents(settings, [document, celsius])
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
         worker.wait_ready(120)
@@ -166,6 +172,18 @@ def test_one_headline_counts_each_coin_with_the_sentiment_toward_it(
         assert counted[key][1] == pytest.approx(expected.entities[key].sentiment_score, abs=1e-5)
         assert counted[key][1] != pytest.approx(expected.sentiment_score, abs=1e-3), "the entity's own label"
     assert counted["all"] == (expected.sentiment, pytest.approx(expected.sentiment_score, abs=1e-5))
-    (row,) = archived(settings, ("id", "sentiment", "entities"))
-    archived_entities = {e["key"]: e["sentiment"] for e in row["entities"]}
+    rows = {row["id"]: row for row in archived(settings, ("id", "sentiment", "entities"))}
+    archived_entities = {e["key"]: e["sentiment"] for e in rows[document.id]["entities"]}
     assert archived_entities == {key: found.sentiment for key, found in expected.entities.items()}
+    celsius_keys = {
+        key
+        for e in entries
+        if e.id == celsius.id
+        for key in e.keys
+        if key.startswith(("$", "name:", "entity:"))
+    }
+    assert celsius_keys == {"name:Celsius"}  # not name:Desperate, name:Users, name:Crypto, ...
+    assert counted["name:Celsius"][0] == "negative"
+    (stored,) = rows[celsius.id]["entities"]
+    assert (stored["key"], stored["name"], stored["sentiment"]) == ("name:Celsius", "Celsius", "negative")
+    assert CELSIUS[slice(*stored["mentions"][0])] == "Celsius"

@@ -1,0 +1,163 @@
+"""Mentions as the tagger reads and writes them (casing features, BIO tags, spans) and how they are linked
+to keys. Pure: no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from model_service.linking import AliasTable, KnownEntity, LinkedEntity, link, normalized
+from model_service.mention_data import read_conll
+from model_service.mentions import (
+    FEATURES,
+    TAGS,
+    Span,
+    cashtag_spans,
+    casing_features,
+    decode_spans,
+    span_f1,
+    title_case,
+    token_tags,
+    upper_case,
+)
+from model_service.text import model_text, model_text_map
+
+
+def word_offsets(text: str) -> list[tuple[int, int]]:
+    """Offsets as a tokenizer gives them: a special token, one token per word, a special token."""
+    import re
+
+    return [(0, 0), *((m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)), (0, 0)]
+
+
+def test_casing_features_say_how_a_word_and_its_text_are_written() -> None:
+    text = "Celsius halts withdrawals as $BTC falls"
+    features = casing_features(text, word_offsets(text))
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert features.shape == (len(word_offsets(text)), len(FEATURES))
+    assert features[0, column["special token"]] == 1
+    celsius, halts = features[1], features[2]
+    assert celsius[column["word capitalized"]] == 1 and celsius[column["starts a sentence"]] == 1
+    assert halts[column["word capitalized"]] == 0 and halts[column["previous word capitalized"]] == 1
+    btc = features[6]  # "$" is token 5, "BTC" token 6
+    assert btc[column["word in capitals"]] == 1 and btc[column["after $"]] == 1
+    title = title_case(text)
+    assert title == "Celsius Halts Withdrawals as $BTC Falls"  # "as" stays small
+    shares = casing_features(title, word_offsets(title))[1]
+    assert shares[column["text: share of long words capitalized"]] == 1.0
+    assert features[1, column["text: share of long words capitalized"]] == 0.25
+
+
+def test_tags_and_spans_round_trip_and_a_tag_on_a_word_piece_names_the_whole_word() -> None:
+    text = "Do Kwon sold Terraform Labs"
+    offsets = word_offsets(text)
+    gold = [Span(0, 7, "person"), Span(13, 27, "organisation")]
+    tags = token_tags(offsets, gold)
+    assert [TAGS[t] for t in tags] == [
+        "O",
+        "B-person",
+        "I-person",
+        "O",
+        "B-organisation",
+        "I-organisation",
+        "O",
+    ]
+    assert decode_spans(text, offsets, tags) == gold
+    pieces = [(0, 0), (0, 4), (4, 7), (8, 12), (0, 0)]  # "Cels", "ius" of "Celsius fell"
+    only_first = [0, TAGS.index("B-organisation"), 0, 0, 0]
+    assert decode_spans("Celsius fell", pieces, only_first) == [Span(0, 7, "organisation")]
+
+
+def test_span_f1_counts_exact_spans_whatever_their_type() -> None:
+    gold = [[Span(0, 7, "person"), Span(10, 12)]]
+    assert span_f1(gold, [[Span(0, 7, "place")]]) == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3}
+    assert span_f1(gold, [[Span(0, 6)]])["f1"] == 0.0
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x250), max_size=60))
+def test_headline_copies_keep_every_offset(text: str) -> None:
+    assert len(title_case(text)) == len(text) and len(upper_case(text)) == len(text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Celsius", "halts", "https://t.co/x1", "  ", "\n", "$BTC", "é", "www.a.b", "x"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_a_span_in_what_the_model_reads_maps_back_to_the_same_characters(text: str) -> None:
+    read, origin = model_text_map(text)
+    assert read == model_text(text)
+    assert len(origin) == len(read)
+    for i, char in enumerate(read):
+        assert text[origin[i]] == char or char == " "  # a collapsed run of spaces is one space
+
+
+def test_conll_texts_keep_their_mentions_as_character_spans(tmp_path: Path) -> None:
+    iob2 = tmp_path / "a.conll"
+    iob2.write_text("Allen\tB-PER\nIverson\tI-PER\nat\tO\nWizards\tB-ORG\n\nhi\tO\n")
+    first, second = read_conll(iob2)
+    assert [first.text[s.start : s.end] for s in first.spans] == ["Allen Iverson", "Wizards"]
+    assert [s.type for s in first.spans] == ["person", "organisation"]
+    assert second.spans == ()
+    iob1 = tmp_path / "b.conll"
+    iob1.write_text("The I-ORG\nMad I-ORG\nCapsule I-ORG\nrocks O\n")
+    (text,) = read_conll(iob1)
+    assert [text.text[s.start : s.end] for s in text.spans] == ["The Mad Capsule"]
+
+
+ALIASES = AliasTable(
+    by_name={
+        "bitcoin": KnownEntity("$BTC", "Bitcoin", "product"),
+        "apple": KnownEntity("$AAPL", "Apple", "organisation"),
+    },
+    by_symbol={"BTC": KnownEntity("$BTC", "Bitcoin", "product")},
+)
+
+
+def spans_of(text: str, *words: str) -> list[Span]:
+    found = []
+    for word in words:
+        start = text.index(word)
+        found.append(Span(start, start + len(word), "organisation"))
+    return found
+
+
+def test_names_symbols_and_cashtags_of_one_asset_are_one_key() -> None:
+    text = "$BTC and Bitcoin: BTC slides as Apple Inc. falls"
+    found = sorted(
+        [*spans_of(text, "Bitcoin", "Apple Inc"), Span(18, 21), *cashtag_spans(text)], key=lambda s: s.start
+    )
+    linked = link(text, [], found, ALIASES)
+    assert [(e.key, e.name, len(e.spans)) for e in linked] == [("$BTC", "Bitcoin", 3), ("$AAPL", "Apple", 1)]
+
+
+def test_a_name_no_list_holds_is_keyed_by_itself_and_its_shorter_form_within_a_text() -> None:
+    text = "Celsius Network pauses withdrawals; Celsius says it is fine"
+    linked = link(text, [], [*spans_of(text, "Celsius Network"), Span(36, 43)], ALIASES)
+    assert [(e.key, [text[s.start : s.end] for s in e.spans]) for e in linked] == [
+        ("name:Celsius", ["Celsius Network", "Celsius"])
+    ]
+    assert link("@[user] and @Dana say", [], [Span(2, 6), Span(13, 17)], ALIASES) == []  # handles
+    shouting = "CELSIUS FREEZES WITHDRAWALS"
+    (entity,) = link(shouting, [], [Span(0, 7)], ALIASES, capitals_text=True)
+    assert entity.key == "name:Celsius"
+
+
+def test_a_mention_an_asked_entity_covers_joins_it_and_lends_it_its_type() -> None:
+    text = "Terraform Labs halts chain"
+    asked = [LinkedEntity("$LUNA", "Terra", "other", [Span(0, 14)])]
+    (entity,) = link(text, asked, [Span(0, 9, "organisation")], ALIASES)
+    assert (entity.key, entity.type, entity.spans) == ("$LUNA", "organisation", [Span(0, 14)])
+
+
+def test_listed_names_lose_their_company_suffixes() -> None:
+    assert normalized("Apple Inc.") == normalized("Apple") == "apple"
+    assert normalized("Alphabet Inc. (Class A)") == "alphabet"
+    assert normalized("Tesla's") == "tesla"
+    packaged = AliasTable.packaged()
+    assert packaged.find("Bitcoin") == packaged.find("$BTC") == packaged.find("BTC")
+    assert packaged.find("Microsoft Corp").key == "$MSFT"  # type: ignore[union-attr]
+    assert packaged.find("BTC", capitals_text=True) is None  # in a text in capitals every word is
