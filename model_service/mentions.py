@@ -20,6 +20,8 @@ OUTSIDE = 0
 
 _WORD = re.compile(r"[^\W_]+")
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z]{1,6}(?:\.[A-Za-z])?(?!\w)")
+# What joins two parts of one name without a space: "Wal-Mart", "S&P 500", "AT&T".
+_JOINERS = re.compile(r"[-&'\u2019]")
 _SENTENCE_END = frozenset('.!?:;"\u201c\u201d|\n')
 # Words a headline leaves in lower case ("Oil Falls as OPEC Meets"): not a sign of running text.
 _SMALL_WORDS = frozenset(
@@ -151,7 +153,7 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tags: Sequence[i
             found[-1] = (first[0], end, first[2])
         else:
             found.append((start, end, kind))
-    spans: dict[tuple[int, int], Span] = {}
+    spans: list[Span] = []
     for start, end, kind in found:
         if not kind:
             continue
@@ -159,8 +161,13 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tags: Sequence[i
             start -= 1
         while end < len(text) and text[end].isalnum():
             end += 1
-        spans.setdefault((start, end), Span(start, end, kind))
-    return sorted(spans.values(), key=lambda s: s.start)
+        if spans and spans[-1].end >= start:
+            spans[-1] = Span(spans[-1].start, max(end, spans[-1].end), spans[-1].type)
+        elif spans and _JOINERS.fullmatch(text[spans[-1].end : start]):
+            spans[-1] = Span(spans[-1].start, end, spans[-1].type)  # "Wal-Mart", "S&P", "AT&T"
+        else:
+            spans.append(Span(start, end, kind))
+    return spans
 
 
 def cashtag_spans(text: str) -> list[Span]:
