@@ -45,6 +45,7 @@ class Probabilities(NamedTuple):
     sentiment: np.ndarray  # (texts, 3)
     entities: list[list[FoundEntity]]  # per text: those asked about, then those its tagger found
     embedding: np.ndarray  # (texts, hidden), unit length: where the text sits among texts about anything
+    tagged: list[list[Span]]  # per text, the tagger's mentions before linking, in the text as given
 
 
 class Backend(Protocol):
@@ -213,6 +214,7 @@ class InferenceEngine:
         sentiment = np.zeros((len(texts), len(self.config.sentiments)), dtype=np.float32)
         embedding = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
         found: list[list[FoundEntity]] = [[] for _ in texts]
+        mentions: list[list[Span]] = [[] for _ in texts]
         for start in range(0, len(order), self.batch_size):
             members = order[start : start + self.batch_size]
             ids, mask = self._pad([ids_of[i] for i in members])
@@ -226,7 +228,9 @@ class InferenceEngine:
                 found[i] = self._entities(
                     read[i], mapped[i][1], offsets_of[i], vectors[row], asked[i], tagged[row]
                 )
-        return Probabilities(topic, sentiment, found, embedding)
+                origin = mapped[i][1]
+                mentions[i] = [Span(origin[s.start], origin[s.end - 1] + 1, s.type) for s in tagged[row]]
+        return Probabilities(topic, sentiment, found, embedding, mentions)
 
     def _tag(
         self, read: Sequence[str], offsets: Sequence[Sequence[tuple[int, int]]], vectors: Sequence[np.ndarray]
@@ -289,7 +293,7 @@ class InferenceEngine:
         (top words, for the document and each entity) for the texts with ``explain`` set."""
         if not texts:
             return []
-        topic, sentiment, found, embedding = self.probabilities(texts, entities)
+        topic, sentiment, found, embedding, _ = self.probabilities(texts, entities)
         user_topics = topics.topics(embedding, texts) if topics is not None else [None] * len(texts)
         wanted = [explain] * len(texts) if isinstance(explain, bool) else list(explain)
         explanations: dict[int, list[tuple[str, float]]] = {}

@@ -133,7 +133,7 @@ def link(
     by_key = {e.key: e for e in entities}
     names: list[tuple[list[str], LinkedEntity]] = []  # words of each found name, for the prefix rule
     for span in found:
-        if text[: span.start].endswith(("@", "@[")):
+        if text[: span.start].rstrip().endswith(("@", "@[")):
             continue  # a handle names a person's account (and is scrubbed to "@[user]"): never a key
         covering = next((e for e in entities if any(_overlaps(span, s) for s in e.spans)), None)
         if covering is not None:

@@ -144,6 +144,7 @@ def test_a_name_no_list_holds_is_keyed_by_itself_and_its_shorter_form_within_a_t
         ("name:Celsius", ["Celsius Network", "Celsius"])
     ]
     assert link("@[user] and @Dana say", [], [Span(2, 6), Span(13, 17)], ALIASES) == []  # handles
+    assert link("RT @ Dana : hi", [], [Span(5, 9)], ALIASES) == []
     assert link("Facebook Inc", [], [Span(9, 12)], ALIASES) == []  # a company suffix alone names nothing
     shouting = "CELSIUS FREEZES WITHDRAWALS"
     (entity,) = link(shouting, [], [Span(0, 7)], ALIASES, capitals_text=True)
