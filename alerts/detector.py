@@ -214,4 +214,5 @@ class SpikeDetector:
             negative=window.negative,
             authors=window.authors,
             negative_authors=window.negative_authors,
+            name=next((part.name for part in reversed(window.parts) if part.name), ""),
         )

@@ -28,6 +28,7 @@ class ClosedWindow(Protocol):
     negative: int
     authors: list[str] | None
     negative_authors: list[str] | None
+    name: str  # an entity key's name; empty for topics
 
 
 W = TypeVar("W", bound=ClosedWindow)

@@ -22,6 +22,7 @@ NEGATIVE_RATIO = "tapewatch_detector_negative_ratio"
 DOCUMENTS = "tapewatch_detector_documents"
 NEGATIVE_AUTHORS = "tapewatch_detector_negative_authors"
 EMERGENCE = "tapewatch_entity_emergence"
+ENTITY_INFO = "tapewatch_entity_info"  # exported with the windows' gauges (``stream/pipeline/metrics.py``)
 MAX_ENTITY_SERIES = 500  # entity keys with gauges at once; the least recently on the rise go first
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from alerts.detector import NAME_PREFIX, SEVERITIES
 from alerts.horizons import horizon_name
-from alerts.metrics import EMERGENCE, NEGATIVE_AUTHORS, ZSCORE
+from alerts.metrics import EMERGENCE, ENTITY_INFO, NEGATIVE_AUTHORS, ZSCORE
 from alerts.settings import AlertSettings
 
 HEADER = "# Rendered by `tapewatch rules render` from the TAPEWATCH_ALERT_* settings. Do not edit by hand.\n"
@@ -35,6 +35,16 @@ class Subject:
         if not self.prefix:
             return "{{ $labels.key }}"
         return f'{{{{ reReplaceAll "{self.prefix}" "" $labels.key }}}}'
+
+    def called(self) -> str:
+        """What the entity is called, when the key does not say it: a symbol's name, from the info
+        series the worker exports (``tapewatch_entity_info``), in parentheses; nothing without one."""
+        if self is not TICKER:
+            return ""
+        return (
+            f'{{{{ with printf "{ENTITY_INFO}{{key=%q}}" $labels.key | query }}}}'
+            ' ({{ . | first | label "name" }}){{ end }}'
+        )
 
 
 TOPIC = Subject("NegativeSentimentSpike", "topic", 'key!~"\\\\$.*|entity:.*|name:.*"', "")
@@ -80,7 +90,8 @@ def spike_rule(settings: AlertSettings, subject: Subject, severity: str) -> dict
         "keep_firing_for": duration(settings.keep_firing_s),
         "labels": {"severity": severity, subject.label: name},
         "annotations": {
-            "summary": f"Negative sentiment spike on {subject.label} {name} over {{{{ $labels.horizon }}}}",
+            "summary": f"Negative sentiment spike on {subject.label} {name}{subject.called()} over "
+            "{{ $labels.horizon }}",
             "description": (
                 'z-score {{ $value | printf "%.1f" }} of the negative share over the last '
                 "{{ $labels.horizon }} against the key's baseline "

@@ -190,6 +190,7 @@ class TrendPoint(WireRecord):
     upto: dict[str, int] | None = None  # per lane: documents before this raw offset are in the count
     authors: list[str] | None = None  # distinct authors (a document without one is its own), sorted
     negative_authors: list[str] | None = None  # those among them with a negative document
+    name: str = ""  # an entity key's name, as the window's latest document called it ("Bitcoin" for $BTC)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -213,7 +214,14 @@ class Alert(WireRecord):
     negative: int = 0  # negative documents in the horizon
     authors: int = 0  # distinct authors in the horizon, and those of negative documents
     negative_authors: int = 0
+    name: str = ""  # an entity key's name ("Bitcoin" for $BTC); empty for topics and older alerts
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def subject(self) -> str:
+        """The key as a person reads it: with the entity's name when the key does not already say it."""
+        bare = self.key.split(":", 1)[1] if self.key.startswith(("entity:", "name:")) else self.key
+        return f"{self.name} ({self.key})" if self.name and self.name != bare else self.key
 
 
 class RejectReason(StrEnum):

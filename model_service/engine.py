@@ -239,7 +239,7 @@ class InferenceEngine:
         if self.tagger is None:
             return [[] for _ in read]
         features = [casing_features(text, spans) for text, spans in zip(read, offsets, strict=True)]
-        tags = self.tagger.logits(np.concatenate(vectors), np.concatenate(features)).argmax(axis=-1)
+        tags = self.tagger.tags(np.concatenate(vectors), np.concatenate(features))
         found, start = [], 0
         for text, spans in zip(read, offsets, strict=True):
             found.append(decode_spans(text, spans, tags[start : start + len(spans)].tolist()))
@@ -257,15 +257,7 @@ class InferenceEngine:
     ) -> list[FoundEntity]:
         """The entities asked about and those tagged, linked (``model_service/linking.py``), each with
         the entity head's probabilities over its mentions' tokens."""
-        requested = [
-            LinkedEntity(
-                q.key,
-                q.display_name,
-                q.type,
-                [Span(a, b, q.type) for a, b in mention_spans(read, q.surfaces)],
-            )
-            for q in asked
-        ]
+        requested = [self._asked(read, q) for q in asked]
         capitals = text_casing(read.split())[1] > 0.6
         cashtags = [
             c for c in cashtag_spans(read) if not any(t.start < c.end and c.start < t.end for t in tagged)
@@ -280,6 +272,17 @@ class InferenceEngine:
             )
             for j, e in enumerate(linked)
         ]
+
+    def _asked(self, read: str, query: EntityQuery) -> LinkedEntity:
+        """An entity asked about, where ``read`` names it; a symbol the caller gave no name has its
+        listed one (``$XOM``: Exxon Mobil), which also names it in the text."""
+        known = self.aliases.by_symbol.get(query.key[1:]) if query.key.startswith("$") else None
+        name = query.name or (known.name if known else query.display_name)
+        surfaces = (*query.surfaces, known.name) if known is not None else query.surfaces
+        kind = known.type if known is not None and query.type == "other" else query.type
+        return LinkedEntity(
+            query.key, name, kind, [Span(a, b, kind) for a, b in mention_spans(read, surfaces)]
+        )
 
     def classify(
         self,

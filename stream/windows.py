@@ -40,19 +40,23 @@ class Counted:
     lane: int | None = None
     offset: int | None = None
     author: str = ""
+    name: str = ""  # an entity key's name as this document called it
 
     @classmethod
     def of(cls, scored: ScoredDocument, key: str) -> Counted:
         """What ``key``'s window counts of a scored document (an entity key: the entity's sentiment)."""
         doc = scored.document
         sentiment, score = scored.counted_as(key)
-        return cls(doc.id, doc.published_at, sentiment, score, doc.headline, author=doc.author)
+        label = (scored.entities or {}).get(key)
+        return cls(doc.id, doc.published_at, sentiment, score, doc.headline, author=doc.author,
+                   name=label.name if label else "")  # fmt: skip
 
     @classmethod
     def entry(cls, entry: WindowEntry, key: str) -> Counted:
         sentiment, score = entry.counted_as(key)
+        label = (entry.entities or {}).get(key)
         return cls(entry.id, entry.published_at, sentiment, score, entry.title, entry.lane, entry.offset,
-                   entry.author)  # fmt: skip
+                   entry.author, label.name if label else "")  # fmt: skip
 
     @property
     def voice(self) -> str:
@@ -74,6 +78,7 @@ class WindowAccumulator:
     most_negative: list[tuple[float, str, str]] = field(default_factory=list)
     authors: set[str] = field(default_factory=set)
     negative_authors: set[str] = field(default_factory=set)
+    name: str = ""  # an entity key's name, as the latest document with one called it
 
     @classmethod
     def resumed(cls, point: TrendPoint, keep: int) -> WindowAccumulator:
@@ -82,11 +87,15 @@ class WindowAccumulator:
         heapq.heapify(kept)
         return cls(point.count, point.negative, point.neutral, point.positive,
                    point.mean_score * point.count, keep, kept, set(point.authors or ()),
-                   set(point.negative_authors or ()))  # fmt: skip
+                   set(point.negative_authors or ()), point.name)  # fmt: skip
 
-    def add(self, doc_id: str, sentiment: str, score: float, title: str = "", voice: str = "") -> None:
-        """Fold one document in (the book counts each id once per window); ``voice`` is its author."""
+    def add(
+        self, doc_id: str, sentiment: str, score: float, title: str = "", voice: str = "", name: str = ""
+    ) -> None:
+        """Fold one document in (the book counts each id once per window); ``voice`` is its author,
+        ``name`` what it called the window's entity."""
         voice = voice or f"doc:{doc_id}"
+        self.name = name or self.name
         self.authors.add(voice)
         if sentiment == "negative":
             self.negative_authors.add(voice)
@@ -133,6 +142,7 @@ class WindowAccumulator:
             upto={str(lane): offset for lane, offset in upto.items()} if upto else None,
             authors=sorted(self.authors),
             negative_authors=sorted(self.negative_authors),
+            name=self.name,
         )
 
 
@@ -196,7 +206,7 @@ class WindowBook:
         ):
             return Outcome.REPEAT
         window.ids.add(item.id)
-        window.accumulator.add(item.id, item.sentiment, item.score, item.title, item.voice)
+        window.accumulator.add(item.id, item.sentiment, item.score, item.title, item.voice, item.name)
         window.changed = True
         return Outcome.AMENDED if window.emitted is not None else Outcome.COUNTED
 

@@ -313,7 +313,7 @@ def backtest(
         for event in shown[:12]:
             click.echo(
                 f"    {'false ' if labeled else ''}{event.window_end:%Y-%m-%d %H:%M} {event.severity:8} "
-                f"{event.horizon:>3} {event.key} (z {event.zscore:.1f}, {event.negative_authors} of "
+                f"{event.horizon:>3} {event.subject} (z {event.zscore:.1f}, {event.negative_authors} of "
                 f"{event.authors} authors negative)"
             )
         if len(shown) > 12:

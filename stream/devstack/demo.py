@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -81,12 +82,12 @@ class DemoState:
         if alert.state == "firing":
             headline = alert.evidence[0].title if alert.evidence else ""
             self.events.appendleft(
-                f"{alert.window_end:%H:%M} [bold red]{alert.severity.upper()} {alert.key}[/]: "
+                f"{alert.window_end:%H:%M} [bold red]{alert.severity.upper()} {escape(alert.subject)}[/]: "
                 f"{alert.negative_ratio:.0%} negative of {alert.count} (baseline {alert.baseline:.0%}, "
                 f"z {alert.zscore:.1f})\n      [italic]{headline}[/]"
             )
         else:
-            self.events.appendleft(f"{alert.window_end:%H:%M} [green]resolved {alert.key}[/]")
+            self.events.appendleft(f"{alert.window_end:%H:%M} [green]resolved {escape(alert.subject)}[/]")
 
 
 SPARK = " ▁▂▃▄▅▆▇█"

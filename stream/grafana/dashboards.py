@@ -25,14 +25,18 @@ from grafana_foundation_sdk.builders.timeseries import Panel as TimeSeries
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as models
+from grafana_foundation_sdk.models.common import BigValueTextMode
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
     DataSourceRef,
+    VariableHide,
     VariableRefresh,
     VariableSort,
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from alerts.metrics import ENTITY_INFO
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")  # provisioned with this uid
 TOPICS = 'key!~"\\\\$.*|entity:.*|name:.*|topic:.*"'  # not tickers ("$XOM"; PromQL escapes the dollar),
@@ -225,6 +229,14 @@ def ticker_drilldown() -> Dashboard:
         .sort(VariableSort.ALPHABETICAL_ASC)
     )
     key = 'key="$${ticker}"'  # a literal dollar, then Grafana's ${ticker}
+    name = (
+        QueryVariable("name")  # the ticker's name ("Exxon Mobil" for XOM), for the titles
+        .label("name")
+        .datasource(PROMETHEUS)
+        .query(f"label_values({ENTITY_INFO}{{{key}}}, name)")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .hide(VariableHide.HIDE_VARIABLE)
+    )
     legend = "${ticker}"
     return (
         Dashboard("tapewatch: ticker drill-down")
@@ -238,16 +250,30 @@ def ticker_drilldown() -> Dashboard:
         .time("now-6h", "now")
         .links(links())
         .with_variable(ticker)
+        .with_variable(name)
         .with_variable(horizon_variable())
         .annotation(alert_annotations("NegativeTickerSentimentSpike", 'ticker="${ticker}"'))
         .with_panel(
-            series("Mean sentiment toward the ticker", f"tapewatch_topic_mean_sentiment{{{key}}}", legend)
+            Stat()
+            .title("${ticker}: what its documents call it")
+            .datasource(PROMETHEUS)
+            .height(4)
+            .span(24)
+            .text_mode(BigValueTextMode.NAME)
+            .with_target(query(f"max by (name) ({ENTITY_INFO}{{{key}}})", "{{name}}", instant=True))
+        )
+        .with_panel(
+            series(
+                "Mean sentiment toward ${name} (${ticker})",
+                f"tapewatch_topic_mean_sentiment{{{key}}}",
+                legend,
+            )
             .min(-1)
             .max(1)
         )
         .with_panel(
             series(
-                "Share negative toward the ticker",
+                "Share negative toward ${name} (${ticker})",
                 f"tapewatch_topic_negative_ratio{{{key}}}",
                 legend,
                 PERCENT,

@@ -8,13 +8,13 @@ own model's included, on the registry its /metrics page serves (as faust's
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from alerts.detector import NAME_PREFIX
-from alerts.metrics import DetectorMetrics
-from common.metrics import BoundedLabel, process_registry
+from alerts.metrics import ENTITY_INFO, DetectorMetrics
+from common.metrics import OTHER, BoundedLabel, label_value, process_registry
 from common.records import TrendPoint
 from model_service.metrics import ModelMetrics
 
@@ -33,6 +33,7 @@ class PipelineMetrics:
     topic_volume: Gauge
     topic_mean_sentiment: Gauge
     topic_negative_ratio: Gauge
+    entity_info: Gauge  # 1 per symbol or watched entity with a name: what dashboards and alerts call it
     windows_closed: Counter
     late_documents: Counter
     consumer_lag: Gauge
@@ -40,6 +41,7 @@ class PipelineMetrics:
     archived: Counter
     source_label: BoundedLabel
     key_label: BoundedLabel  # all, topics (20), sources, then symbols and watched entities as they come
+    entity_names: dict[str, str] = field(default_factory=dict)  # the name each key's info series has
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> PipelineMetrics:
@@ -88,6 +90,11 @@ class PipelineMetrics:
             topic_negative_ratio=gauge(
                 "tapewatch_topic_negative_ratio", "Negative share of the last closed window", ("key",)
             ),
+            entity_info=gauge(
+                ENTITY_INFO,
+                "1 for each symbol or watched entity, with the name its documents call it",
+                ("key", "name"),
+            ),
             windows_closed=counter("tapewatch_windows_closed_total", "Trend points emitted", ("window",)),
             late_documents=counter(
                 "tapewatch_late_documents_total",
@@ -117,6 +124,18 @@ class PipelineMetrics:
             self.topic_volume.labels(key=label).set(point.count)
             self.topic_mean_sentiment.labels(key=label).set(point.mean_score)
             self.topic_negative_ratio.labels(key=label).set(point.negative_ratio)
+            if point.name and label != OTHER:
+                self._name(label, label_value(point.name))
+
+    def _name(self, key: str, name: str) -> None:
+        """One info series per key: a key whose name changes (a watchlist edit) drops the old one."""
+        old = self.entity_names.get(key)
+        if old == name:
+            return
+        if old is not None:
+            self.entity_info.remove(key, old)
+        self.entity_info.labels(key=key, name=name).set(1)
+        self.entity_names[key] = name
 
 
 @dataclass(frozen=True)

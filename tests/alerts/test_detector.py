@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -172,6 +173,18 @@ def test_a_name_stays_emerging_after_its_first_mentions_leave_the_day() -> None:
              for i in range(12)]  # fmt: skip
     (alert,) = events(monitor, grows)
     assert alert.key == "name:Velix" and alert.horizon == "1d" and alert.negative_authors >= 5
+
+
+def test_an_alert_on_a_symbol_carries_the_name_its_latest_window_gives() -> None:
+    monitor = SpikeMonitor(AlertSettings(min_authors=1), 60)
+    quiet = steady(range(180), key="$XOM")
+    assert events(monitor, quiet) == []
+    spike = [replace(window(180, 60, 40, "$XOM"), name="Exxon Mobil"), window(181, 60, 40, "$XOM")]
+    (fired,) = events(monitor, spike)
+    assert (fired.name, fired.subject) == ("Exxon Mobil", "Exxon Mobil ($XOM)")
+    fields = fired.asdict()
+    assert Alert(**{**fields, "name": ""}).subject == "$XOM"
+    assert Alert(**{**fields, "key": "name:Celsius", "name": "Celsius"}).subject == "name:Celsius"
 
 
 def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> None:

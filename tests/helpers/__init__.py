@@ -126,6 +126,7 @@ class Closed:
     negative: int
     authors: list[str] | None = None  # None: each document is its own author
     negative_authors: list[str] | None = None
+    name: str = ""
 
 
 class ManualClock:

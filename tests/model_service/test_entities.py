@@ -49,7 +49,8 @@ def test_one_pass_reads_each_entity_of_a_headline_its_own_way(default_engine: In
     finally:
         backend.logits = original  # type: ignore[method-assign]
     assert calls == [1], "one encoder pass for the text, whatever the number of entities"
-    assert result.entities is not None and list(result.entities) == ["$SHIB", "$BTC", "$DOGE"]
+    assert result.entities is not None
+    assert list(result.entities)[:3] == ["$SHIB", "$BTC", "$DOGE"], "asked first, in order; then found ones"
     shib, btc = result.entities["$SHIB"], result.entities["$BTC"]
     assert shib.mentioned and shib.sentiment == "positive" and shib.sentiment_score > 0
     assert btc.mentioned and btc.sentiment == "negative" and btc.sentiment_score < 0

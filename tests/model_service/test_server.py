@@ -197,10 +197,10 @@ def test_client_classifies_and_reports_refusals_without_retrying(server: str) ->
             asked = [[EntityQuery("$SHIB", ("SHIB",)), EntityQuery("$BTC", ("Bitcoin",))]]
             (headline,) = await client.classify([("h", HEADLINE)], entities=asked)
             assert headline.entities is not None
-            assert [(k, e.sentiment) for k, e in headline.entities.items()] == [
+            assert [(k, e.sentiment) for k, e in headline.entities.items()][:2] == [
                 ("$SHIB", "positive"),
                 ("$BTC", "negative"),
-            ]
+            ]  # the asked ones first; the tagger may add others (Ethereum)
             assert (await client.model_info())["version"] == results[0].model_version
         async with ModelClient(server, token="wrong", retries=5, backoff=5) as client:
             with pytest.raises(ModelServiceError, match="401"):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry
 
 from alerts.settings import AlertSettings
-from common.records import Alert, LaneMark, TrendPoint, WindowEntry
+from common.records import Alert, EntityLabel, LaneMark, TrendPoint, WindowEntry
 from stream.pipeline import aggregate
 from stream.pipeline.aggregate import PartitionWindows
 from stream.pipeline.metrics import WorkerMetrics
@@ -27,12 +27,16 @@ class Feed:
         self.state, self.offset = state, 0
         self.sent: list[WindowEntry] = []
 
-    def entry(self, key: str, seconds: float, sentiment: str = "neutral") -> tuple[bool, bool]:
-        """Whether the entry is done at once (can be acked), and whether it was late."""
+    def entry(
+        self, key: str, seconds: float, sentiment: str = "neutral", name: str = ""
+    ) -> tuple[bool, bool]:
+        """Whether the entry is done at once (can be acked), and whether it was late. ``name``: what the
+        document calls the entity ``key`` is."""
+        entities = {key: EntityLabel(sentiment, SCORES[sentiment], name=name)} if name else None
         entry = WindowEntry(
             keys=[key], id=f"d{self.offset}", published_at=T0 + timedelta(seconds=seconds),
             sentiment=sentiment, score=SCORES[sentiment], title=f"headline {self.offset}", lane=0,
-            offset=self.offset,
+            offset=self.offset, entities=entities,
         )  # fmt: skip
         self.offset += 1
         self.sent.append(entry)
@@ -69,6 +73,28 @@ def test_late_entries_are_counted_and_emitted_windows_set_the_key_gauges(registr
     assert value("tapewatch_windows_closed_total", {"window": "short"}) == 2
     assert value("tapewatch_topic_volume", {"key": "$XOM"}) == 1
     assert value("tapewatch_topic_negative_ratio", {"key": "Energy | Oil"}) == 1.0
+
+
+def test_a_symbol_exports_the_name_its_documents_call_it_one_series_per_key(registry) -> None:
+    """What the ticker dashboard and the ticker alert's summary show beside the symbol."""
+    metrics = WorkerMetrics.create(registry)
+    state = PartitionWindows(0, StreamSettings(grace_s=0), AlertSettings(), metrics)
+    feed = Feed(state)
+    feed.entry("$XOM", 0, "negative", name="Exxon Mobil")
+    feed.entry("Markets", 0)
+    feed.entry("$XOM", 70, name="ExxonMobil")
+    feed.mark(180)
+    points, _, _ = state.close()
+    assert [p.name for _, p in points if p.key == "$XOM"] == ["Exxon Mobil", "ExxonMobil"]
+    for name, point in points:
+        metrics.pipeline.window_closed(name, point)
+    info = [
+        (s.labels, s.value)
+        for m in registry.collect()
+        for s in m.samples
+        if s.name == "tapewatch_entity_info"
+    ]
+    assert info == [({"key": "$XOM", "name": "ExxonMobil"}, 1.0)]  # the older name's series is gone
 
 
 def test_a_spike_in_emitted_windows_becomes_an_alert_and_moves_the_detector_gauges(registry) -> None:

@@ -85,6 +85,28 @@ def test_replaying_the_archived_day_gives_the_live_windows_and_alerts(live_day: 
     assert (out / "chart.png").stat().st_size > 10_000 and (out / "documents.parquet").exists()
 
 
+def test_replay_counts_the_live_keys_and_rekey_decides_them_with_todays_watchlist(live_day: dict) -> None:
+    """A watchlist edited after the live run changes nothing in a replay of the archive (each document is
+    counted under the keys it was given when scored), and ``--rekey`` applies it."""
+    settings, tmp = live_day["settings"], live_day["tmp"]
+    watchlist = tmp / "today.yml"
+    watchlist.write_text("entities:\n- name: Newmont\n  kind: stock\n")
+    env = {**settings.as_env(), **ALERT_ENV, "TAPEWATCH_WATCHLIST_PATH": str(watchlist)}
+    keys = {}
+    for flags in ((), ("--rekey",)):
+        out = tmp / f"replay{'-'.join(flags)}"
+        result = tapewatch(
+            "replay", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--out", str(out), *flags,
+            env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        keys[flags] = set(pd.read_csv(out / "trend.csv")["key"])
+    live = {p.key for p in live_day["trends"]}
+    assert "$NEM" in live and "entity:Newmont" not in live
+    assert live <= keys[()] and "entity:Newmont" not in keys[()]
+    assert "entity:Newmont" in keys[("--rekey",)]
+
+
 def test_backtest_reports_delays_misses_and_false_alerts(live_day: dict) -> None:
     incidents = live_day["tmp"] / "incidents.csv"
     incidents.write_text("key,start,end\nEnergy | Oil,2026-11-20T11:20:00+00:00,2026-11-20T11:35:00+00:00\n")
