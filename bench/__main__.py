@@ -1,6 +1,11 @@
-"""``python -m bench`` (``make bench``): run every benchmark and update docs/benchmarks.md."""
+"""``python -m bench`` (``make bench``): run every benchmark and update docs/benchmarks.md.
+
+``python -m bench mentions real_feed`` runs only the sections named, after a change that moves them.
+"""
 
 from __future__ import annotations
+
+import sys
 
 from bench import (
     alert_quality,
@@ -22,7 +27,7 @@ from model_service.benchmark import run_model_benchmark
 from model_service.settings import ModelSettings
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     settings = ModelSettings.load()
     sections = [
         ("broker", "Embedded broker throughput", lambda: broker_throughput.markdown(broker_throughput.run())),
@@ -46,7 +51,13 @@ def main() -> None:
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip
+    known = [name for name, _, _ in sections]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        sys.exit(f"unknown benchmark section(s) {unknown}; choose from {known}")
     for name, title, measure in sections:
+        if names and name not in names:
+            continue
         text = measure()
         write_section(name, title, text)
         print(text)
@@ -54,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -92,6 +92,25 @@ def paragraph_split(
     return train, dev
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9])")
+
+
+def news_sentences(paragraphs: Sequence[EntityText]) -> list[Example]:
+    """Every sentence of ``paragraphs`` that names entities which all agree, with their label.
+
+    A sentence that reports a result moving ("X's operating profit rose to ...") carries the
+    sentiment of the entity it names; whole paragraphs alone taught the document head to read such
+    a sentence neutral. Sentences that name no entity have no label and are left out.
+    """
+    found = []
+    for paragraph in paragraphs:
+        for sentence in _SENTENCE_END.split(paragraph.text.strip()):
+            labels = {m.label for m in paragraph.mentions if m.entity in sentence}
+            if len(labels) == 1:
+                found.append(Example(sentence, labels.pop()))
+    return found
+
+
 _CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6})(?![\w])")
 
 

@@ -42,11 +42,12 @@ def mention_spans(text: str, surfaces: Sequence[str]) -> list[tuple[int, int]]:
 
 def token_positions(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[int]:
     """The tokens that overlap any span; special tokens (empty offsets) never do."""
-    return [
-        i
-        for i, (start, end) in enumerate(offsets)
-        if end > start and any(start < stop and begin < end for begin, stop in spans)
-    ]
+    if not spans or not offsets:
+        return []
+    tokens = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    named = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    overlaps = (tokens[:, None, 0] < named[None, :, 1]) & (named[None, :, 0] < tokens[:, None, 1])
+    return np.flatnonzero((tokens[:, 1] > tokens[:, 0]) & overlaps.any(axis=1)).tolist()
 
 
 def mention_tokens(text: str, offsets: Sequence[tuple[int, int]], surfaces: Sequence[str]) -> list[int]:

@@ -19,3 +19,9 @@ def macro_f1(gold: Sequence[int], predicted: Sequence[int], n_classes: int) -> f
         if tp + fp + fn:
             scores.append(2 * tp / (2 * tp + fp + fn))
     return sum(scores) / max(1, len(scores))
+
+
+def recall(gold: Sequence[int], predicted: Sequence[int], label: int) -> float:
+    """Of the texts whose gold label is ``label``, the share predicted as it."""
+    hits = [p == label for g, p in zip(gold, predicted, strict=True) if g == label]
+    return sum(hits) / max(1, len(hits))

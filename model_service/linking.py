@@ -21,7 +21,7 @@ _SUFFIXES = re.compile(
     r"holdings?|group|class [a-c]))+\.?$|\s*\(class [a-c]\)$",
     re.I,
 )
-_EDGES = re.compile(r"^[\W_]+|(?:['\u2019]s)?[\W_]*$")
+_EDGES = re.compile(r"^[\W_]+|(?:['\u2019]s)?(?<!\.[A-Za-z])[\W_]*$")  # "U.S." keeps its full stop
 SUFFIX_WORDS = frozenset(
     ["inc", "corp", "co", "company", "plc", "ltd", "llc", "group", "holdings", "sa", "ag"]
 )
@@ -153,8 +153,12 @@ def link(
             entity.spans.append(span)
             continue
         name = display_name(surface, capitals_text)
-        if not any(c.isupper() for c in name) or name.lower().rstrip(".") in SUFFIX_WORDS:
-            continue  # "price target" in lower case, or "Inc" of "Facebook Inc" alone, names nothing
+        if (
+            not any(c.isupper() for c in name)
+            or name.lower().rstrip(".") in SUFFIX_WORDS
+            or sum(c.isalnum() for c in name) < 2
+        ):
+            continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, or one letter
         words = normalized(name).split()
         entity = next((e for other, e in names if _starts(words, other) or _starts(other, words)), None)
         if entity is None:

@@ -22,6 +22,8 @@ _WORD = re.compile(r"[^\W_]+")
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z]{1,6}(?:\.[A-Za-z])?(?!\w)")
 # What joins two parts of one name without a space: "Wal-Mart", "S&P 500", "AT&T".
 _JOINERS = re.compile(r"[-&'\u2019]")
+_GLUE = ".&"  # inside a word, these do not end it
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _SENTENCE_END = frozenset('.!?:;"\u201c\u201d|\n')
 # Words a headline leaves in lower case ("Oil Falls as OPEC Meets"): not a sign of running text.
 _SMALL_WORDS = frozenset(
@@ -92,36 +94,49 @@ def text_casing(words: Sequence[str]) -> tuple[float, float]:
 def casing_features(text: str, offsets: Sequence[tuple[int, int]]) -> np.ndarray:
     """``(tokens, len(FEATURES))`` float32: the casing of each token's word, its neighbours and the text.
 
-    ``offsets`` are the tokenizer's character offsets into ``text``; a special token has ``(0, 0)``."""
+    ``offsets`` are the tokenizer's character offsets into ``text``; a special token has ``(0, 0)``.
+    Runs on every document a worker scores, so the per-token part is array work."""
     words = _words(text)
-    owner = np.full(len(text) + 1, -1, dtype=np.int64)
-    rows = np.zeros((len(words) + 1, 10), dtype=np.float32)  # the last row: no word
+    outside = len(words)  # the row of a token in no word
+    owner = np.full(len(text) + 1, outside, dtype=np.int64)
+    word_start = np.zeros(len(words) + 1, dtype=np.int64)
+    rows = np.zeros((len(words) + 1, 10), dtype=np.float32)
+    last_seen, last_end = "", 0  # the last character before the word that is not a space
+    marks = []
     for i, match in enumerate(words):
         start, end = match.span()
         text_of_word = match.group()
         owner[start:end] = i
-        before = text[:start].rstrip()
-        rows[i, 0] = text_of_word[0].isupper()
-        rows[i, 1] = len(text_of_word) >= 2 and text_of_word.isupper()
-        rows[i, 2] = not text_of_word.isupper() and any(c.isupper() for c in text_of_word[1:])
-        rows[i, 3] = any(c.isdigit() for c in text_of_word)
-        rows[i, 5] = start > 0 and text[start - 1] == "$"
-        rows[i, 6] = start > 0 and text[start - 1] in "@#"
-        rows[i, 7] = not before or before[-1] in _SENTENCE_END
+        word_start[i] = start
+        gap = text[last_end:start].rstrip()
+        last_seen = gap[-1] if gap else last_seen
+        before = text[start - 1] if start > 0 else ""
+        shouted = text_of_word.isupper()
+        marks.append((
+            text_of_word[0].isupper(),
+            len(text_of_word) >= 2 and shouted,
+            not shouted and any(map(str.isupper, text_of_word[1:])),
+            any(map(str.isdigit, text_of_word)),
+            before == "$",
+            before in ("@", "#"),
+            not last_seen or last_seen in _SENTENCE_END,
+        ))  # fmt: skip
+        last_seen, last_end = text_of_word[-1], end
+    if marks:
+        rows[:-1, [0, 1, 2, 3, 5, 6, 7]] = np.array(marks, dtype=np.float32)
     rows[:-1, 8] = np.concatenate([[0.0], rows[:-2, 0]]) if words else []
     rows[:-1, 9] = np.concatenate([rows[1:-1, 0], [0.0]]) if words else []
     rows[-1, 4] = 1.0
     capitalized, capitals = text_casing([m.group() for m in words])
-    features = np.zeros((len(offsets), len(FEATURES)), dtype=np.float32)
-    for t, (start, end) in enumerate(offsets):
-        if end <= start:
-            features[t, 12] = 1.0
-            continue
-        word = int(owner[start])
-        features[t, :10] = rows[word]
-        features[t, 13] = word >= 0 and start > words[word].start()
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    special = spans[:, 1] <= spans[:, 0]
+    word = owner[np.where(special, len(text), spans[:, 0])]
+    features = np.zeros((len(spans), len(FEATURES)), dtype=np.float32)
+    features[:, :10] = np.where(special[:, None], 0.0, rows[word])
     features[:, 10] = capitalized
     features[:, 11] = capitals
+    features[:, 12] = special
+    features[:, 13] = ~special & (word < outside) & (spans[:, 0] > word_start[word])
     return features
 
 
@@ -157,10 +172,7 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tags: Sequence[i
     for start, end, kind in found:
         if not kind:
             continue
-        while start > 0 and text[start - 1].isalnum():
-            start -= 1
-        while end < len(text) and text[end].isalnum():
-            end += 1
+        start, end = _whole_word(text, start, end)
         if spans and spans[-1].end >= start:
             spans[-1] = Span(spans[-1].start, max(end, spans[-1].end), spans[-1].type)
         elif spans and _JOINERS.fullmatch(text[spans[-1].end : start]):
@@ -168,6 +180,22 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tags: Sequence[i
         else:
             spans.append(Span(start, end, kind))
     return spans
+
+
+def _whole_word(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start:end`` widened to the word it is in, across a "." or "&" inside it ("U.S.", "S&P", "AT&T"):
+    the tagger often tags one letter of such a word, and one letter names nothing."""
+    while start > 0 and (
+        text[start - 1].isalnum() or (start > 1 and text[start - 1] in _GLUE and text[start - 2].isalnum())
+    ):
+        start -= 1
+    while end < len(text) and (
+        text[end].isalnum() or (end + 1 < len(text) and text[end] in _GLUE and text[end + 1].isalnum())
+    ):
+        end += 1
+    if end < len(text) and text[end] == "." and _ABBREVIATION.fullmatch(text[start:end]):
+        end += 1  # "U.S." keeps its last full stop
+    return start, end
 
 
 def cashtag_spans(text: str) -> list[Span]:

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from model_service.mentions import FEATURES, TAGS, Span, casing_features, decode_spans
+from model_service.mentions import FEATURES, OUTSIDE, TAGS, Span, casing_features, decode_spans
 
 TAGGER_FILE = "mention_tagger.safetensors"
+DEFAULT_OUTSIDE_BELOW = 0.5
 
 
 class MentionTagger(nn.Module):
@@ -40,15 +41,18 @@ class MentionTagger(nn.Module):
 
 @dataclass(frozen=True)
 class TaggerWeights:
-    """The tagger's weights as NumPy arrays: what inference multiplies by."""
+    """The tagger's weights as NumPy arrays: what inference multiplies by. A token is part of a mention
+    when the chance that it is not (tag O) is under ``outside_below``: trained on few mentions, the
+    tagger says O too readily, so the cut is chosen on held-out texts, not left at the argmax."""
 
     w1: np.ndarray  # (hidden + features, width)
     b1: np.ndarray
     w2: np.ndarray  # (width, tags)
     b2: np.ndarray
+    outside_below: float = DEFAULT_OUTSIDE_BELOW
 
     @classmethod
-    def of(cls, tagger: MentionTagger) -> TaggerWeights:
+    def of(cls, tagger: MentionTagger, outside_below: float = DEFAULT_OUTSIDE_BELOW) -> TaggerWeights:
         first, second = tagger.layers[1], tagger.layers[4]
         assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
         return cls(
@@ -56,27 +60,45 @@ class TaggerWeights:
             first.bias.detach().numpy().copy(),
             second.weight.detach().T.numpy().copy(),
             second.bias.detach().numpy().copy(),
+            outside_below,
         )
 
     def save(self, path: Path) -> None:
         from safetensors.numpy import save_file
 
-        save_file({"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2}, str(path))
+        cut = np.asarray([self.outside_below], dtype=np.float32)
+        save_file(
+            {"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2, "outside_below": cut}, str(path)
+        )
 
     @classmethod
     def load(cls, path: Path) -> TaggerWeights:
         from safetensors.numpy import load_file
 
         tensors = load_file(str(path))
-        return cls(tensors["w1"], tensors["b1"], tensors["w2"], tensors["b2"])
+        cut = float(tensors["outside_below"][0]) if "outside_below" in tensors else DEFAULT_OUTSIDE_BELOW
+        return cls(tensors["w1"], tensors["b1"], tensors["w2"], tensors["b2"], cut)
 
     def logits(self, vectors: np.ndarray, features: np.ndarray) -> np.ndarray:
         """``(tokens, tags)`` for ``(tokens, hidden)`` vectors and their ``(tokens, features)``."""
         inner = np.concatenate([vectors, features], axis=-1) @ self.w1 + self.b1
         return np.maximum(inner, 0.0) @ self.w2 + self.b2
 
+    def tags(self, vectors: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """``(tokens,)`` tag indices: a token's likeliest mention tag when O is less likely than
+        ``outside_below``, else O."""
+        return tags_at(self.logits(vectors, features), self.outside_below)
+
     def spans(self, text: str, offsets: Sequence[tuple[int, int]], vectors: np.ndarray) -> list[Span]:
         """The mentions of one text, from its tokens' vectors (``(tokens, hidden)``, padding cut off)."""
-        features = casing_features(text, offsets)
-        tags = self.logits(vectors[: len(offsets)], features).argmax(axis=-1)
+        tags = self.tags(vectors[: len(offsets)], casing_features(text, offsets))
         return decode_spans(text, offsets, tags.tolist())
+
+
+def tags_at(logits: np.ndarray, outside_below: float) -> np.ndarray:
+    """Tag indices from ``(tokens, tags)`` logits with the cut on the probability of O."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    outside = shifted[:, OUTSIDE] / shifted.sum(axis=-1)
+    shifted[:, OUTSIDE] = -1.0
+    mention = shifted.argmax(axis=-1)
+    return np.where(outside < outside_below, mention, OUTSIDE)

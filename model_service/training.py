@@ -31,12 +31,13 @@ from model_service.entity_data import (
     EntityText,
     contrast_pairs,
     news_metrics,
+    news_sentences,
     paragraph_split,
     read_finentity,
     single_cashtag_texts,
 )
 from model_service.entity_spans import entity_mask, mention_tokens
-from model_service.evaluation import accuracy, macro_f1
+from model_service.evaluation import accuracy, macro_f1, recall
 from model_service.labels import SENTIMENTS
 from model_service.model import load_encoder, mean_pool
 from model_service.text import model_text
@@ -114,6 +115,7 @@ class Splits:
     train: dict[str, list[Example] | list[EntityText]]
     dev_tweets: dict[str, list[Example]]
     dev_news: list[EntityText]
+    dev_news_sentences: list[Example] = field(default_factory=list)
 
 
 def collate(task: str, rows: Sequence[Encoded], pad_id: int) -> Batch:
@@ -225,6 +227,8 @@ def read_splits(config: TrainConfig) -> Splits:
         )
     tweets_entities = single_cashtag_texts(sentiment_train)
     news_documents = [e for p in news_train if (e := p.document_example()) is not None]
+    whole = {e.text for e in news_documents}
+    news_documents += [s for s in news_sentences(news_train) if s.text not in whole]
     train: dict[str, list[Example] | list[EntityText]] = {
         "topic": topic_train,
         "sentiment": sentiment_train + news_documents * config.news_repeats,
@@ -239,7 +243,7 @@ def read_splits(config: TrainConfig) -> Splits:
             sentiment_dev[: max(20, config.limit // 5)],
         )
         news_dev = news_dev[: max(10, config.limit // 5)]
-    return Splits(train, {"topic": topic_dev, "sentiment": sentiment_dev}, news_dev)
+    return Splits(train, {"topic": topic_dev, "sentiment": sentiment_dev}, news_dev, news_sentences(news_dev))
 
 
 @torch.inference_mode()
@@ -302,6 +306,13 @@ def evaluate(
         metrics[f"{task}_macro_f1"] = macro_f1(gold, labels, n_classes)
     if splits.dev_news:
         metrics.update(dev_news_metrics(model, encoder, splits.dev_news, pad_id))
+    if splits.dev_news_sentences:
+        predicted = predict(model, encoder.documents(splits.dev_news_sentences), pad_id)
+        labels = [int(p[1].argmax()) for p in predicted]
+        gold = [e.label for e in splits.dev_news_sentences]
+        metrics["news_sentence_accuracy"] = accuracy(gold, labels)
+        metrics["news_sentence_macro_f1"] = macro_f1(gold, labels, len(SENTIMENTS))
+        metrics["news_sentence_positive_recall"] = recall(gold, labels, SENTIMENTS.index("positive"))
     return metrics
 
 
@@ -378,6 +389,7 @@ def train(config: TrainConfig) -> TrainReport:
         dev_examples={
             **{t: len(rows) for t, rows in splits.dev_tweets.items()},
             "news": len(splits.dev_news),
+            "news_sentences": len(splits.dev_news_sentences),
         },
     )
     best_score, best_state = -1.0, get_peft_model_state_dict(model)
@@ -441,6 +453,8 @@ def format_metrics(title: str, metrics: dict[str, float]) -> str:
     if "entity_macro_f1" in metrics:
         line += (
             f" | news sentiment accuracy {metrics['news_sentiment_accuracy']:.4f}"
+            f" (sentences {metrics.get('news_sentence_accuracy', 0.0):.4f},"
+            f" positives found {metrics.get('news_sentence_positive_recall', 0.0):.4f})"
             f" | entity macro-F1 {metrics['entity_macro_f1']:.4f}"
             f" (where entities disagree {metrics['entity_disagree_accuracy']:.4f};"
             f" copying the document's label {metrics['copied_entity_macro_f1']:.4f} /"

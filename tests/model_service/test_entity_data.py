@@ -12,6 +12,7 @@ from model_service.entity_data import (
     EntityText,
     Mention,
     contrast_pairs,
+    news_sentences,
     paragraph_split,
     read_finentity,
     single_cashtag_texts,
@@ -57,6 +58,18 @@ def test_only_tweets_naming_one_cashtag_become_entity_examples() -> None:
     tweets = [Example("$TSLA falls, $tsla again", NEG), Example("$CCL $RCL cut", NEG), Example("no tag", POS)]
     (only,) = single_cashtag_texts(tweets)
     assert only.mentions == (Mention("$TSLA", NEG),)
+
+
+def test_a_sentence_takes_the_label_of_the_entities_it_names_when_they_agree() -> None:
+    paragraph = EntityText(
+        "Siemens rose 6% after a boom in orders. Nokia fell 3% as Ericsson dropped. "
+        "Analysts were unmoved. Siemens and Nokia both trade in Europe.",
+        (Mention("Siemens", POS), Mention("Nokia", NEG), Mention("Ericsson", NEG)),
+    )
+    assert news_sentences([paragraph]) == [
+        Example("Siemens rose 6% after a boom in orders.", POS),
+        Example("Nokia fell 3% as Ericsson dropped.", NEG),
+    ]  # no entity named: no label; entities that disagree: no label
 
 
 def test_contrast_pairs_join_two_disagreeing_texts_and_keep_each_entitys_label() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from model_service.linking import AliasTable, KnownEntity, LinkedEntity, link, n
 from model_service.mention_data import read_conll
 from model_service.mentions import (
     FEATURES,
+    OUTSIDE,
     TAGS,
     Span,
     cashtag_spans,
@@ -22,6 +24,7 @@ from model_service.mentions import (
     token_tags,
     upper_case,
 )
+from model_service.tagger import DEFAULT_OUTSIDE_BELOW, TaggerWeights, tags_at
 from model_service.text import model_text, model_text_map
 
 
@@ -68,6 +71,10 @@ def test_tags_and_spans_round_trip_and_a_tag_on_a_word_piece_names_the_whole_wor
     walmart = "Wal-Mart cuts its outlook"  # the tagger leaves the hyphen out: one name all the same
     tags = [0, TAGS.index("B-organisation"), 0, TAGS.index("B-organisation"), 0, 0, 0, 0]
     assert decode_spans(walmart, word_offsets(walmart), tags) == [Span(0, 8, "organisation")]
+    us = "U.S. stocks slide as S&P 500 falls"  # a tag on one letter of "U.S." or "S&P" names the word
+    tags = [0, TAGS.index("B-place"), *[0] * 7, TAGS.index("B-organisation"), 0, 0, 0, 0]
+    found = decode_spans(us, word_offsets(us), tags)
+    assert [us[s.start : s.end] for s in found] == ["U.S.", "S&P"]
     pieces = [(0, 0), (0, 4), (4, 7), (8, 12), (0, 0)]  # "Cels", "ius" of "Celsius fell"
     only_first = [0, TAGS.index("B-organisation"), 0, 0, 0]
     assert decode_spans("Celsius fell", pieces, only_first) == [Span(0, 7, "organisation")]
@@ -146,6 +153,7 @@ def test_a_name_no_list_holds_is_keyed_by_itself_and_its_shorter_form_within_a_t
     assert link("@[user] and @Dana say", [], [Span(2, 6), Span(13, 17)], ALIASES) == []  # handles
     assert link("RT @ Dana : hi", [], [Span(5, 9)], ALIASES) == []
     assert link("Facebook Inc", [], [Span(9, 12)], ALIASES) == []  # a company suffix alone names nothing
+    assert link("Plan B for Q3", [], [Span(5, 6)], ALIASES) == []  # nor does one letter
     shouting = "CELSIUS FREEZES WITHDRAWALS"
     (entity,) = link(shouting, [], [Span(0, 7)], ALIASES, capitals_text=True)
     assert entity.key == "name:Celsius"
@@ -168,3 +176,30 @@ def test_listed_names_lose_their_company_suffixes() -> None:
     assert packaged.find("MSFT").key == "$MSFT"  # type: ignore[union-attr]
     assert packaged.find("Morgan Stanley") is None  # S&P 500 names do not link, only their symbols
     assert packaged.find("BTC", capitals_text=True) is None  # in a text in capitals every word is
+
+
+def test_a_token_is_a_mention_when_o_is_less_likely_than_the_cut() -> None:
+    """The tagger says O too readily: a token whose O is at 0.6 is a mention at the cut of 0.7, with
+    its likeliest mention tag, and O at the argmax-like cut of 0.5."""
+    probs = np.full((2, len(TAGS)), 0.01)
+    probs[0, OUTSIDE], probs[0, TAGS.index("B-organisation")], probs[0, TAGS.index("B-person")] = (
+        0.6,
+        0.25,
+        0.06,
+    )
+    probs[1, OUTSIDE] = 0.95
+    logits = np.log(probs / probs.sum(axis=1, keepdims=True))
+    assert tags_at(logits, 0.7).tolist() == [TAGS.index("B-organisation"), OUTSIDE]
+    assert tags_at(logits, 0.5).tolist() == [OUTSIDE, OUTSIDE]
+
+
+def test_the_cut_travels_with_the_weights_and_an_older_file_reads_with_the_default(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.normal(size=(4 + len(FEATURES), 3)).astype(np.float32), np.zeros(3, np.float32)
+    w2, b2 = rng.normal(size=(3, len(TAGS))).astype(np.float32), np.zeros(len(TAGS), np.float32)
+    TaggerWeights(w1, b1, w2, b2, 0.7).save(tmp_path / "new.safetensors")
+    assert TaggerWeights.load(tmp_path / "new.safetensors").outside_below == np.float32(0.7)
+    from safetensors.numpy import save_file
+
+    save_file({"w1": w1, "b1": b1, "w2": w2, "b2": b2}, str(tmp_path / "old.safetensors"))
+    assert TaggerWeights.load(tmp_path / "old.safetensors").outside_below == DEFAULT_OUTSIDE_BELOW

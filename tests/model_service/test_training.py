@@ -57,6 +57,7 @@ def test_train_smoke_run_writes_a_loadable_artifact(tmp_path: Path) -> None:
     assert not any(p.requires_grad for p in model.parameters())
     assert "mention span F1" in result.stdout and load_tagger(out) is not None
     assert {"mention_f1_btc", "mention_f1_wnut17_title"} <= set(read_config(out).dev_metrics)
+    assert {"news_sentence_accuracy", "news_sentence_positive_recall"} <= set(config.dev_metrics)
     trained = read_config(out).training["tagger"]["train_texts"]
     assert 0 < trained < 3 * 64 and trained % 3 == 0  # 64 texts less the selection tenth, in 3 casings
 
