@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from model_service.classification import Classification
 from model_service.engine import InferenceEngine
-from model_service.entity_spans import EntityQuery
+from model_service.entity_spans import AskedEntities, EntityQuery, with_asked
 from model_service.user_topics import TopicMatcher
 
 CHUNK = 256
@@ -116,12 +116,14 @@ def classify_file(
     explain: bool,
     entity_column: str | None = None,
     topics: TopicMatcher | None = None,
+    asked: AskedEntities | None = None,
 ) -> str:
     """Label every row; write them to ``output`` (CSV or JSONL by suffix) or stdout as CSV.
 
     Each row gets ``entities``: a JSON list of the entities the model read in it, each under one key.
     With ``entity_column``, also the sentiment toward the entity that column names; with ``topics``,
-    ``user_topic`` (empty when none is close enough).
+    ``user_topic`` (empty when none is close enough). ``asked``: what each text is asked about besides
+    (the watchlist's entities and the cashtags it names, as a worker asks).
     """
     total = sum(1 for _ in read_rows(path))
     as_jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
@@ -136,15 +138,18 @@ def classify_file(
                     if column is not None and column not in chunk[0]:
                         raise ValueError(f"{path}: no column {column!r}; columns: {', '.join(chunk[0])}")
                 texts = [str(row.get(text_column) or "") for row in chunk]
-                entities = None
+                named = [""] * len(chunk)
                 if entity_column is not None:
                     named = [str(row.get(entity_column) or "").strip() for row in chunk]
-                    entities = [[EntityQuery(name, (name,))] if name else [] for name in named]
+                entities = [
+                    with_asked([EntityQuery(name, (name,))] if name else [], asked(text) if asked else [])
+                    for name, text in zip(named, texts, strict=True)
+                ]
                 results = engine.classify(texts, explain=explain, entities=entities, topics=topics)
                 for number, (row, result) in enumerate(zip(chunk, results, strict=True)):
                     out = {**row, **label_fields(result), "entities": entities_json(result)}
-                    if entities is not None:
-                        name = entities[number][0].key if entities[number] else ""
+                    if entity_column is not None:
+                        name = named[number]
                         out.update(entity_fields(result, name) if name else dict.fromkeys(ENTITY_FIELDS, ""))
                     if topics is not None:
                         out["user_topic"] = result.user_topic or ""

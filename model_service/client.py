@@ -117,6 +117,9 @@ def _classification(answer: dict[str, Any]) -> Classification:
                 e["probs"],
                 e["mentioned"],
                 _weights(e.get("explanation")),
+                name=e.get("name", ""),
+                type=e.get("type", "other"),
+                mentions=[(int(a), int(b)) for a, b in e.get("mentions", [])],
             )
             for e in answer["entities"]
         }

@@ -7,7 +7,7 @@ points at characters that URL stripping or space collapsing moved.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,15 @@ class EntityQuery:
     @property
     def display_name(self) -> str:
         return self.name or self.key.lstrip("$").partition(":")[2] or self.key.lstrip("$")
+
+
+AskedEntities = Callable[[str], list[EntityQuery]]  # a text's watched entities and cashtags
+
+
+def with_asked(first: Sequence[EntityQuery], asked: Sequence[EntityQuery]) -> list[EntityQuery]:
+    """``first`` (what the caller named), then what the text is asked about that it did not name."""
+    keys = {q.key for q in first}
+    return [*first, *(q for q in asked if q.key not in keys)]
 
 
 def mention_spans(text: str, surfaces: Sequence[str]) -> list[tuple[int, int]]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
+from model_service.known_names import Listed
 from model_service.mentions import Span
 
 # Words a company's listed name carries that a text leaves out ("Apple Inc." is "Apple").
@@ -25,11 +27,22 @@ _EDGES = re.compile(r"^[\W_]+|(?:['\u2019]s)?(?<!\.[A-Za-z])[\W_]*$")  # "U.S." 
 SUFFIX_WORDS = frozenset(
     ["inc", "corp", "co", "company", "plc", "ltd", "llc", "group", "holdings", "sa", "ag"]
 )
-# Each list's type, and whether a name from it links (a symbol always does). The S&P 500's names do
-# not: "Morgan Stanley" downgrading a stock, or "Dow" the index (Dow Inc. is DOW), made regular keys of
-# names mentioned in passing (4 false alerts on the synthetic spike day); a watchlist names the
-# companies a user follows, and an unlisted name stays a name: key, which fires only while emerging.
-ALIAS_FILES = {"crypto.csv": ("product", True), "sp500.csv": ("organisation", False)}
+# Each list's type. Each row says how a text may name it (``name_match``, ``symbol_match``: written by
+# ``model_service/aliases/build.py``, applied by ``model_service/known_names.py``). The S&P 500's names
+# do not link ("never"): "Morgan Stanley" downgrading a stock, or "Dow" the index (Dow Inc. is DOW),
+# made regular keys of names mentioned in passing (4 false alerts on the synthetic spike day); a
+# watchlist names the companies a user follows, and an unlisted name stays a name: key, which fires
+# only while emerging. ``crypto_more.csv`` is the long list (MIT): its symbols are bare only in context.
+ALIAS_FILES = {"crypto.csv": "product", "sp500.csv": "organisation", "crypto_more.csv": "product"}
+# What topics are for, not who a text is about: a tagged concept gets no ``name:`` key.
+CONCEPTS = frozenset(
+    [
+        "nft", "nfts", "defi", "cbdc", "cbdcs", "web3", "dao", "daos", "etf", "etfs", "crypto",
+        "cryptos", "cryptocurrency", "cryptocurrencies", "blockchain", "metaverse", "stablecoin",
+        "stablecoins", "altcoin", "altcoins", "memecoin", "memecoins", "dex", "ico", "icos", "spot",
+        "futures"
+    ]
+)  # fmt: skip
 
 
 def normalized(name: str) -> str:
@@ -51,37 +64,44 @@ class KnownEntity:
 
 @dataclass
 class AliasTable:
-    """Known entities by normalized name and by symbol."""
+    """Known entities by normalized name and by symbol, and the list rows with their rules (for
+    ``KnownNames``, which finds them in a text)."""
 
     by_name: dict[str, KnownEntity] = field(default_factory=dict)
     by_symbol: dict[str, KnownEntity] = field(default_factory=dict)
+    bare_symbols: frozenset[str] = frozenset()  # symbols a tagged word in capitals may be
+    rows: list[Listed] = field(default_factory=list)
 
     @classmethod
     def packaged(cls) -> AliasTable:
-        """S&P 500 constituents (ODC-PDDL; symbols only) and crypto assets (CC0), shipped in
-        ``model_service/aliases``."""
-        table = cls()
-        for filename, (kind, by_name) in ALIAS_FILES.items():
+        """S&P 500 constituents (ODC-PDDL; symbols only), crypto assets (CC0) and the long crypto list
+        (MIT), shipped in ``model_service/aliases``."""
+        table, bare = cls(), set()
+        for filename, kind in ALIAS_FILES.items():
             text = resources.files("model_service.aliases").joinpath(filename).read_text(encoding="utf-8")
             for row in csv.DictReader(text.splitlines()):
                 symbol = row["symbol"].strip().lstrip("$").upper()
-                name = row["name"].strip()
-                entity = KnownEntity(f"${symbol}", normalized_display(name), kind)
+                entity = KnownEntity(f"${symbol}", normalized_display(row["name"].strip()), kind)
+                listed = Listed(entity.key, entity.name, kind, row["name_match"], row["symbol_match"])
+                table.rows.append(listed)
                 table.by_symbol.setdefault(symbol, entity)
-                if by_name:
-                    table.by_name.setdefault(normalized(name), entity)
+                if listed.symbol_match == "capitals":
+                    bare.add(symbol)
+                if listed.name_match != "never":
+                    table.by_name.setdefault(normalized(entity.name), entity)
+        table.bare_symbols = frozenset(bare)
         return table
 
     def find(self, surface: str, capitals_text: bool = False) -> KnownEntity | None:
-        """The known entity ``surface`` names: by name, or by symbol as a cashtag or written in capitals
-        (at least three letters, and not in a text written all in capitals, where every word is)."""
+        """The known entity a tagged ``surface`` names: by name, or by symbol as a cashtag or written in
+        capitals (a symbol its list lets stand bare, and not in a text written all in capitals)."""
         found = self.by_name.get(normalized(surface))
         if found is not None:
             return found
         if surface.startswith("$"):
             return self.by_symbol.get(surface[1:].upper())
         bare = surface.strip().lstrip("#")
-        if len(bare) >= 3 and bare.isupper() and bare.isalnum() and not capitals_text:
+        if bare in self.bare_symbols and bare.isupper() and not capitals_text:
             return self.by_symbol.get(bare)
         return None
 
@@ -123,16 +143,26 @@ def link(
     found: list[Span],
     aliases: AliasTable,
     capitals_text: bool = False,
+    listed: Sequence[tuple[Span, Listed]] = (),
 ) -> list[LinkedEntity]:
-    """The entities of one text: those ``asked`` about (with the spans their names cover), then each
-    tagged mention that none of them covers, linked by the alias table or keyed by its own name.
+    """The entities of one text: those ``asked`` about (with the spans their names cover), then the
+    alias lists' names and symbols it writes (``listed``: ``KnownNames.find``), then each tagged
+    mention that none of them covers, linked by the alias table or keyed by its own name.
 
     A tagged mention that overlaps an asked entity's span joins that entity; mentions that link to the
     same key, or whose names start one another, are one entity; a handle (``@name``) is none."""
     entities = [LinkedEntity(e.key, e.name, e.type, list(e.spans)) for e in asked]
     by_key = {e.key: e for e in entities}
+    for span, row in listed:
+        if any(_overlaps(span, s) for e in entities for s in e.spans):
+            continue  # an entity asked about already names it
+        entity = by_key.get(row.key)
+        if entity is None:
+            entity = by_key[row.key] = LinkedEntity(row.key, row.name, row.type)
+            entities.append(entity)
+        entity.spans.append(span)
     names: list[tuple[list[str], LinkedEntity]] = []  # words of each found name, for the prefix rule
-    for span in found:
+    for span in whole_names(text, found):
         if text[: span.start].rstrip().endswith(("@", "@[")):
             continue  # a handle names a person's account (and is scrubbed to "@[user]"): never a key
         covering = next((e for e in entities if any(_overlaps(span, s) for s in e.spans)), None)
@@ -157,8 +187,9 @@ def link(
             not any(c.isupper() for c in name)
             or name.lower().rstrip(".") in SUFFIX_WORDS
             or sum(c.isalnum() for c in name) < 2
+            or all(w in CONCEPTS for w in normalized(name).split())
         ):
-            continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, or one letter
+            continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, one letter, "NFTs"
         words = normalized(name).split()
         entity = next((e for other, e in names if _starts(words, other) or _starts(other, words)), None)
         if entity is None:
@@ -175,6 +206,24 @@ def link(
     for entity in entities:
         entity.spans.sort(key=lambda s: s.start)
     return entities
+
+
+def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
+    """Tagged mentions with two that only a space parts made one: the tagger often reads a person's or
+    a place's name as two ("Do" a person, "Kwon" a place; "El" and "Salvador"). Cashtags stay apart."""
+    joined: list[Span] = []
+    for span in found:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and text[last.end : span.start] == " "
+            and not text[last.start : last.end].startswith("$")
+            and not text[span.start : span.end].startswith("$")
+        ):
+            joined[-1] = Span(last.start, span.end, last.type)
+        else:
+            joined.append(span)
+    return joined
 
 
 def _overlaps(a: Span, b: Span) -> bool:

@@ -39,7 +39,7 @@ from model_service.admission import Refusal, WaitCalibration, admit
 from model_service.batcher import DynamicBatcher, Overloaded, yield_to_the_event_loop
 from model_service.classification import Classification
 from model_service.engine import InferenceEngine
-from model_service.entity_spans import EntityQuery
+from model_service.entity_spans import AskedEntities, EntityQuery, with_asked
 from model_service.metrics import ModelMetrics
 from model_service.settings import ModelSettings
 from model_service.user_topics import TopicsError
@@ -204,8 +204,12 @@ def create_app(
     engine: InferenceEngine | None = None,
     registry: CollectorRegistry | None = None,
     limits: HttpLimits | None = None,
+    asked: AskedEntities | None = None,
 ) -> FastAPI:
     """The API app; loads the engine in the background (``/readyz`` says when) unless one is given.
+
+    ``asked``: what each text is asked about besides the entities its request names (the watchlist's
+    and its cashtags, as a worker asks; ``tapewatch serve-model`` passes the configured watchlist's).
 
     Its metrics live on ``registry`` (by default a new one with the process metrics), served at /metrics.
     """
@@ -321,7 +325,10 @@ def create_app(
             raise ApiError(503, *refused(refusal))
         request.state.expected_s = expected
         try:
-            results = await batcher.submit([(d.text, d.queries()) for d in body.documents], body.explain)
+            items = [
+                (d.text, with_asked(d.queries(), asked(d.text) if asked else [])) for d in body.documents
+            ]
+            results = await batcher.submit(items, body.explain)
         except Overloaded as exc:
             raise ApiError(503, f"overloaded: {exc}", {"Retry-After": "1"}) from None
         metrics.requests.labels(status="200").inc()
@@ -463,9 +470,10 @@ def _result_out(doc_id: str, result: Classification) -> ClassificationOut:
     )
 
 
-def serve(settings: ModelSettings) -> None:
+def serve(settings: ModelSettings, asked: AskedEntities | None = None) -> None:
     limits = HttpLimits.load()
-    serve_http(create_app(settings, limits=limits), settings.host, settings.port, limits, log_level="info")
+    app = create_app(settings, limits=limits, asked=asked)
+    serve_http(app, settings.host, settings.port, limits, log_level="info")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import click
 
 from model_service.settings import Backend, ModelSettings
 from stream.cli.options import load, text_file_options, training_data_option
+from stream.prepare.entities import EntityExtractor, EntitySource
+from stream.settings import StreamSettings
 
 BACKENDS = click.Choice(get_args(Backend))
 BACKEND_HELP = (
@@ -216,11 +218,30 @@ def add_mention_tagger(
 def serve_model(host: str | None, port: int | None, backend: str | None) -> None:
     """Serve the classifier over HTTP (POST /v1/classify; OpenAPI at /docs).
 
-    Set TAPEWATCH_MODEL_TOKEN to require `Authorization: Bearer <token>` on /v1/*.
+    Set TAPEWATCH_MODEL_TOKEN to require `Authorization: Bearer <token>` on /v1/*. Each text is also
+    asked about the entities of TAPEWATCH_WATCHLIST_PATH (reread when it changes), as in the worker.
     """
     from model_service.server import serve
+    from stream.prepare.watchlist import WatchlistError
 
-    serve(model_settings(host=host, port=port, backend=backend))
+    try:
+        source = EntitySource.from_settings(StreamSettings())
+    except WatchlistError as exc:
+        raise click.UsageError(str(exc)) from None
+    serve(
+        model_settings(host=host, port=port, backend=backend), asked=lambda text: source.current().asked(text)
+    )
+
+
+def watchlist_extractor() -> EntityExtractor:
+    """The configured watchlist's extractor (``TAPEWATCH_WATCHLIST_PATH``), as the worker's: a text gets
+    the same entities through ``classify`` and ``serve-model`` as through the pipeline."""
+    from stream.prepare.watchlist import WatchlistError
+
+    try:
+        return EntityExtractor.from_settings(StreamSettings())
+    except WatchlistError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @click.command()
@@ -275,17 +296,21 @@ def classify(
     from model_service.engine import InferenceEngine
     from model_service.user_topics import TopicsError
 
+    extractor = watchlist_extractor()
     engine = InferenceEngine.load(model_settings(backend=backend))
     try:
         topics = engine.topic_matcher(topics_path) if topics_path else None
     except TopicsError as exc:
         raise click.UsageError(str(exc)) from None
     if texts:
-        print_table(list(texts), engine.classify(list(texts), explain=explain, topics=topics))
+        asked = [extractor.asked(text) for text in texts]
+        print_table(list(texts), engine.classify(list(texts), explain=explain, entities=asked, topics=topics))
         return
     assert input_path is not None
     try:
-        summary = classify_file(engine, input_path, text_column, output, explain, entity_column, topics)
+        summary = classify_file(
+            engine, input_path, text_column, output, explain, entity_column, topics, extractor.asked
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary, err=output is None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from common.records import Document
 from model_service.entity_spans import EntityQuery
@@ -68,8 +68,16 @@ class EntityExtractor:
     def queries(self, document: Document) -> list[EntityQuery]:
         """The document's tickers and watched entities, with the ways a text names each, to read its
         own sentiment: ``$SHIB`` by ``$SHIB``, ``SHIB`` and its watched names."""
+        return self.queries_for(document.text, document.tickers)
+
+    def asked(self, text: str, given: Iterable[str] = ()) -> list[EntityQuery]:
+        """What a text that was never prepared is asked about (``tapewatch classify``, ``POST
+        /v1/classify``): the same as the worker asks of the document it prepares from the text."""
+        return self.queries_for(text, self.tickers(text, given))
+
+    def queries_for(self, text: str, tickers: Sequence[str]) -> list[EntityQuery]:
         found: dict[str, EntityQuery] = {}
-        for ticker in document.tickers:
+        for ticker in tickers:
             key = f"${ticker}"
             watched = self._by_key.get(key)
             surfaces = [key, ticker] if len(ticker) >= 2 else [key]  # a bare "A" is a word
@@ -81,7 +89,7 @@ class EntityExtractor:
                 watched.name if watched else "",
                 KIND_TYPES.get(watched.kind, "other") if watched else "other",
             )
-        for watched in self._watched(document.text):
+        for watched in self._watched(text):
             if watched.key not in found:
                 kind = KIND_TYPES.get(watched.kind, "other")
                 found[watched.key] = EntityQuery(watched.key, tuple(watched.phrases), watched.name, kind)

@@ -124,6 +124,7 @@ ALIASES = AliasTable(
         "apple": KnownEntity("$AAPL", "Apple", "organisation"),
     },
     by_symbol={"BTC": KnownEntity("$BTC", "Bitcoin", "product")},
+    bare_symbols=frozenset({"BTC"}),
 )
 
 
@@ -176,6 +177,15 @@ def test_listed_names_lose_their_company_suffixes() -> None:
     assert packaged.find("MSFT").key == "$MSFT"  # type: ignore[union-attr]
     assert packaged.find("Morgan Stanley") is None  # S&P 500 names do not link, only their symbols
     assert packaged.find("BTC", capitals_text=True) is None  # in a text in capitals every word is
+    assert packaged.find("Terra").key == "$LUNA"  # type: ignore[union-attr]  # the long list's names link
+    assert packaged.find("$FTX").name == "FintruX"  # type: ignore[union-attr]  # its symbols, as cashtags
+    assert packaged.find("FTX") is None  # but not bare: "FTX" in a headline is the exchange
+
+
+def test_concepts_are_not_names() -> None:
+    text = "NFTs and DeFi lift Web3 as Crypto ETF nears; Do Kwon speaks"
+    found = spans_of(text, "NFTs", "DeFi", "Web3", "Crypto ETF", "Do Kwon")
+    assert [e.key for e in link(text, [], found, ALIASES)] == ["name:Do Kwon"]
 
 
 def test_a_token_is_a_mention_when_o_is_less_likely_than_the_cut() -> None:

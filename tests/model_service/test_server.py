@@ -15,8 +15,12 @@ import httpx
 import pytest
 
 from common.processes import free_port, serving
+from model_service.classification import Classification
 from model_service.client import ModelClient, ModelServiceError, ModelServiceUnavailable
 from model_service.entity_spans import EntityQuery
+from stream.prepare.entities import EntitySource
+from stream.prepare.preparer import DocumentPreparer, LaneDuplicates
+from stream.prepare.watchlist import WatchlistFile
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.integration
@@ -318,3 +322,70 @@ def test_classify_and_topics_check_read_a_topics_file(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert refused.returncode == 2 and "at least 3" in refused.stderr
+
+
+# Real headlines of the kinds the entities issue found answered apart by the doors: a watched company
+# (Exxon Mobil is in the packaged watchlist), a listed asset in lower and Title Case, a name no list
+# holds, a long-list name with its symbol.
+DOOR_TEXTS = [
+    "Bitcoin inches past $38K as Wall Street opens to strange calm on Russia sanctions",
+    "Exxon dumping as oil slides; bitcoin and Ethereum follow",
+    "Terra (LUNA) Collapses as Do Kwon Promises a Revival Plan",
+    "Celsius Network halts withdrawals, SOL and ADA slide",
+]
+
+
+def door_view(entities: list[dict]) -> list[tuple]:
+    return [
+        (e["key"], e["name"], e["type"], [tuple(m) for m in e["mentions"]], e["sentiment"]) for e in entities
+    ]
+
+
+def entity_rows(result: Classification) -> list[tuple]:
+    return door_view([{"key": k, **vars(e)} for k, e in (result.entities or {}).items()])
+
+
+def test_every_door_gives_a_text_the_same_entities(server: str, engine, tmp_path: Path) -> None:
+    """The worker (prepare, then the extractor's queries, then the engine), POST /v1/classify, the HTTP
+    client and ``tapewatch classify`` ask the same watchlist and find the same names: one answer."""
+    source = EntitySource(WatchlistFile(None))
+    preparer = DocumentPreparer(source, LaneDuplicates(3600, 1000, 3), b"key", 10_000, 500)
+    documents = [
+        preparer.clean(
+            json.dumps({"source": "news", "title": t, "published_at": "2026-11-20T14:00:00Z"}).encode()
+        )
+        for t in DOOR_TEXTS
+    ]
+    assert [d.text for d in documents] == DOOR_TEXTS
+    asked = [source.current().queries(d) for d in documents]
+    worker = [entity_rows(r) for r in engine.classify(DOOR_TEXTS, entities=asked)]
+    response = post(server, {"documents": [{"id": str(i), "text": t} for i, t in enumerate(DOOR_TEXTS)]})
+    assert response.status_code == 200, response.text
+    http = [door_view(r["entities"]) for r in response.json()["results"]]
+
+    async def through_the_client() -> list[list[tuple]]:
+        async with ModelClient(server, token=TOKEN) as client:
+            results = await client.classify([(str(i), t) for i, t in enumerate(DOOR_TEXTS)])
+        return [entity_rows(r) for r in results]
+
+    client = asyncio.run(through_the_client())
+    rows = tmp_path / "doors.jsonl"
+    rows.write_text("".join(json.dumps({"text": t}) + "\n" for t in DOOR_TEXTS))
+    out = tmp_path / "labeled.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "classify", "--input", str(rows), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TAPEWATCH_MODEL_BACKEND": "torch"},
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    command = [door_view(json.loads(json.loads(line)["entities"])) for line in out.read_text().splitlines()]
+    keys = [[e[0] for e in text] for text in worker]
+    assert {"$XOM", "$BTC", "$ETH"} <= set(keys[1]), keys  # the watchlist's and the lists' names
+    assert "$BTC" in keys[0] and {"$LUNA", "name:Do Kwon"} <= set(keys[2]), keys  # one name, one key
+    assert {"$CEL", "$SOL", "$ADA"} <= set(keys[3]), keys
+    for door, answer in (("POST /v1/classify", http), ("the HTTP client", client), ("classify", command)):
+        for text, want, got in zip(DOOR_TEXTS, worker, answer, strict=True):
+            assert [e[:4] for e in got] == [e[:4] for e in want], f"{door} on {text!r}"
+            assert [e[4] for e in got] == [e[4] for e in want], f"{door}'s sentiments on {text!r}"

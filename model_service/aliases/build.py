@@ -1,0 +1,121 @@
+"""Writes the packaged alias lists' match rules (``python -m model_service.aliases.build``).
+
+Each list row says how a text may name the entity, decided once here so that a reader of the CSV sees
+the rule (``model_service/known_names.py`` applies it):
+
+- ``name_match``: ``any`` (a coined name, "Bitcoin", "dogecoin": in any case), ``capital`` (a word of
+  the encoder's English vocabulary, "Terra", "Maker": only capitalized), ``context`` (every word is
+  one of the ordinary words, "Gas", "Status", "Storm": capitalized and beside an asset word or its
+  symbol), ``never`` (the S&P 500's names, which do not link: see ``linking.ALIAS_FILES``).
+- ``symbol_match``: ``capitals`` ("BTC" bare, in capitals), ``context`` (an ordinary word in
+  capitals, "NEAR", "GAS", or any symbol of the long list, where "FTX" is FintruX: beside an asset
+  word or its name), ``cashtag`` (only as ``$SYMBOL``: two letters, or finance's own acronyms).
+
+"Ordinary words" are the most frequent whole words of the base encoder's WordPiece vocabulary (its
+entries are ordered by frequency in the English text it was built from): ids under ``ORDINARY_BELOW``.
+``--more`` adds the long crypto list (``../shared/data/ner/aliases/crypto_all.csv``, MIT) as
+``crypto_more.csv``, without the symbols the curated list holds and without names listed twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ORDINARY_BELOW = 6000  # "request" is 5227, "waves" 5975; "oxygen" 7722, "maker" 9338, "ibm" 9980
+# Symbols that are how finance and crypto talk writes ordinary things in capitals: never a bare key.
+NOT_SYMBOLS = frozenset(
+    [
+        "USD", "EUR", "GBP", "JPY", "CNY", "CAD", "AUD", "CHF", "CEO", "CFO", "CTO", "SEC", "FED",
+        "ETF", "NFT", "NFTS", "IPO", "GDP", "CPI", "ATH", "API", "USA", "DAO", "ICO", "AMA", "FUD",
+        "DEFI", "CBDC", "WEB3", "OTC", "P2P", "APY", "APR", "TVL", "DEX", "CEX", "KYC", "AML",
+        "IRS", "FBI", "DOJ", "CFTC", "FOMC", "ECB", "IMF", "UK", "EU", "AI"
+    ]
+)  # fmt: skip
+
+
+def vocabulary() -> dict[str, int]:
+    from model_service.model import packaged_base_dir
+
+    words = (packaged_base_dir() / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    return {word: i for i, word in enumerate(words)}
+
+
+def name_match(name: str, vocab: dict[str, int]) -> str:
+    words = [w for w in name.lower().replace("-", " ").split() if w.isalnum()]
+    if not words:
+        return "capital"
+    if all(vocab.get(w, ORDINARY_BELOW) < ORDINARY_BELOW for w in words):
+        return "context"
+    if any(w in vocab for w in words):
+        return "capital"
+    return "any"
+
+
+def symbol_match(symbol: str, vocab: dict[str, int]) -> str:
+    if symbol in NOT_SYMBOLS or len(symbol) < 3 or not symbol.isalnum():
+        return "cashtag"
+    return "context" if vocab.get(symbol.lower(), ORDINARY_BELOW) < ORDINARY_BELOW else "capitals"
+
+
+def long_symbol_match(symbol: str) -> str:
+    """A symbol of the long list is bare only beside its name or an asset word: its symbols collide
+    with what texts mean by them ("FTX" is FintruX there, "SEC" a coin)."""
+    return "cashtag" if symbol in NOT_SYMBOLS or len(symbol) < 3 or not symbol.isalnum() else "context"
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({f: row[f] for f in fields} for row in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--more", type=Path, help="the long crypto list (symbol,name) to add as crypto_more.csv"
+    )
+    args = parser.parse_args()
+    vocab = vocabulary()
+    curated = rows_of(HERE / "crypto.csv")
+    for row in curated:
+        row["symbol"] = row["symbol"].strip().lstrip("$").upper()
+        row["name_match"] = name_match(row["name"], vocab)
+        row["symbol_match"] = symbol_match(row["symbol"], vocab)
+    write(HERE / "crypto.csv", curated, ["symbol", "name", "name_match", "symbol_match"])
+    sp500 = rows_of(HERE / "sp500.csv")
+    for row in sp500:
+        row["name_match"] = "never"
+        row["symbol_match"] = symbol_match(row["symbol"], vocab)
+    write(HERE / "sp500.csv", sp500, ["symbol", "name", "sector", "name_match", "symbol_match"])
+    if args.more is not None:
+        known = {r["symbol"] for r in curated} | {r["symbol"] for r in sp500}
+        taken = {r["name"].lower() for r in curated}
+        more = [
+            {"symbol": r["symbol"].strip().lstrip("$").upper(), "name": r["name"].strip()}
+            for r in rows_of(args.more)
+        ]
+        twice = Counter(r["name"].lower() for r in more)
+        kept = [
+            {**r, "name_match": name_match(r["name"], vocab), "symbol_match": long_symbol_match(r["symbol"])}
+            for r in more
+            if r["symbol"] not in known and twice[r["name"].lower()] == 1 and r["name"].lower() not in taken
+            and len(r["name"]) >= 3
+        ]  # fmt: skip
+        write(HERE / "crypto_more.csv", kept, ["symbol", "name", "name_match", "symbol_match"])
+        print(f"crypto_more.csv: {len(kept)} of {len(more)} rows")
+    names, symbols = Counter(r["name_match"] for r in curated), Counter(r["symbol_match"] for r in curated)
+    print(f"crypto.csv: names {dict(names)}, symbols {dict(symbols)}")
+
+
+if __name__ == "__main__":
+    main()

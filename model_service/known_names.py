@@ -1,0 +1,148 @@
+"""Every name and symbol of the alias lists that a text writes, found in one pass. Pure.
+
+One Aho-Corasick automaton (pyahocorasick) holds every listed name and symbol, lower-cased; a match
+counts when it is a whole word and its row's rule allows it (``model_service/aliases/build.py`` writes
+the rules into the lists, so the CSV says why "Gas" needs more than "Bitcoin"):
+
+- a name: ``any`` case ("bitcoin"), only ``capital``-ized ("Terra"), or capitalized and in ``context``
+  ("Gas token", "Status (SNT)");
+- a symbol, written in capitals in a text that is not all capitals: bare when ``capitals`` ("BTC"),
+  in ``context`` otherwise ("NEAR Protocol", "LUNA" beside "Terra"); a ``cashtag`` symbol only as
+  ``$SYMBOL``, which ``mentions.cashtag_spans`` finds.
+
+Context is an asset word just before or after ("coin", "token", "network", ...) or the entity's other
+surface anywhere in the text (its symbol beside a name, its name beside a symbol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+from model_service.mentions import Span
+
+ASSET_WORDS = frozenset(
+    [
+        "coin", "coins", "token", "tokens", "network", "protocol", "crypto", "cryptocurrency",
+        "blockchain", "chain", "stablecoin", "holders", "staking", "wallet", "mainnet"
+    ]
+)  # fmt: skip
+NAME_RULES = ("any", "capital", "context", "never")
+SYMBOL_RULES = ("capitals", "context", "cashtag")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One row of an alias list: the entity's key (``$BTC``), name, type, and how a text may name it."""
+
+    key: str
+    name: str
+    type: str
+    name_match: str = "any"
+    symbol_match: str = "capitals"
+
+    @property
+    def symbol(self) -> str:
+        return self.key[1:]
+
+
+@dataclass(frozen=True)
+class _Surface:
+    listed: Listed
+    is_symbol: bool
+
+
+class KnownNames:
+    """The matcher of a set of list rows, built once (a worker's engine builds it at load)."""
+
+    def __init__(self, rows: Iterable[Listed]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        surfaces: dict[str, list[_Surface]] = {}
+        for row in rows:
+            if row.name_match != "never" and len(row.name) >= 2:
+                surfaces.setdefault(row.name.lower(), []).append(_Surface(row, False))
+            if row.symbol_match != "cashtag":
+                surfaces.setdefault(row.symbol.lower(), []).append(_Surface(row, True))
+        for surface, entries in surfaces.items():
+            self._automaton.add_word(surface, (len(surface), tuple(entries)))
+        self.size = len(surfaces)
+        if surfaces:
+            self._automaton.make_automaton()
+
+    def find(self, text: str, capitals_text: bool = False) -> list[tuple[Span, Listed]]:
+        """The listed entities ``text`` names, leftmost-longest, no two overlapping."""
+        if not self.size:
+            return []
+        lowered = _lowered(text)
+        present: dict[tuple[str, bool], set[int]] = {}  # where each (key, is_symbol) is written, rule or not
+        candidates: list[tuple[int, int, _Surface]] = []
+        for last, (length, entries) in self._automaton.iter(lowered):
+            start, end = last + 1 - length, last + 1
+            if not _whole_word(lowered, start, end):
+                continue
+            for entry in entries:
+                cashtag = entry.is_symbol and start > 0 and text[start - 1] == "$"
+                written = text[start:end]
+                if not entry.is_symbol or cashtag or written.isupper():
+                    present.setdefault((entry.listed.key, entry.is_symbol), set()).add(start)
+                if not cashtag:
+                    candidates.append((start, end, entry))
+        found: list[tuple[Span, Listed]] = []
+        taken_until = -1
+        for start, end, entry in sorted(candidates, key=lambda c: (c[0], c[0] - c[1])):
+            if start < taken_until or not self._counts(
+                text, lowered, start, end, entry, present, capitals_text
+            ):
+                continue
+            found.append((Span(start, end, entry.listed.type), entry.listed))
+            taken_until = end
+        return found
+
+    @staticmethod
+    def _counts(
+        text: str,
+        lowered: str,
+        start: int,
+        end: int,
+        entry: _Surface,
+        present: dict[tuple[str, bool], set[int]],
+        capitals_text: bool,
+    ) -> bool:
+        written, row = text[start:end], entry.listed
+        if entry.is_symbol:
+            if capitals_text or written != row.symbol or row.symbol_match == "cashtag":
+                return False
+            rule = row.symbol_match
+        else:
+            rule = row.name_match
+            if rule != "any" and not all(w[0].isupper() or not w[0].isalpha() for w in written.split()):
+                return False
+        if rule in ("any", "capital", "capitals"):
+            return True
+        beside = (_word_before(lowered, start), _word_after(lowered, end))
+        elsewhere = present.get((row.key, not entry.is_symbol), set()) - {start}
+        return any(w in ASSET_WORDS for w in beside) or bool(elsewhere)
+
+
+def _lowered(text: str) -> str:
+    """``text`` in lower case, character for character (a few characters lower to two)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+
+
+def _word_before(lowered: str, start: int) -> str:
+    words = lowered[max(0, start - 40) : start].replace("(", " ").split()
+    return words[-1].strip(".,:;!?'\"") if words else ""
+
+
+def _word_after(lowered: str, end: int) -> str:
+    words = lowered[end : end + 40].replace(")", " ").split()
+    return words[0].strip(".,:;!?'\"") if words else ""

@@ -1,0 +1,60 @@
+"""Known names: every listed name and symbol a text writes, by the rule its list row gives it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from model_service.known_names import KnownNames, Listed
+from model_service.linking import AliasTable, link
+
+ROWS = [
+    Listed("$BTC", "Bitcoin", "product", "any", "capitals"),
+    Listed("$LUNA", "Terra", "product", "capital", "context"),
+    Listed("$GAS", "Gas", "product", "context", "context"),
+    Listed("$FTX", "FintruX", "product", "any", "context"),
+    Listed("$SEC", "SecureCryptoPayments", "product", "any", "cashtag"),
+    Listed("$XOM", "Exxon Mobil", "organisation", "never", "capitals"),
+]
+NAMES = KnownNames(ROWS)
+
+
+def found(text: str, capitals_text: bool = False) -> list[tuple[str, str]]:
+    return [(text[s.start : s.end], row.key) for s, row in NAMES.find(text, capitals_text)]
+
+
+def test_each_rule_of_a_list_row_decides_whether_a_match_counts() -> None:
+    assert found("bitcoin and Bitcoin, BTC but not btc or BTCUSD") == [
+        ("bitcoin", "$BTC"), ("Bitcoin", "$BTC"), ("BTC", "$BTC"),
+    ]  # fmt: skip
+    assert found("Terra slides; the terra firma holds") == [("Terra", "$LUNA")]  # a word: capitalized only
+    assert found("Gas prices rise") == []  # an ordinary word: only beside an asset word or its symbol
+    assert found("Gas token jumps") == [("Gas", "$GAS")]
+    assert found("Terra (LUNA) and GAS") == [("Terra", "$LUNA"), ("LUNA", "$LUNA")]  # LUNA beside its name
+    assert found("FTX collapses as SEC probes") == []  # the long list's symbols: not bare
+    assert found("XOM rises, Exxon Mobil says") == [("XOM", "$XOM")]  # S&P 500 names do not link
+    assert found("BTC SLIDES AS XOM RISES", capitals_text=True) == []  # in capitals every word is
+    assert found("$BTC and $SEC") == []  # cashtags are mentions.cashtag_spans' to find
+
+
+def test_the_longest_match_wins_and_none_overlap() -> None:
+    names = KnownNames([*ROWS, Listed("$BCH", "Bitcoin Cash", "product", "any", "capitals")])
+    matches = names.find("Bitcoin Cash and Bitcoin")
+    assert [(s.start, s.end, row.key) for s, row in matches] == [(0, 12, "$BCH"), (17, 24, "$BTC")]
+
+
+@given(st.text(max_size=80))
+def test_any_text_gives_whole_word_spans_inside_it(text: str) -> None:
+    for span, row in NAMES.find(text):
+        assert 0 <= span.start < span.end <= len(text)
+        assert text[span.start : span.end].lower() in (row.name.lower(), row.symbol.lower())
+
+
+def test_the_packaged_lists_find_the_assets_a_feed_names_and_link_them_to_one_key() -> None:
+    aliases = AliasTable.packaged()
+    names = KnownNames(aliases.rows)
+    text = "SHIB Surges as bitcoin and Ethereum slide; SOL, ADA, DOT, Polygon and Tether follow Terra"
+    keys = [row.key for _, row in names.find(text)]
+    assert keys == ["$BTC", "$ETH", "$SOL", "$ADA", "$DOT", "$MATIC", "$USDT", "$LUNA"]
+    linked = link(text, [], [], aliases, listed=names.find(text))
+    assert [e.name for e in linked][:2] == ["Bitcoin", "Ethereum"]
