@@ -19,7 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
 from model_service.entity_spans import EntityQuery, mention_spans, token_positions
-from model_service.known_names import KnownNames
+from model_service.known_names import KnownNames, ordinary_words
 from model_service.labels import sentiment_score
 from model_service.linking import AliasTable, LinkedEntity, link
 from model_service.mentions import Span, cashtag_spans, casing_features, decode_spans, text_casing
@@ -136,6 +136,7 @@ class InferenceEngine:
         self.tagger = tagger  # None: an artifact without one; only the entities asked about are read
         self.aliases = aliases if aliases is not None else AliasTable.packaged()
         self.known_names = KnownNames(self.aliases.rows)  # every listed name, found in one pass
+        self.ordinary = ordinary_words(tokenizer.get_vocab())
         self.tokenizer = tokenizer
         self.config = config
         self.version = version
@@ -266,7 +267,7 @@ class InferenceEngine:
         ]
         found = sorted([*tagged, *cashtags], key=lambda s: s.start)
         listed = self.known_names.find(read, capitals)
-        linked = link(read, requested, found, self.aliases, capitals, listed)
+        linked = link(read, requested, found, self.aliases, capitals, listed, self.ordinary)
         tokens = [token_positions(offsets, [(s.start, s.end) for s in e.spans]) for e in linked]
         probs = softmax(self.entity_head.logits(vectors, tokens)) if linked else np.zeros((0, 3))
         return [

@@ -30,6 +30,10 @@ ASSET_WORDS = frozenset(
     ]
 )  # fmt: skip
 NAME_RULES = ("any", "capital", "context", "never")
+# The encoder's WordPiece vocabulary lists whole words by frequency in the English text it was built
+# from; those before this id are ordinary words ("request" is 5227, "waves" 5975; "oxygen" 7722,
+# "maker" 9338, "ibm" 9980): a capital at a sentence's start or in a headline does not make them names.
+ORDINARY_BELOW = 6000
 SYMBOL_RULES = ("capitals", "context", "cashtag")
 
 
@@ -124,6 +128,12 @@ class KnownNames:
         beside = (_word_before(lowered, start), _word_after(lowered, end))
         elsewhere = present.get((row.key, not entry.is_symbol), set()) - {start}
         return any(w in ASSET_WORDS for w in beside) or bool(elsewhere)
+
+
+def ordinary_words(vocabulary: dict[str, int]) -> frozenset[str]:
+    """The ordinary words of a WordPiece vocabulary (word -> id): whole words of letters, before
+    ``ORDINARY_BELOW``."""
+    return frozenset(w for w, i in vocabulary.items() if i < ORDINARY_BELOW and w.isalpha() and len(w) > 1)
 
 
 def _lowered(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from model_service.known_names import Listed
-from model_service.mentions import Span
+from model_service.mentions import Span, text_casing
 
 # Words a company's listed name carries that a text leaves out ("Apple Inc." is "Apple").
 _SUFFIXES = re.compile(
@@ -144,10 +144,12 @@ def link(
     aliases: AliasTable,
     capitals_text: bool = False,
     listed: Sequence[tuple[Span, Listed]] = (),
+    ordinary: frozenset[str] = frozenset(),
 ) -> list[LinkedEntity]:
     """The entities of one text: those ``asked`` about (with the spans their names cover), then the
     alias lists' names and symbols it writes (``listed``: ``KnownNames.find``), then each tagged
-    mention that none of them covers, linked by the alias table or keyed by its own name.
+    mention that none of them covers, linked by the alias table or keyed by its own name (not one of
+    the ``ordinary`` words where its capital says nothing: see ``says_nothing``).
 
     A tagged mention that overlaps an asked entity's span joins that entity; mentions that link to the
     same key, or whose names start one another, are one entity; a handle (``@name``) is none."""
@@ -162,6 +164,7 @@ def link(
             entities.append(entity)
         entity.spans.append(span)
     names: list[tuple[list[str], LinkedEntity]] = []  # words of each found name, for the prefix rule
+    headline = capitals_text or text_casing(text.split())[0] > 0.6
     for span in whole_names(text, found):
         if text[: span.start].rstrip().endswith(("@", "@[")):
             continue  # a handle names a person's account (and is scrubbed to "@[user]"): never a key
@@ -182,12 +185,13 @@ def link(
                 entities.append(entity)
             entity.spans.append(span)
             continue
-        name = display_name(surface, capitals_text)
+        name = normalized_display(display_name(surface, capitals_text))  # "Facebook Inc" is "Facebook"
         if (
             not any(c.isupper() for c in name)
             or name.lower().rstrip(".") in SUFFIX_WORDS
             or sum(c.isalnum() for c in name) < 2
             or all(w in CONCEPTS for w in normalized(name).split())
+            or (name.lower() in ordinary and says_nothing(text, span, headline))
         ):
             continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, one letter, "NFTs"
         words = normalized(name).split()
@@ -206,6 +210,13 @@ def link(
     for entity in entities:
         entity.spans.sort(key=lambda s: s.start)
     return entities
+
+
+def says_nothing(text: str, span: Span, headline: bool) -> bool:
+    """Whether a word's capital says nothing of it being a name: in a headline (Title Case, capitals),
+    at a sentence's start ("Stock futures slide"), or a word in capitals ("HIGHWAY")."""
+    before = text[: span.start].rstrip()
+    return headline or not before or before[-1] in '.!?:;"|\n' or text[span.start : span.end].isupper()
 
 
 def whole_names(text: str, found: Sequence[Span]) -> list[Span]:

@@ -12,7 +12,8 @@ the rule (``model_service/known_names.py`` applies it):
   word or its name), ``cashtag`` (only as ``$SYMBOL``: two letters, or finance's own acronyms).
 
 "Ordinary words" are the most frequent whole words of the base encoder's WordPiece vocabulary (its
-entries are ordered by frequency in the English text it was built from): ids under ``ORDINARY_BELOW``.
+entries are ordered by frequency in the English text it was built from): ids under
+``known_names.ORDINARY_BELOW``.
 ``--more`` adds the long crypto list (``../shared/data/ner/aliases/crypto_all.csv``, MIT) as
 ``crypto_more.csv``, without the symbols the curated list holds and without names listed twice.
 """
@@ -24,8 +25,9 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from model_service.known_names import ORDINARY_BELOW
+
 HERE = Path(__file__).parent
-ORDINARY_BELOW = 6000  # "request" is 5227, "waves" 5975; "oxygen" 7722, "maker" 9338, "ibm" 9980
 # Symbols that are how finance and crypto talk writes ordinary things in capitals: never a bare key.
 NOT_SYMBOLS = frozenset(
     [

@@ -213,3 +213,16 @@ def test_the_cut_travels_with_the_weights_and_an_older_file_reads_with_the_defau
 
     save_file({"w1": w1, "b1": b1, "w2": w2, "b2": b2}, str(tmp_path / "old.safetensors"))
     assert TaggerWeights.load(tmp_path / "old.safetensors").outside_below == DEFAULT_OUTSIDE_BELOW
+
+
+def test_an_ordinary_word_is_a_name_only_where_its_capital_says_so() -> None:
+    ordinary = frozenset({"stock", "penny", "highway"})
+    text = "Stock futures slide as Penny Lane and HIGHWAY fall; brokers still like Penny"
+    found = spans_of(text, "Stock", "Penny Lane", "HIGHWAY", "like Penny")
+    found[-1] = Span(found[-1].start + 5, found[-1].end)
+    linked = link(text, [], found, ALIASES, ordinary=ordinary)
+    assert [e.key for e in linked] == ["name:Penny"]  # "Penny Lane" and "Penny": the prefix rule
+    assert [len(e.spans) for e in linked] == [2]
+    headline = "Stock Futures Slide As Penny Rises"
+    assert link(headline, [], spans_of(headline, "Penny"), ALIASES, ordinary=ordinary) == []
+    assert [e.key for e in link("Facebook Inc sues", [], [Span(0, 12)], ALIASES)] == ["name:Facebook"]
