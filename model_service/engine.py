@@ -201,10 +201,14 @@ class InferenceEngine:
         return ids, mask
 
     def probabilities(
-        self, texts: Sequence[str], entities: Sequence[Sequence[EntityQuery]] | None = None
+        self,
+        texts: Sequence[str],
+        entities: Sequence[Sequence[EntityQuery]] | None = None,
+        find_entities: bool = True,
     ) -> Probabilities:
         """Every head's probabilities in input order, from one encoder pass per text: the document's,
-        and those of each entity asked about or found by the tagger in the same pass."""
+        and those of each entity asked about or found by the tagger in the same pass (none without
+        ``find_entities``: an embedding needs no entities)."""
         mapped = [model_text_map(t) if self.config.strip_urls else (t, list(range(len(t)))) for t in texts]
         read = [text for text, _ in mapped]
         encoded = self.tokenizer(
@@ -225,6 +229,8 @@ class InferenceEngine:
             topic[members] = softmax(out.topic)
             sentiment[members] = softmax(out.sentiment)
             embedding[members] = unit(out.embedding)
+            if not find_entities:
+                continue
             vectors = [out.hidden[row, : len(ids_of[i])] for row, i in enumerate(members)]
             tagged = self._tag([read[i] for i in members], [offsets_of[i] for i in members], vectors)
             for row, i in enumerate(members):
@@ -360,7 +366,7 @@ class InferenceEngine:
         """Unit sentence embeddings (the embedding head's), one row per text: what user topics compare."""
         if not texts:
             return np.zeros((0, self.hidden_size), dtype=np.float32)
-        return self.probabilities(texts).embedding
+        return self.probabilities(texts, find_entities=False).embedding
 
     def topic_source(self, path: Path, check_s: float = 5.0) -> TopicSource:
         """The user topics of ``path`` for this engine, followed as the file changes."""

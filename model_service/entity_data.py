@@ -19,6 +19,7 @@ from pathlib import Path
 
 from model_service.data import DataError, Example
 from model_service.evaluation import accuracy, macro_f1
+from model_service.mentions import cashtag_symbols
 
 NEWS_DEV_FRACTION = 0.25  # of FinEntity's paragraphs: the dev split training and `make bench` read
 
@@ -111,14 +112,11 @@ def news_sentences(paragraphs: Sequence[EntityText]) -> list[Example]:
     return found
 
 
-_CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6})(?![\w])")
-
-
 def single_cashtag_texts(examples: Sequence[Example]) -> list[EntityText]:
     """Tweets that name exactly one cashtag: the post's sentiment is the sentiment toward it."""
     found = []
     for example in examples:
-        tags = {m.group(1).upper() for m in _CASHTAG.finditer(example.text)}
+        tags = set(cashtag_symbols(example.text))
         if len(tags) == 1:
             (tag,) = tags
             found.append(EntityText(example.text, (Mention(f"${tag}", example.label),)))

@@ -34,6 +34,7 @@ NAME_RULES = ("any", "capital", "context", "never")
 # from; those before this id are ordinary words ("request" is 5227, "waves" 5975; "oxygen" 7722,
 # "maker" 9338, "ibm" 9980): a capital at a sentence's start or in a headline does not make them names.
 ORDINARY_BELOW = 6000
+BARE_SYMBOL_MIN = 3  # a symbol shorter than this ("GE", "T") is a word in capitals unless a cashtag
 SYMBOL_RULES = ("capitals", "context", "cashtag")
 
 

@@ -81,7 +81,9 @@ class AliasTable:
             text = resources.files("model_service.aliases").joinpath(filename).read_text(encoding="utf-8")
             for row in csv.DictReader(text.splitlines()):
                 symbol = row["symbol"].strip().lstrip("$").upper()
-                entity = KnownEntity(f"${symbol}", normalized_display(row["name"].strip()), kind)
+                listed_name = row["name"].strip()  # "Crypto Holding" is a coin's whole name
+                name = normalized_display(listed_name) if row["name_match"] == "never" else listed_name
+                entity = KnownEntity(f"${symbol}", name, kind)
                 listed = Listed(entity.key, entity.name, kind, row["name_match"], row["symbol_match"])
                 table.rows.append(listed)
                 table.by_symbol.setdefault(symbol, entity)

@@ -19,7 +19,9 @@ TAGS = ("O", *(f"{prefix}-{kind}" for kind in TYPES for prefix in "BI"))
 OUTSIDE = 0
 
 _WORD = re.compile(r"[^\W_]+")
-_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z]{1,6}(?:\.[A-Za-z])?(?!\w)")
+# A cashtag ("$BTC", "$BRK.B"): a mention by convention. The one pattern for it: the worker's tickers,
+# the engine's mentions and the training data's one-cashtag tweets all read it here.
+_CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6}(?:\.[A-Za-z])?)(?!\w)")
 # What joins two parts of one name without a space: "Wal-Mart", "S&P 500", "AT&T".
 _JOINERS = re.compile(r"[-&'\u2019]")
 _GLUE = ".&"  # inside a word, these do not end it
@@ -201,6 +203,11 @@ def _whole_word(text: str, start: int, end: int) -> tuple[int, int]:
 def cashtag_spans(text: str) -> list[Span]:
     """Cashtags (``$BTC``): mentions by convention, whatever the tagger reads."""
     return [Span(m.start(), m.end(), "product") for m in _CASHTAG.finditer(text)]
+
+
+def cashtag_symbols(text: str) -> list[str]:
+    """The symbols of ``text``'s cashtags, in capitals, in order (``$btc`` is ``BTC``)."""
+    return [m.group(1).upper() for m in _CASHTAG.finditer(text)]
 
 
 def span_f1(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -> dict[str, float]:

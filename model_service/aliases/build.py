@@ -6,7 +6,8 @@ the rule (``model_service/known_names.py`` applies it):
 - ``name_match``: ``any`` (a coined name, "Bitcoin", "dogecoin": in any case), ``capital`` (a word of
   the encoder's English vocabulary, "Terra", "Maker": only capitalized), ``context`` (every word is
   one of the ordinary words, "Gas", "Status", "Storm": capitalized and beside an asset word or its
-  symbol), ``never`` (the S&P 500's names, which do not link: see ``linking.ALIAS_FILES``).
+  symbol), ``never`` (the S&P 500's names, which do not link: see ``linking.ALIAS_FILES``; and a
+  name that is only a concept, ``linking.CONCEPTS``: a coin called "Crypto").
 - ``symbol_match``: ``capitals`` ("BTC" bare, in capitals), ``context`` (an ordinary word in
   capitals, "NEAR", "GAS", or any symbol of the long list, where "FTX" is FintruX: beside an asset
   word or its name), ``cashtag`` (only as ``$SYMBOL``: two letters, or finance's own acronyms).
@@ -25,7 +26,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from model_service.known_names import ORDINARY_BELOW
+from model_service.known_names import BARE_SYMBOL_MIN, ORDINARY_BELOW
+from model_service.linking import CONCEPTS
 
 HERE = Path(__file__).parent
 # Symbols that are how finance and crypto talk writes ordinary things in capitals: never a bare key.
@@ -50,6 +52,8 @@ def name_match(name: str, vocab: dict[str, int]) -> str:
     words = [w for w in name.lower().replace("-", " ").split() if w.isalnum()]
     if not words:
         return "capital"
+    if all(w in CONCEPTS for w in words):
+        return "never"  # a coin called "Crypto" or "DeFi": what topics are for, never a key
     if all(vocab.get(w, ORDINARY_BELOW) < ORDINARY_BELOW for w in words):
         return "context"
     if any(w in vocab for w in words):
@@ -58,7 +62,7 @@ def name_match(name: str, vocab: dict[str, int]) -> str:
 
 
 def symbol_match(symbol: str, vocab: dict[str, int]) -> str:
-    if symbol in NOT_SYMBOLS or len(symbol) < 3 or not symbol.isalnum():
+    if symbol in NOT_SYMBOLS or len(symbol) < BARE_SYMBOL_MIN or not symbol.isalnum():
         return "cashtag"
     return "context" if vocab.get(symbol.lower(), ORDINARY_BELOW) < ORDINARY_BELOW else "capitals"
 
@@ -66,7 +70,11 @@ def symbol_match(symbol: str, vocab: dict[str, int]) -> str:
 def long_symbol_match(symbol: str) -> str:
     """A symbol of the long list is bare only beside its name or an asset word: its symbols collide
     with what texts mean by them ("FTX" is FintruX there, "SEC" a coin)."""
-    return "cashtag" if symbol in NOT_SYMBOLS or len(symbol) < 3 or not symbol.isalnum() else "context"
+    return (
+        "cashtag"
+        if symbol in NOT_SYMBOLS or len(symbol) < BARE_SYMBOL_MIN or not symbol.isalnum()
+        else "context"
+    )
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:

@@ -104,6 +104,11 @@ def in_data_dir(data_dir: Path, given: Path | None, name: str) -> Path:
     help="Named-entity data for the mention tagger (btc/, wnut17/, wikigold/ CoNLL files). "
     "[default: DATA_DIR/ner; without it, the artifact has no tagger]",
 )
+@click.option(
+    "--news-sentences",
+    is_flag=True,
+    help="Also train document sentiment on FinEntity's sentences (tried; not the shipped recipe).",
+)
 @click.option("--tagger-epochs", type=click.IntRange(1), default=8, show_default=True)
 @click.option(
     "--tagger-only",
@@ -126,6 +131,7 @@ def train(
     seed: int,
     limit: int | None,
     ner_dir: Path | None,
+    news_sentences: bool,
     tagger_epochs: int,
     tagger_only: bool,
 ) -> None:
@@ -171,6 +177,7 @@ def train(
         lora_alpha=2.0 * lora_rank,
         seed=seed,
         limit=limit,
+        news_sentences=news_sentences,
     )
     try:
         report = run_training(config)

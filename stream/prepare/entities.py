@@ -18,10 +18,11 @@ from collections.abc import Iterable, Sequence
 
 from common.records import Document
 from model_service.entity_spans import EntityQuery
+from model_service.known_names import BARE_SYMBOL_MIN
+from model_service.mentions import cashtag_symbols
 from stream.prepare.watchlist import WatchedEntity, Watchlist, WatchlistFile, read_watchlist
 from stream.settings import StreamSettings
 
-_CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6}(?:\.[A-Za-z])?)(?![\w])")
 # A watchlist's kinds as the tagger's types (``model_service.mentions.TYPES``).
 KIND_TYPES = {
     "stock": "organisation",
@@ -58,8 +59,8 @@ class EntityExtractor:
     def tickers(self, text: str, given: Iterable[str] = ()) -> list[str]:
         """Symbols: those ``given`` by the source, then cashtags, then watched names, each once."""
         found: dict[str, None] = dict.fromkeys(t.upper() for t in given)
-        for match in _CASHTAG.finditer(text):
-            found[match.group(1).upper()] = None
+        for symbol in cashtag_symbols(text):
+            found[symbol] = None
         for entity in self._watched(text):
             if entity.symbol:
                 found[entity.symbol] = None
@@ -80,7 +81,7 @@ class EntityExtractor:
         for ticker in tickers:
             key = f"${ticker}"
             watched = self._by_key.get(key)
-            surfaces = [key, ticker] if len(ticker) >= 2 else [key]  # a bare "A" is a word
+            surfaces = [key, ticker] if len(ticker) >= BARE_SYMBOL_MIN else [key]  # a bare "GE" is a word
             if watched is not None:
                 surfaces += watched.phrases
             found[key] = EntityQuery(
