@@ -13,6 +13,14 @@ Names found by capitalization alone (``name:`` keys) are mostly noise: such a ke
 is emerging, mentioned by far more authors than its own rate predicts (a Poisson tail at ``z_warning``).
 A new name has no history to judge its share against, so, having passed that second test, its share
 needs only ``AlertSettings.name_threshold``: both tests together are as unlikely as one at the threshold.
+
+An entity key (a symbol, a watched entity, a name) also fires as an **emerging story**: when its
+documents' authors outnumber its own rate at the threshold any key's share needs (the emergence test
+above, which a name passes only after the one-day warm-up), at least ``story_min_negative`` of them
+wrote negative documents, and its negative share is at least ``story_share``. A thin feed names a
+lender in trouble 8 times in 7 hours, 4 of them negative: far too few documents for the share test,
+but against four mentions in four months, unmistakable. It resolves when the count falls back to
+``resolve_z`` of its rate (the story calmed), as the share test resolves on the share.
 """
 
 from __future__ import annotations
@@ -29,9 +37,10 @@ from alerts.significance import DecayedCounts, count_zscore, share_zscore
 from common.records import Alert
 
 ALERT_KIND = "negative_spike"
+STORY_KIND = "emerging_story"  # an entity key's documents outnumber its own rate, and read negative
 NAME_PREFIX = "name:"  # names found by capitalization; they fire only while emerging
 ENTITY_PREFIXES = ("$", "entity:", NAME_PREFIX)  # keys whose mentions are tracked for emergence
-NAME_WARMUP = timedelta(days=1)
+NAME_WARMUP = timedelta(days=1)  # no entity emerges before the stream is watched this long (and a horizon)
 ELEVATED_WEIGHT = 0.1
 SEVERITIES = ("warning", "critical")
 RATE_PRIOR_S = 6 * 3600  # the assumed rate of a new name weighs as much as 6 hours of watching it
@@ -70,12 +79,14 @@ class Observation(NamedTuple):
 
 @dataclass
 class KeyState:
-    baselines: list[DecayedCounts]
+    baselines: list[DecayedCounts]  # per horizon: the negative share
+    rates: list[DecayedCounts] = field(default_factory=list)  # per horizon: authors a second
     firing: Alert | None = None
     firing_horizon: int = -1
     quiet_until: datetime | None = None
     last_z: list[float] = field(default_factory=list)  # per horizon, at the key's previous step
     told: tuple[datetime, int] | None = None  # the last alert's horizon, and when it fired or resolved
+    story: bool = False  # the firing alert is an emerging story (resolves on its count, not its share)
 
 
 class SpikeDetector:
@@ -102,12 +113,13 @@ class SpikeDetector:
         state = self._state(step.key, len(step.horizons))
         if state.firing is None:  # a firing key must not raise its own bar
             for index, (window, gone) in enumerate(zip(step.horizons, step.expired, strict=True)):
-                # nor a rising one: what leaves an elevated horizon counts a tenth
+                # nor a rising one: what leaves an elevated horizon counts a tenth of its share (the rate
+                # learns all of it: a tenth there feeds on itself, a key's own noise lowering its rate)
                 elevated = state.last_z[index] >= self.elevated_at[window.horizon_s]
                 weight = ELEVATED_WEIGHT if elevated else 1.0
+                tau = s.baseline_horizons * window.horizon_s
                 for part in gone:
                     authors, negative_authors = voices(part)
-                    tau = s.baseline_horizons * window.horizon_s
                     state.baselines[index].learn(
                         weight * len(negative_authors),
                         weight * len(authors),
@@ -115,19 +127,23 @@ class SpikeDetector:
                         tau,
                         self.started,
                     )
+                    state.rates[index].learn(0.0, len(authors), part.window_end, tau, self.started)
         if self.started is None:
             self.started = step.window_end
         entity, name = is_entity(step.key), step.key.startswith(NAME_PREFIX)
         scores = [
-            self._score(w, b, entity, name) for w, b in zip(step.horizons, state.baselines, strict=True)
+            self._score(w, b, r, entity, name)
+            for w, b, r in zip(step.horizons, state.baselines, state.rates, strict=True)
         ]
         state.last_z = [o.zscore for o in scores]
-        significant = [i for i, o in enumerate(scores) if self._significant(o)]
+        significant = [i for i, o in enumerate(scores) if self._significant(o) or self._story(o)]
         if state.firing is not None:
             shorter = [i for i in significant if i <= state.firing_horizon]  # longer ones hold the past
-            if scores[state.firing_horizon].zscore < s.resolve_z and not shorter:
+            held = scores[state.firing_horizon]
+            calm = (held.emergence or 0.0) if state.story else held.zscore
+            if calm < s.resolve_z and not shorter:
                 chosen = scores[state.firing_horizon]
-                resolved = self._event(chosen, "resolved", state.firing.severity)
+                resolved = self._event(chosen, "resolved", state.firing.severity, state.story)
                 scores[state.firing_horizon] = chosen.with_event(resolved)
                 quiet = max(s.cooldown_s, chosen.window.horizon_s)
                 state.told = (step.window_end, chosen.window.horizon_s)
@@ -138,8 +154,13 @@ class SpikeDetector:
         ):
             index = significant[0]  # the shortest significant horizon
             chosen = scores[index]
-            severity = "critical" if self._significant(chosen, "critical") else "warning"
-            state.firing, state.firing_horizon = self._event(chosen, "firing", severity), index
+            state.story = not self._significant(chosen)
+            critical = (
+                self._story(chosen, "critical") if state.story else self._significant(chosen, "critical")
+            )
+            severity = "critical" if critical else "warning"
+            state.firing = self._event(chosen, "firing", severity, state.story)
+            state.firing_horizon = index
             state.told = (step.window_end, chosen.window.horizon_s)
             scores[index] = chosen.with_event(state.firing)
         return scores
@@ -157,7 +178,8 @@ class SpikeDetector:
         state = self.keys.get(key)
         if state is None:
             baselines = [DecayedCounts() for _ in range(horizons)]
-            state = self.keys[key] = KeyState(baselines, last_z=[0.0] * horizons)
+            rates = [DecayedCounts() for _ in range(horizons)]
+            state = self.keys[key] = KeyState(baselines, rates, last_z=[0.0] * horizons)
             while len(self.keys) > self.settings.max_keys:
                 self.keys.popitem(last=False)
                 self.forgotten += 1
@@ -165,23 +187,29 @@ class SpikeDetector:
         return state
 
     def _score(
-        self, window: HorizonWindow[ClosedWindow], baseline: DecayedCounts, entity: bool, name: bool
+        self,
+        window: HorizonWindow[ClosedWindow],
+        baseline: DecayedCounts,
+        rate: DecayedCounts,
+        entity: bool,
+        name: bool,
     ) -> Observation:
         """``entity``, ``name``: whether the key is one (``is_entity``, ``NAME_PREFIX``)."""
         a, b = baseline.share(*self.prior)
         z = share_zscore(window.negative_authors, window.authors, a, b)
         emergence = None
         if entity:
-            expected = baseline.rate(self.rate_prior, RATE_PRIOR_S) * window.horizon_s
+            expected = rate.rate(self.rate_prior, RATE_PRIOR_S) * window.horizon_s
             emergence = count_zscore(window.authors, expected)
-            if name and not self._watched_long_enough(window):
-                emergence = 0.0  # every name is new to a stream watched for an hour: not judged yet
+            if not self._watched_long_enough(window):
+                emergence = 0.0  # every key is new to a stream watched for an hour: not judged yet
         return Observation(window, z, a / (a + b), emergence)
 
     def _watched_long_enough(self, window: HorizonWindow[ClosedWindow]) -> bool:
-        """A name may rise once the monitor has watched a day (and the horizon) of the stream."""
+        """An entity may rise once the monitor has watched a day of the stream and then a horizon: the
+        horizon's rate learns from what has left it, so before that every steady key looks new."""
         watched = window.window_end - self.started if self.started is not None else timedelta(0)
-        return watched >= max(NAME_WARMUP, timedelta(seconds=window.horizon_s))
+        return watched >= NAME_WARMUP + timedelta(seconds=window.horizon_s)
 
     def _significant(self, observation: Observation, severity: str = "warning") -> bool:
         window = observation.window
@@ -193,13 +221,24 @@ class SpikeDetector:
             return emerging and observation.zscore >= self.name_thresholds[severity][window.horizon_s]
         return observation.zscore >= threshold
 
+    def _story(self, observation: Observation, severity: str = "warning") -> bool:
+        """An entity key's emerging story: more authors than its own rate predicts (at the threshold),
+        enough of them negative, and a negative share above a feed's usual one."""
+        window, s = observation.window, self.settings
+        return (
+            observation.emergence is not None
+            and observation.emergence >= self.thresholds[severity][window.horizon_s]
+            and window.negative_authors >= s.story_min_negative
+            and window.negative_ratio >= s.story_share
+        )
+
     @staticmethod
-    def _event(observation: Observation, kind: str, severity: str) -> Alert:
+    def _event(observation: Observation, kind: str, severity: str, story: bool = False) -> Alert:
         window = observation.window
         return Alert(
             id=alert_id(window.key, window.window_end, kind),
             key=window.key,
-            kind=ALERT_KIND,
+            kind=STORY_KIND if story else ALERT_KIND,
             state=kind,
             severity=severity,
             window_start=window.window_start,
@@ -215,4 +254,5 @@ class SpikeDetector:
             authors=window.authors,
             negative_authors=window.negative_authors,
             name=next((part.name for part in reversed(window.parts) if part.name), ""),
+            emergence=observation.emergence,
         )

@@ -69,6 +69,18 @@ class AlertSettings(ComponentSettings):
     name_prior_days: float = Field(
         7, gt=0, description="A name never seen before is assumed to be mentioned once in this many days"
     )
+    story_min_negative: int = Field(
+        3,
+        ge=1,
+        description="Distinct authors of negative documents an emerging story on an entity key needs",
+    )
+    story_share: float = Field(
+        0.35,
+        gt=0,
+        le=1,
+        description="Negative share of its documents an emerging story needs: above what a feed usually "
+        "carries (0.2 to 0.3 on the feeds measured)",
+    )
     max_keys: int = Field(
         10_000, ge=100, description="Keys a detector remembers; the least recently seen are forgotten"
     )

@@ -199,7 +199,7 @@ class Alert(WireRecord):
 
     id: str
     key: str
-    kind: str  # "negative_spike"
+    kind: str  # "negative_spike" (the share test) or "emerging_story" (an entity key's count)
     state: str  # "firing" | "resolved"
     severity: str  # "warning" | "critical"
     window_start: datetime
@@ -215,6 +215,7 @@ class Alert(WireRecord):
     authors: int = 0  # distinct authors in the horizon, and those of negative documents
     negative_authors: int = 0
     name: str = ""  # an entity key's name ("Bitcoin" for $BTC); empty for topics and older alerts
+    emergence: float | None = None  # an entity key's authors against its own rate, as a z-score
     schema_version: int = SCHEMA_VERSION
 
     @property

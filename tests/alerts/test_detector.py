@@ -17,6 +17,7 @@ from tests.helpers import Closed
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 KEY = "Energy | Oil"
+SHARE_ONLY = AlertSettings(story_min_negative=10_000)  # the emerging-story test off
 
 
 def window(
@@ -148,13 +149,15 @@ def test_an_emerging_name_needs_a_smaller_share_than_a_key_that_is_always_there(
     negative = {0, 2, 4, 6, 8, 9, 11}
     day = [(2 * 1440 + 120 * i, int(i in negative)) for i in range(12)]
 
-    def fired(key: str, before: list[Closed]) -> list[Alert]:
-        monitor = SpikeMonitor(AlertSettings(), 60)
+    def fired(key: str, before: list[Closed], settings: AlertSettings = SHARE_ONLY) -> list[Alert]:
+        monitor = SpikeMonitor(settings, 60)
         events(monitor, [*steady(range(0, 2 * 1440, 5), key="all"), *before])
         return events(monitor, [window(m, 1, n, key=key, authors=[f"{key}{m}"]) for m, n in day])
 
     (alert,) = fired("name:Halix", [])
     assert (alert.horizon, alert.negative_authors, alert.authors) == ("1d", 6, 10)  # 60% of ten did it
+    (story,) = fired("name:Halix", [], AlertSettings())  # the story test, on, sees it sooner
+    assert (story.kind, story.negative_authors, story.authors) == ("emerging_story", 3, 5)
     settings = AlertSettings()
     assert settings.name_threshold(86400) <= alert.zscore < settings.threshold(86400)
     assert fired("Energy | Oil", []) == []
@@ -201,3 +204,52 @@ def test_settings_refuse_inconsistent_thresholds_and_unreadable_horizons() -> No
     for h in settings.horizons_s:  # a name's two tests together are as unlikely as another key's one
         name_tail = upper_tail(settings.name_threshold(h))
         assert name_tail**2 == pytest.approx(upper_tail(settings.threshold(h)), rel=0.05)
+
+
+LENDER = "name:Korvex Lending"
+
+
+def lender(minute: int, negative: bool, author: str) -> Closed:
+    return window(minute, 1, int(negative), key=LENDER, authors=[author])
+
+
+def feed_days(days: int) -> list[Closed]:
+    """The rest of a thin feed: one document every 30 minutes, 20% negative."""
+    return [window(m, 1, int(m % 150 == 0), key="all") for m in range(0, days * 1440, 30)]
+
+
+def merged(*streams: list[Closed]) -> list[Closed]:
+    return sorted((w for stream in streams for w in stream), key=lambda w: w.window_end)
+
+
+def test_a_name_suddenly_named_in_negative_news_fires_an_emerging_story_then_resolves() -> None:
+    """Issue 45's incident: a name no list holds, named twice in three days, then 8 times in 7 hours,
+    half of them negative: far too few documents for the share test, unmistakable against its rate."""
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    before = [lender(600, False, "n1"), lender(2500, False, "n2")]
+    start = 3 * 1440 + 4 * 60  # day 3, 04:00
+    story = [lender(start + 55 * i, i % 2 == 0, f"s{i}") for i in range(8)]
+    fired = events(monitor, merged(feed_days(6), before, story))
+    assert [(e.key, e.state) for e in fired] == [(LENDER, "firing"), (LENDER, "resolved")], fired
+    first = fired[0]
+    assert first.kind == "emerging_story" and first.negative_authors >= 3
+    assert first.emergence is not None and first.emergence >= 3
+    took = first.window_end - story[0].window_start
+    assert took <= timedelta(hours=7), took  # within the story's hours
+    assert fired[1].window_end > story[-1].window_end  # and it calms once the story stops
+
+
+def test_the_same_name_at_a_steady_rate_never_fires() -> None:
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    steady_name = [lender(m, (m // 55) % 2 == 0, f"s{m}") for m in range(0, 8 * 1440, 55)]
+    assert events(monitor, merged(feed_days(8), steady_name)) == []
+
+
+def test_a_story_needs_negative_documents_and_a_share_above_the_feeds() -> None:
+    """The same burst of mentions, neutral (a listing, a product launch): no alert."""
+    settings = AlertSettings()
+    for negatives in (0, 2):
+        monitor = SpikeMonitor(settings, 60)
+        start = 3 * 1440 + 4 * 60
+        story = [lender(start + 55 * i, i < negatives, f"s{i}") for i in range(8)]
+        assert events(monitor, merged(feed_days(6), story)) == [], negatives

@@ -60,12 +60,13 @@ def test_extra_keys_share_one_series_and_entities_have_series_only_while_emergin
     assert value("tapewatch_detector_documents", {"key": OTHER, "horizon": "5m"}) == 10
     assert value("tapewatch_detector_documents", {"key": "Markets", "horizon": "5m"}) is None
 
-    monitor.observe([point(1440, 10, 1)])  # a day watched: names may be judged
-    for observation in monitor.observe([point(1441, 6, 0, key="name:Velix")]):  # never seen: on the rise
+    monitor.observe([point(1450, 10, 1)])  # a day and the 5 minutes watched: names may be judged
+    for observation in monitor.observe([point(1451, 6, 0, key="name:Velix")]):  # never seen: on the rise
         metrics.export(observation)
     assert value("tapewatch_entity_emergence", {"key": "name:Velix", "horizon": "5m"}) > 1
-    assert value("tapewatch_detector_documents", {"key": "name:Velix", "horizon": "1h"}) == 6
-    for observation in monitor.observe([], until=T0 + timedelta(minutes=1448)):  # left the 5 minutes
+    assert value("tapewatch_detector_documents", {"key": "name:Velix", "horizon": "5m"}) == 6
+    assert value("tapewatch_entity_emergence", {"key": "name:Velix", "horizon": "1h"}) is None  # judged later
+    for observation in monitor.observe([], until=T0 + timedelta(minutes=1458)):  # left the 5 minutes
         metrics.export(observation)
     assert value("tapewatch_entity_emergence", {"key": "name:Velix", "horizon": "5m"}) is None
     assert value("tapewatch_detector_documents", {"key": "name:Velix", "horizon": "5m"}) is None

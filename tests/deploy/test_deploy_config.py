@@ -44,7 +44,7 @@ def test_the_committed_rules_are_the_rendered_defaults(monkeypatch: pytest.Monke
 
 
 def test_promtool_checks_the_rules() -> None:
-    assert "SUCCESS: 7 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
+    assert "SUCCESS: 9 rules found" in run(tool("promtool"), "check", "rules", str(RULES))
 
 
 def test_promtool_checks_the_compose_prometheus_config() -> None:
