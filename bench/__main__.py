@@ -10,6 +10,7 @@ import sys
 from bench import (
     alert_quality,
     broker_throughput,
+    entity_stories,
     mention_tagger,
     overload,
     pipeline_profile,
@@ -42,6 +43,8 @@ def main(names: list[str]) -> None:
         ("alert_quality", "Alert quality: sparse profile and dense days",
          lambda: alert_quality.markdown(alert_quality.run())),
         ("real_feed", "Alerts on a real feed", lambda: real_feed.markdown(real_feed.run())),
+        ("entity_stories", "An incident's own name on a real feed",
+         lambda: entity_stories.markdown(entity_stories.run())),
         ("overload", "Overload: 250 clients against the model service",
          lambda: overload.markdown(overload.run())),
         ("user_topics", "Topics by example on a real feed",
