@@ -22,7 +22,7 @@ from stream.cli.options import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from common.records import Document
+    from common.records import Document, ScoredDocument
     from stream.settings import StreamSettings
 
 
@@ -84,11 +84,21 @@ def archived_days(root: Path) -> str:
 )
 @click.option(
     "--rescore",
-    "--rekey",
-    "rescore",
     is_flag=True,
-    help="Score the documents again with the current model, and decide their entity keys again with "
-    "today's watchlist and mention tagger (by default each is counted under the keys it was given live).",
+    help="Score the documents again with the current model: labels and entity keys (by default each is "
+    "counted as it was scored live).",
+)
+@click.option(
+    "--rekey",
+    is_flag=True,
+    help="Decide the archived documents' entity keys again with today's watchlist, alias lists and "
+    "mention tagger, keeping their labels (topic, sentiment) as they were scored live.",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    help="Only documents counted under this key (repeatable): $XOM, name:Celsius, entity:Oil.",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Report folder.")
 @click.option(
@@ -105,6 +115,8 @@ def replay(
     end: datetime,
     source: str,
     rescore: bool,
+    rekey: bool,
+    keys: tuple[str, ...],
     out: Path,
     republish: str | None,
     wait: bool,
@@ -125,10 +137,16 @@ def replay(
     if republish is not None and republish == settings.topic_prefix:
         raise click.UsageError(f"--republish {republish!r} is the live namespace; choose another prefix")
     ticker = ticker.upper().lstrip("$") if ticker else None
+    if rescore and rekey:
+        raise click.UsageError("--rescore already decides the keys again; give one of --rescore, --rekey")
+    if rekey and source != "archive":
+        raise click.UsageError("--rekey keeps archived labels: it needs --source archive")
     try:
-        table = load_documents(settings, source, start, end, (trained, user), rescore, ticker)
+        table = load_documents(settings, source, start, end, (trained, user), rescore or rekey, ticker, rekey)
     except ReplayError as exc:
         raise click.UsageError(str(exc)) from None
+    if keys:
+        table = with_keys(table, set(keys))
     if table.num_rows == 0:
         where = (
             f"archive ({archived_days(settings.archive_root)} archived)" if source == "archive" else source
@@ -139,10 +157,12 @@ def replay(
     click.echo(f"replaying {table.num_rows} documents through the windows and the detector ...", err=True)
     alert_settings = load(AlertSettings)
     result = replay_period(lambda: scored_documents(table), settings, alert_settings)
+    shown = set(keys)  # the windows and alerts of the keys asked for, not the others their documents have
     if ticker is not None and topics:
-        keys = {f"${ticker}", *trained, *map(user_topic_key, user)}
-        result.trend = [p for p in result.trend if p.key in keys]
-        result.alerts = [a for a in result.alerts if a.key in keys]
+        shown |= {f"${ticker}", *trained, *map(user_topic_key, user)}
+    if shown:
+        result.trend = [p for p in result.trend if p.key in shown]
+        result.alerts = [a for a in result.alerts if a.key in shown]
     paths = write_report(result, table, out, settings.window_s, alert_settings.horizons_s[0])
     firing = sum(a.state == "firing" for a in result.alerts)
     click.echo(
@@ -164,9 +184,11 @@ def load_documents(
     topics: tuple[list[str], list[str]],
     rescore: bool,
     ticker: str | None,
+    keys_only: bool = False,
 ) -> pa.Table:
     """The period's scored documents in the archive's columns, event-time order, filtered by the
-    (trained, user) ``topics`` and the ticker. Rescoring gives user topics by the current topics file."""
+    (trained, user) ``topics`` and the ticker. Rescoring gives user topics by the current topics file;
+    with ``keys_only`` (``--rekey``) only the entity keys are new, the labels the archived ones."""
     import pyarrow as pa
 
     from stream.archive import to_table
@@ -181,8 +203,12 @@ def load_documents(
             mask = [ticker in (tickers or []) for tickers in table.column("tickers").to_pylist()]
             table = table.filter(pa.array(mask, pa.bool_()))
         return table
+    archived: dict[str, ScoredDocument] = {}
     if source == "archive":
-        raw = [s.document for s in scored_documents(read_archive(settings.archive_root, start, end))]
+        archived = {
+            s.document.id: s for s in scored_documents(read_archive(settings.archive_root, start, end))
+        }
+        raw = [s.document for s in archived.values()]
     else:
         from stream.pipeline.app import pseudonym_key
         from stream.prepare.preparer import DocumentPreparer
@@ -201,9 +227,23 @@ def load_documents(
     path = model_settings.topics_path
     matcher = engine.topic_matcher(path) if path is not None else None
     rescored = rescore_documents(raw, engine, settings, topics=matcher)
+    if keys_only:
+        rescored = [archived[s.document.id].derive(entities=s.entities) for s in rescored]
     scored = select(rescored, topics[0], ticker, topics[1])
     scored.sort(key=lambda d: (d.document.published_at, d.document.id))
     return to_table(scored)
+
+
+def with_keys(table: pa.Table, keys: set[str]) -> pa.Table:
+    """The rows counted under any of ``keys``: an entity key the document was scored for, its topic,
+    ``all`` or its source."""
+    import pyarrow as pa
+
+    from stream.replay.sources import scored_documents
+    from stream.routing import window_keys
+
+    mask = [bool(keys & set(window_keys(s))) for s in scored_documents(table)]
+    return table.filter(pa.array(mask, pa.bool_()))
 
 
 def republish_documents(

@@ -105,6 +105,27 @@ def test_replay_counts_the_live_keys_and_rekey_decides_them_with_todays_watchlis
     assert "$NEM" in live and "entity:Newmont" not in live
     assert live <= keys[()] and "entity:Newmont" not in keys[()]
     assert "entity:Newmont" in keys[("--rekey",)]
+    labels = {
+        flags: pd.read_parquet(tmp / f"replay{'-'.join(flags)}" / "documents.parquet")
+        .set_index("id")[["topic", "sentiment", "sentiment_score"]]
+        .sort_index()
+        for flags in keys
+    }
+    pd.testing.assert_frame_equal(labels[()], labels[("--rekey",)])  # keys only: the live labels kept
+    out = tmp / "replay-key"
+    result = tapewatch(
+        "replay", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--out", str(out),
+        "--key", "entity:Newmont", "--rekey", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert set(pd.read_csv(out / "trend.csv")["key"]) == {"entity:Newmont"}
+    chosen = pd.read_parquet(out / "documents.parquet")
+    assert (
+        0 < len(chosen) < len(labels[()]) and (chosen["title"] + chosen["body"]).str.contains("Newmont").all()
+    )
+    both = tapewatch("replay", "--from", "2026-11-20T10:00", "--to", "2026-11-20T12:00", "--out", str(out),
+                     "--rekey", "--rescore", env=env)  # fmt: skip
+    assert both.returncode == 2 and "give one of --rescore, --rekey" in both.stderr
 
 
 def test_backtest_reports_delays_misses_and_false_alerts(live_day: dict) -> None:
