@@ -388,6 +388,20 @@ def wait_until_drained(settings: StreamSettings, timeout: float = 300) -> None:
         progress.close()
 
 
+def process_all(settings: StreamSettings, documents: list[Document], log: Path, timeout: float = 240) -> None:
+    """Send ``documents``, run one worker until it has finished them all (``wait_until_drained``), stop
+    it cleanly."""
+    from stream.devstack.worker_process import WorkerProcess
+
+    send_documents(settings, documents)
+    worker = WorkerProcess(settings, log).start()
+    try:
+        worker.wait_ready(120)
+        wait_until_drained(settings, timeout)
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+
+
 def keepers(settings: StreamSettings, documents: list[Document]) -> set[str]:
     """The ids the pipeline keeps (scores and archives) of documents sent in this order: each one goes
     to the lane its story key hashes to, and each lane has its own duplicate table."""

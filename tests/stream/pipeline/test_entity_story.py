@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 
 from common.records import Alert, Document
-from stream.devstack.worker_process import WorkerProcess
 from stream.ingest.sparse import SparseFeed
 from stream.ingest.synthetic import synthetic_document
 from stream.topics import TopicNames
-from tests.helpers import read_topic, send_documents, tapewatch, wait_until_drained
+from tests.helpers import process_all, read_topic, tapewatch
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +51,7 @@ def test_an_incidents_own_name_fires_within_hours_live_and_in_replay(make_settin
     ]
     documents = sorted([*feed.documents(), *before, *story], key=lambda d: d.published_at)
     settings = make_settings(grace_s=3600, idle_close_s=3, archive_flush_s=1)
-    send_documents(settings, documents)
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        worker.wait_ready(120)
-        wait_until_drained(settings, 240)
-    finally:
-        assert worker.stop() == 0, worker.log_tail()
+    process_all(settings, documents, tmp_path / "worker.log")
     alerts = [
         Alert.loads(r.value)
         for r in read_topic(settings.broker_url, TopicNames(settings.topic_prefix).alerts)

@@ -20,6 +20,7 @@ from stream.windows import window_start
 from tests.helpers import (
     archived,
     child_processes,
+    process_all,
     process_gone,
     read_topic,
     send_documents,
@@ -152,13 +153,7 @@ def test_headlines_count_each_entity_they_name_with_the_sentiment_toward_it(
     celsius = document_from_fields(
         {"source": "crypto-wire", "title": CELSIUS, "published_at": at.isoformat()}
     )
-    send_documents(settings, [document, celsius])
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        worker.wait_ready(120)
-        wait_until_drained(settings, 120)
-    finally:
-        assert worker.stop() == 0, worker.log_tail()
+    process_all(settings, [document, celsius], tmp_path / "worker.log", 120)
     queries = EntityExtractor.from_settings(settings).queries(document)
     (expected,) = default_engine.classify([document.text], entities=[queries])
     assert expected.entities is not None and {"$SHIB", "$BTC"} <= set(expected.entities)
