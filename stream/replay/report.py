@@ -26,6 +26,7 @@ def trend_frame(points: list[TrendPoint]) -> pd.DataFrame:
     rows = [
         {
             "key": p.key,
+            "name": p.name,
             "window_s": int((p.window_end - p.window_start).total_seconds()),
             "window_start": p.window_start,
             "window_end": p.window_end,
@@ -38,8 +39,8 @@ def trend_frame(points: list[TrendPoint]) -> pd.DataFrame:
         }
         for p in points
     ]
-    columns = ["key", "window_s", "window_start", "window_end", "count", "negative", "neutral", "positive",
-               "mean_score", "negative_ratio"]  # fmt: skip
+    columns = ["key", "name", "window_s", "window_start", "window_end", "count", "negative", "neutral",
+               "positive", "mean_score", "negative_ratio"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -48,6 +49,8 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
         {
             "id": a.id,
             "key": a.key,
+            "name": a.name,
+            "kind": a.kind,
             "state": a.state,
             "severity": a.severity,
             "window_start": a.window_start,
@@ -64,8 +67,8 @@ def alert_frame(alerts: list[Alert]) -> pd.DataFrame:
         }
         for a in alerts
     ]
-    columns = ["id", "key", "state", "severity", "window_start", "window_end", "horizon", "negative_ratio",
-               "baseline", "zscore", "count", "negative", "authors", "negative_authors",
+    columns = ["id", "key", "name", "kind", "state", "severity", "window_start", "window_end", "horizon",
+               "negative_ratio", "baseline", "zscore", "count", "negative", "authors", "negative_authors",
                "top_evidence"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

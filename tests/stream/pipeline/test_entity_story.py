@@ -73,3 +73,5 @@ def test_an_incidents_own_name_fires_within_hours_live_and_in_replay(make_settin
     assert result.returncode == 0, result.stderr[-3000:]
     replayed = pd.read_csv(out / "alerts.csv")
     assert first.id in set(replayed["id"]), "the replay of the archive fires the same alert"
+    row = replayed.set_index("id").loc[first.id]
+    assert first.name.startswith("Korvex") and (row["kind"], row["name"]) == ("emerging_story", first.name)
