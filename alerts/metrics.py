@@ -93,7 +93,9 @@ class DetectorMetrics:
 
     def export(self, observation: Observation) -> None:
         """The horizon's numbers as gauges. An entity has series only while it is on the rise (emergence
-        at least 1) or has an event, and at most ``MAX_ENTITY_SERIES`` of them: there is no end to names."""
+        or the share's z-score at least 1: a ticker's share spike must hold for the rules' ``for:``, and
+        in the detector's warm-up its emergence reads 0) or has an event, and at most
+        ``MAX_ENTITY_SERIES`` of them: there is no end to names."""
         self.export_latest([observation])
 
     def _count(self, event: Alert) -> None:
@@ -102,7 +104,7 @@ class DetectorMetrics:
     def _set(self, observation: Observation) -> None:
         series = (label_value(observation.key), observation.horizon)
         if observation.emergence is not None:
-            if observation.event is None and observation.emergence < 1:
+            if observation.event is None and max(observation.emergence, observation.zscore) < 1:
                 self._drop(series)
                 return
             self.entity_series[series] = None
