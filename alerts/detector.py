@@ -16,7 +16,8 @@ needs only ``AlertSettings.name_threshold``: both tests together are as unlikely
 
 An entity key (a symbol, a watched entity, a name) also fires as an **emerging story**: when its
 documents' authors outnumber its own rate at the threshold any key's share needs (the emergence test
-above, which a name passes only after the one-day warm-up), at least ``story_min_negative`` of them
+above, after the warm-up) and outnumber all it had before (``Observation.history``: what has left
+its longest horizon, fading over ``baseline_horizons`` of them), at least ``story_min_negative`` of them
 wrote negative documents, and its negative share is at least ``story_share``. A thin feed names a
 lender in trouble 8 times in 7 hours, 4 of them negative: far too few documents for the share test,
 but against four mentions in four months, unmistakable. It resolves when the count falls back to
@@ -63,6 +64,7 @@ class Observation(NamedTuple):
     zscore: float  # of the negative share against the baseline
     baseline: float  # the baseline negative share
     emergence: float | None  # z-score of the author count against the key's own rate (entities only)
+    history: float | None = None  # authors the key had before its longest horizon (decayed; entities)
     event: Alert | None = None
 
     @property
@@ -131,8 +133,9 @@ class SpikeDetector:
         if self.started is None:
             self.started = step.window_end
         entity, name = is_entity(step.key), step.key.startswith(NAME_PREFIX)
+        history = state.rates[-1].total if entity else None  # what left the longest horizon, fading
         scores = [
-            self._score(w, b, r, entity, name)
+            self._score(w, b, r, entity, name)._replace(history=history)
             for w, b, r in zip(step.horizons, state.baselines, state.rates, strict=True)
         ]
         state.last_z = [o.zscore for o in scores]
@@ -222,12 +225,14 @@ class SpikeDetector:
         return observation.zscore >= threshold
 
     def _story(self, observation: Observation, severity: str = "warning") -> bool:
-        """An entity key's emerging story: more authors than its own rate predicts (at the threshold),
-        enough of them negative, and a negative share above a feed's usual one."""
+        """An entity key's emerging story: more authors than its own rate predicts (at the threshold)
+        and than it had in all its history before the longest horizon, enough of them negative, and a
+        negative share above a feed's usual one."""
         window, s = observation.window, self.settings
         return (
             observation.emergence is not None
             and observation.emergence >= self.thresholds[severity][window.horizon_s]
+            and window.authors > (observation.history or 0.0)
             and window.negative_authors >= s.story_min_negative
             and window.negative_ratio >= s.story_share
         )

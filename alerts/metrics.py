@@ -20,8 +20,10 @@ from common.records import Alert
 ZSCORE = "tapewatch_detector_zscore"
 NEGATIVE_RATIO = "tapewatch_detector_negative_ratio"
 DOCUMENTS = "tapewatch_detector_documents"
+AUTHORS = "tapewatch_detector_authors"
 NEGATIVE_AUTHORS = "tapewatch_detector_negative_authors"
 EMERGENCE = "tapewatch_entity_emergence"
+HISTORY = "tapewatch_entity_history"
 ENTITY_INFO = "tapewatch_entity_info"  # exported with the windows' gauges (``stream/pipeline/metrics.py``)
 MAX_ENTITY_SERIES = 500  # entity keys with gauges at once; the least recently on the rise go first
 
@@ -35,6 +37,7 @@ class DetectorMetrics:
     negative_authors: Gauge
     baseline: Gauge
     emergence: Gauge
+    history: Gauge
     events: Counter
     keys: Gauge  # per keyed partition: the keys the horizons remember (bounded by max_keys)
     key_label: BoundedLabel  # shared with the window gauges, so a key is "other" in both or neither
@@ -51,7 +54,7 @@ class DetectorMetrics:
             zscore=gauge(ZSCORE, "z-score of the key's negative share over the horizon against its baseline"),
             negative_ratio=gauge(NEGATIVE_RATIO, "Negative share of the documents over the horizon"),
             documents=gauge(DOCUMENTS, "Documents over the horizon"),
-            authors=gauge("tapewatch_detector_authors", "Distinct authors over the horizon"),
+            authors=gauge(AUTHORS, "Distinct authors over the horizon"),
             negative_authors=gauge(
                 NEGATIVE_AUTHORS, "Distinct authors of negative documents over the horizon"
             ),
@@ -62,6 +65,11 @@ class DetectorMetrics:
                 EMERGENCE,
                 "z-score of an entity's authors over the horizon against its own rate (an emerging story); "
                 "exported while above 0",
+            ),
+            history=gauge(
+                HISTORY,
+                "Distinct authors an entity had before its longest horizon (fading): an emerging story "
+                "must outnumber them",
             ),
             events=Counter(
                 "tapewatch_alert_events_total",
@@ -111,7 +119,7 @@ class DetectorMetrics:
             self.entity_series.move_to_end(series)
             while len(self.entity_series) > MAX_ENTITY_SERIES:
                 self._drop(next(iter(self.entity_series)))
-            values = [observation.emergence]
+            values = [observation.emergence, observation.history or 0.0]
         else:
             series = (self.key_label(observation.key), observation.horizon)
             values = []
@@ -121,7 +129,7 @@ class DetectorMetrics:
         entity = observation.emergence is not None
         children = self.children.get((*series, entity))
         if children is None:
-            gauges = [self.emergence] if entity else []
+            gauges = [self.emergence, self.history] if entity else []
             gauges += [self.documents, self.authors, self.negative_authors, self.negative_ratio,
                        self.baseline, self.zscore]  # fmt: skip
             children = self.children[(*series, entity)] = tuple(gauge.labels(*series) for gauge in gauges)
@@ -139,4 +147,4 @@ class DetectorMetrics:
     @property
     def gauges(self) -> list[Gauge]:
         return [self.zscore, self.negative_ratio, self.documents, self.authors, self.negative_authors,
-                self.baseline, self.emergence]  # fmt: skip
+                self.baseline, self.emergence, self.history]  # fmt: skip

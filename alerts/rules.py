@@ -16,7 +16,7 @@ import yaml
 
 from alerts.detector import NAME_PREFIX, SEVERITIES
 from alerts.horizons import horizon_name
-from alerts.metrics import EMERGENCE, ENTITY_INFO, NEGATIVE_AUTHORS, NEGATIVE_RATIO, ZSCORE
+from alerts.metrics import AUTHORS, EMERGENCE, ENTITY_INFO, HISTORY, NEGATIVE_AUTHORS, NEGATIVE_RATIO, ZSCORE
 from alerts.settings import AlertSettings
 
 HEADER = "# Rendered by `tapewatch rules render` from the TAPEWATCH_ALERT_* settings. Do not edit by hand.\n"
@@ -113,14 +113,16 @@ ENTITY_PREFIX = "^(\\\\$|entity:|name:)"
 
 def story_rule(settings: AlertSettings, severity: str) -> dict[str, Any]:
     """An entity key's emerging story, as the detector's ``_story``: its authors' count against its own
-    rate at any key's threshold (``tapewatch_entity_emergence``, 0 during the detector's warm-up), with
-    enough negative authors and a negative share above a feed's usual one."""
+    rate at any key's threshold (``tapewatch_entity_emergence``, 0 during the detector's warm-up) and
+    above all it had before (``tapewatch_entity_history``), with enough negative authors and a
+    negative share above a feed's usual one."""
     thresholds = [(h, settings.threshold(h, severity)) for h in settings.horizons_s]
     conditions = "\n  or ".join(
         f'{EMERGENCE}{{{ENTITY_KEYS}, horizon="{horizon_name(h)}"}} >= {z:g}' for h, z in thresholds
     )
     expr = (
-        f"(\n  {conditions}\n)\nand {NEGATIVE_AUTHORS} >= {settings.story_min_negative}\n"
+        f"(\n  {conditions}\n)\nand {AUTHORS} > {HISTORY}\n"
+        f"and {NEGATIVE_AUTHORS} >= {settings.story_min_negative}\n"
         f"and {NEGATIVE_RATIO} >= {settings.story_share:g}\n"
     )
     listed = ", ".join(f"{horizon_name(h)} {z:g}" for h, z in thresholds)
@@ -141,8 +143,8 @@ def story_rule(settings: AlertSettings, severity: str) -> dict[str, Any]:
             ),
             "description": (
                 'z-score {{ $value | printf "%.1f" }} of its authors over the last {{ $labels.horizon }} '
-                f"against its own rate ({severity} at z >= {listed}), with at least "
-                f"{settings.story_min_negative} distinct authors of negative documents and at least "
+                f"against its own rate ({severity} at z >= {listed}) and above all it had before, with "
+                f"at least {settings.story_min_negative} distinct authors of negative documents and at least "
                 f"{settings.story_share:.0%} of its documents negative. Evidence: the {{{{ $labels.key }}}} "
                 "alerts on tapewatch.alerts."
             ),

@@ -253,3 +253,16 @@ def test_a_story_needs_negative_documents_and_a_share_above_the_feeds() -> None:
         start = 3 * 1440 + 4 * 60
         story = [lender(start + 55 * i, i < negatives, f"s{i}") for i in range(8)]
         assert events(monitor, merged(feed_days(6), story)) == [], negatives
+
+
+def test_a_key_with_more_history_than_its_burst_tells_no_story() -> None:
+    """A stock tweeted about a few times a day for weeks: a burst of 8 in 7 hours is far above its rate
+    but not above all it had before, the pattern of a busy day, not of a new story (a real feed's
+    tickers fired 185 stories in 27 months without this)."""
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    usual = [window(m, 1, int(m % 7 == 0), key="$ACME", authors=[f"u{m}"]) for m in range(0, 20 * 1440, 700)]
+    start = 20 * 1440 + 240
+    burst = [window(start + 55 * i, 1, int(i % 2 == 0), key="$ACME", authors=[f"b{i}"]) for i in range(8)]
+    observed = monitor.observe(merged(feed_days(21), usual, burst))
+    assert max(o.emergence or 0 for o in observed if o.key == "$ACME") >= monitor.settings.threshold(21600)
+    assert [o.event for o in observed if o.event is not None] == []
