@@ -19,7 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
 from model_service.entity_spans import EntityQuery, mention_spans, token_positions
-from model_service.known_names import KnownNames, ordinary_words
+from model_service.known_names import KnownNames, packaged_ordinary_words
 from model_service.labels import sentiment_score
 from model_service.linking import AliasTable, LinkedEntity, link
 from model_service.mentions import Span, cashtag_spans, casing_features, decode_spans, text_casing
@@ -136,7 +136,7 @@ class InferenceEngine:
         self.tagger = tagger  # None: an artifact without one; only the entities asked about are read
         self.aliases = aliases if aliases is not None else AliasTable.packaged()
         self.known_names = KnownNames(self.aliases.rows)  # every listed name, found in one pass
-        self.ordinary = ordinary_words(tokenizer.get_vocab())
+        self.ordinary = packaged_ordinary_words()
         self.tokenizer = tokenizer
         self.config = config
         self.version = version

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 
 import ahocorasick
 
@@ -32,7 +33,7 @@ ASSET_WORDS = frozenset(
 NAME_RULES = ("any", "capital", "context", "never")
 # The encoder's WordPiece vocabulary lists whole words by frequency in the English text it was built
 # from; those before this id are ordinary words ("request" is 5227, "waves" 5975; "oxygen" 7722,
-# "maker" 9338, "ibm" 9980): a capital at a sentence's start or in a headline does not make them names.
+# "maker" 9338, "ibm" 9980): a listed name made only of them needs context (``aliases/build.py``).
 ORDINARY_BELOW = 6000
 BARE_SYMBOL_MIN = 3  # a symbol shorter than this ("GE", "T") is a word in capitals unless a cashtag
 SYMBOL_RULES = ("capitals", "context", "cashtag")
@@ -131,10 +132,12 @@ class KnownNames:
         return any(w in ASSET_WORDS for w in beside) or bool(elsewhere)
 
 
-def ordinary_words(vocabulary: dict[str, int]) -> frozenset[str]:
-    """The ordinary words of a WordPiece vocabulary (word -> id): whole words of letters, before
-    ``ORDINARY_BELOW``."""
-    return frozenset(w for w, i in vocabulary.items() if i < ORDINARY_BELOW and w.isalpha() and len(w) > 1)
+def packaged_ordinary_words() -> frozenset[str]:
+    """Words the project's training texts write in lower case mid-sentence (``ordinary.txt``, written by
+    ``python -m model_service.aliases.build --data-dir``): a capital on one at a sentence's start, in a
+    headline or in capitals does not make it a name ("Stock futures slide", "EXCHANGE")."""
+    text = resources.files("model_service.aliases").joinpath("ordinary.txt").read_text(encoding="utf-8")
+    return frozenset(text.split())
 
 
 def _lowered(text: str) -> str:

@@ -191,11 +191,11 @@ def link(
         if (
             not any(c.isupper() for c in name)
             or name.lower().rstrip(".") in SUFFIX_WORDS
-            or sum(c.isalnum() for c in name) < 2
+            or sum(c.isalpha() for c in name) < 2
             or all(w in CONCEPTS for w in normalized(name).split())
             or (name.lower() in ordinary and says_nothing(text, span, headline))
         ):
-            continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, one letter, "NFTs"
+            continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, "7B", "NFTs"
         words = normalized(name).split()
         entity = next((e for other, e in names if _starts(words, other) or _starts(other, words)), None)
         if entity is None:
@@ -222,16 +222,20 @@ def says_nothing(text: str, span: Span, headline: bool) -> bool:
 
 
 def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
-    """Tagged mentions with two that only a space parts made one: the tagger often reads a person's or
-    a place's name as two ("Do" a person, "Kwon" a place; "El" and "Salvador"). Cashtags stay apart."""
+    """Tagged mentions with two that only a space parts made one when either is a person or a place: the
+    tagger often reads such a name as two ("Do" a person, "Kwon" a place; "El" and "Salvador"); an
+    organisation beside a product ("Apple iPhone") stays two, and so do handles, cashtags and words that
+    do not start with a capital."""
     joined: list[Span] = []
     for span in found:
         last = joined[-1] if joined else None
         if (
             last is not None
             and text[last.end : span.start] == " "
-            and not text[last.start : last.end].startswith("$")
-            and not text[span.start : span.end].startswith("$")
+            and {last.type, span.type} & {"person", "place"}
+            and text[last.start].isupper()
+            and text[span.start].isupper()
+            and not text[: last.start].rstrip().endswith(("@", "#"))
         ):
             joined[-1] = Span(last.start, span.end, last.type)
         else:

@@ -15,6 +15,8 @@ the rule (``model_service/known_names.py`` applies it):
 "Ordinary words" are the most frequent whole words of the base encoder's WordPiece vocabulary (its
 entries are ordered by frequency in the English text it was built from): ids under
 ``known_names.ORDINARY_BELOW``.
+``--data-dir`` writes ``ordinary.txt``: the words the project's training texts write in lower case
+mid-sentence (``ordinary_words``), which ``linking`` does not key on a capital that says nothing.
 ``--more`` adds the long crypto list (``../shared/data/ner/aliases/crypto_all.csv``, MIT) as
 ``crypto_more.csv``, without the symbols the curated list holds and without names listed twice.
 """
@@ -23,13 +25,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from model_service.known_names import BARE_SYMBOL_MIN, ORDINARY_BELOW
 from model_service.linking import CONCEPTS
 
 HERE = Path(__file__).parent
+_SENTENCES = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_WORDS = re.compile(r"(?<![\w$#@])[A-Za-z][a-z]*(?:'[a-z]+)?(?![\w])")
 # Symbols that are how finance and crypto talk writes ordinary things in capitals: never a bare key.
 NOT_SYMBOLS = frozenset(
     [
@@ -67,6 +73,14 @@ def symbol_match(symbol: str, vocab: dict[str, int]) -> str:
     return "context" if vocab.get(symbol.lower(), ORDINARY_BELOW) < ORDINARY_BELOW else "capitals"
 
 
+def long_name_match(name: str, vocab: dict[str, int]) -> str:
+    """A one-word name of the long list needs context: its coins are called "idk", "Hello", "Rocky" and
+    "Terra" alike (on tweets about anything, its one-word names were mostly such words); a name of
+    several words ("Celsius Network", "FTX Token") is matched by its own rule."""
+    rule = name_match(name, vocab)
+    return "context" if rule in ("any", "capital") and len(name.split()) == 1 else rule
+
+
 def long_symbol_match(symbol: str) -> str:
     """A symbol of the long list is bare only beside its name or an asset word: its symbols collide
     with what texts mean by them ("FTX" is FintruX there, "SEC" a coin)."""
@@ -89,12 +103,58 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
         writer.writerows({f: row[f] for f in fields} for row in rows)
 
 
+def running_text(text: str) -> bool:
+    """Whether a text is written as running text (not a Title Case headline, not in capitals): only
+    there does a capital in mid-sentence say "a name"."""
+    from model_service.mentions import text_casing
+
+    capitalized, capitals = text_casing(text.split())
+    return capitalized <= 0.6 and capitals <= 0.6
+
+
+def ordinary_words(texts: Iterable[str], min_lower: int = 3) -> list[str]:
+    """Words written in lower case mid-sentence at least twice as often as capitalized there, in
+    running text: a capital on them (at a sentence's start, in a headline) says nothing of a name.
+    "London" and "China" are capitalized wherever they stand; "stock" and "penny" are not."""
+    lower: Counter[str] = Counter()
+    upper: Counter[str] = Counter()
+    for text in texts:
+        if not running_text(text):
+            continue
+        for sentence in _SENTENCES.split(text):
+            for word in _WORDS.findall(sentence)[1:]:
+                if word.islower():
+                    lower[word] += 1
+                elif word[0].isupper() and word[1:].islower():
+                    upper[word.lower()] += 1
+    return sorted(w for w, n in lower.items() if n >= min_lower and n >= 2 * upper[w])
+
+
+def corpus_texts(data_dir: Path) -> Iterator[str]:
+    """The project's training texts: the tweets (MIT), FinEntity's paragraphs (ODC-BY) and the
+    named-entity sets' training sentences (CC BY 4.0)."""
+    for name in ("sentiment_train.csv", "topic_train.csv", "news/finentity/train.csv"):
+        yield from (row["text"] for row in rows_of(data_dir / name))
+    from model_service.mention_data import read_conll
+
+    for path in sorted((data_dir / "ner").glob("*/*.conll")):
+        if "dev" not in path.name:
+            yield from (t.text for t in read_conll(path))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--more", type=Path, help="the long crypto list (symbol,name) to add as crypto_more.csv"
     )
+    parser.add_argument(
+        "--data-dir", type=Path, help="the training data (../shared/data): writes ordinary.txt"
+    )
     args = parser.parse_args()
+    if args.data_dir is not None:
+        words = ordinary_words(corpus_texts(args.data_dir))
+        (HERE / "ordinary.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        print(f"ordinary.txt: {len(words)} words")
     vocab = vocabulary()
     curated = rows_of(HERE / "crypto.csv")
     for row in curated:
@@ -116,7 +176,8 @@ def main() -> None:
         ]
         twice = Counter(r["name"].lower() for r in more)
         kept = [
-            {**r, "name_match": name_match(r["name"], vocab), "symbol_match": long_symbol_match(r["symbol"])}
+            {**r, "name_match": long_name_match(r["name"], vocab),
+             "symbol_match": long_symbol_match(r["symbol"])}
             for r in more
             if r["symbol"] not in known and twice[r["name"].lower()] == 1 and r["name"].lower() not in taken
             and len(r["name"]) >= 3

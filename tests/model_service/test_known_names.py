@@ -55,6 +55,8 @@ def test_the_packaged_lists_find_the_assets_a_feed_names_and_link_them_to_one_ke
     names = KnownNames(aliases.rows)
     text = "SHIB Surges as bitcoin and Ethereum slide; SOL, ADA, DOT, Polygon and Tether follow Terra"
     keys = [row.key for _, row in names.find(text)]
-    assert keys == ["$BTC", "$ETH", "$SOL", "$ADA", "$DOT", "$MATIC", "$USDT", "$LUNA"]
+    assert keys == ["$BTC", "$ETH", "$SOL", "$ADA", "$DOT", "$MATIC", "$USDT"]  # the long list's Terra:
+    assert [row.key for _, row in names.find(text + " (LUNA)")][-2:] == ["$LUNA", "$LUNA"]  # in context
+    assert names.find("idk, Hello Rocky") == []  # one-word names of the long list, without context
     linked = link(text, [], [], aliases, listed=names.find(text))
     assert [e.name for e in linked][:2] == ["Bitcoin", "Ethereum"]
