@@ -197,6 +197,29 @@ def _whole_word(text: str, start: int, end: int) -> tuple[int, int]:
         end += 1
     if end < len(text) and text[end] == "." and _ABBREVIATION.fullmatch(text[start:end]):
         end += 1  # "U.S." keeps its last full stop
+    return _capitalized_compound(text, start, end)
+
+
+def _capitalized_compound(text: str, start: int, end: int) -> tuple[int, int]:
+    """A capitalized word widened across hyphens to the capitalized words it is joined to: the tagger
+    tags "Wal" of "Wal-Mart" or "Coca" of "Coca-Cola", and a key named by half a name splits the
+    entity. "Bitcoin-related" and "U.S.-China" stay as they are."""
+    if not text[start:end].isalpha() or not text[start].isupper():
+        return start, end
+    while end + 1 < len(text) and text[end] == "-" and text[end + 1].isupper():
+        after = end + 1
+        while after < len(text) and text[after].isalpha():
+            after += 1
+        if after < len(text) and text[after] in ".&":
+            break
+        end = after
+    while start > 1 and text[start - 1] == "-" and text[start - 2].isalpha():
+        before = start - 1
+        while before > 0 and text[before - 1].isalpha():
+            before -= 1
+        if not text[before].isupper() or (before > 0 and text[before - 1] in ".&"):
+            break
+        start = before
     return start, end
 
 

@@ -226,3 +226,23 @@ def test_an_ordinary_word_is_a_name_only_where_its_capital_says_so() -> None:
     headline = "Stock Futures Slide As Penny Rises"
     assert link(headline, [], spans_of(headline, "Penny"), ALIASES, ordinary=ordinary) == []
     assert [e.key for e in link("Facebook Inc sues", [], [Span(0, 12)], ALIASES)] == ["name:Facebook"]
+
+
+def test_half_of_a_capitalized_hyphenated_name_is_the_whole_name() -> None:
+    for text, first in (("Wal-Mart cuts outlook", 0), ("RT: Coca-Cola profit falls", 4)):
+        word_end = text.index("-")
+        tags = [
+            TAGS.index("B-organisation") if (s, e > s) == (first, True) else 0 for s, e in word_offsets(text)
+        ]
+        (span,) = decode_spans(text, word_offsets(text), tags)
+        assert (span.start, text[span.start : span.end]) == (first, text[first:].split()[0].rstrip(":"))
+        assert span.end > word_end
+    for text in ("Bitcoin-related stocks slide", "U.S.-China talks stall"):
+        tags = [TAGS.index("B-place") if (s, e > s) == (0, True) else 0 for s, e in word_offsets(text)]
+        (span,) = decode_spans(text, word_offsets(text), tags)
+        assert "-" not in text[span.start : span.end]
+    late = "Shares of Hewlett-Packard slide"  # the tag on the second half
+    start = late.index("Packard")
+    tags = [TAGS.index("B-organisation") if s == start else 0 for s, _ in word_offsets(late)]  # start > 0
+    (span,) = decode_spans(late, word_offsets(late), tags)
+    assert late[span.start : span.end] == "Hewlett-Packard"
