@@ -14,8 +14,6 @@ whether the steady name ever did.
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,18 +23,17 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from alerts.settings import AlertSettings
+from bench.real_feed import FEED, documents
 from common.records import Alert, Document, ScoredDocument
 from model_service.engine import InferenceEngine
 from model_service.settings import ModelSettings
 from stream.archive import to_table
 from stream.ingest.synthetic import synthetic_document
-from stream.prepare.documents import document_from_fields
 from stream.prepare.preparer import DocumentPreparer
 from stream.replay.run import replay, rescore
 from stream.replay.sources import scored_documents
 from stream.settings import StreamSettings
 
-FEED = ModelSettings().training_data_dir / "real" / "stocknet_tweets.jsonl.gz"
 NAME = "Korvex Lending"
 KEY = "name:Korvex"  # the tagger keys "Korvex Lending" by its first word; a key that starts so is ours
 INCIDENT_START = datetime(2015, 6, 10, 4, 0, tzinfo=UTC)  # a Wednesday in the middle of the feed
@@ -76,11 +73,6 @@ class StoriesReport:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-def real_feed(path: Path = FEED) -> list[Document]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [document_from_fields(json.loads(line)) for line in lines]
-
-
 def headlines(moments: list[datetime]) -> Iterator[Document]:
     """The name's headlines at ``moments``, negative and neutral by turns, each from its own outlet."""
     for i, at in enumerate(moments):
@@ -104,7 +96,7 @@ def run(path: Path = FEED, cache: Path | None = None) -> StoriesReport:
     if cache is not None and cache.exists():
         base = list(scored_documents(pq.read_table(cache)))
     else:
-        base = rescore(preparer.first_copies(real_feed(path)), engine, stream)
+        base = rescore(preparer.first_copies(documents(path)), engine, stream)
         if cache is not None:
             pq.write_table(to_table(base), cache)
     first = min(d.document.published_at for d in base)

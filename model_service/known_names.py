@@ -30,13 +30,11 @@ ASSET_WORDS = frozenset(
         "blockchain", "chain", "stablecoin", "holders", "staking", "wallet", "mainnet"
     ]
 )  # fmt: skip
-NAME_RULES = ("any", "capital", "context", "never")
 # The encoder's WordPiece vocabulary lists whole words by frequency in the English text it was built
 # from; those before this id are ordinary words ("request" is 5227, "waves" 5975; "oxygen" 7722,
 # "maker" 9338, "ibm" 9980): a listed name made only of them needs context (``aliases/build.py``).
 ORDINARY_BELOW = 6000
 BARE_SYMBOL_MIN = 3  # a symbol shorter than this ("GE", "T") is a word in capitals unless a cashtag
-SYMBOL_RULES = ("capitals", "context", "cashtag")
 
 
 @dataclass(frozen=True)
