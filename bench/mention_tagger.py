@@ -17,10 +17,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from model_service.engine import InferenceEngine
-from model_service.mention_data import MentionText, read_mention_corpus
+from model_service.mention_data import MentionText, read_labelled_mentions, read_mention_corpus
 from model_service.mentions import Span, span_f1, title_case
 from model_service.settings import ModelSettings
 from stream.prepare.documents import document_from_fields
@@ -31,6 +32,8 @@ from stream.settings import StreamSettings
 BATCH = 256
 TOP = 50
 COST_TEXTS = 3000
+LABELLED_HEADLINES = Path(__file__).parent / "labels" / "headline_mentions.tsv"
+LABELLED_AT = "2022-07-15T12:00:00Z"  # when the labelled headlines were written, near enough
 
 
 @dataclass
@@ -47,14 +50,17 @@ class MentionReport:
 
 
 def engine_spans(
-    engine: InferenceEngine, texts: list[MentionText]
+    engine: InferenceEngine, texts: list[MentionText], extractor: EntityExtractor | None = None
 ) -> tuple[list[list[Span]], list[list[Span]]]:
     """For each text, the tagger's mentions, and the mentions of the entities the engine keys after
-    linking (no handle, no lower-case name, no company suffix alone), as character offsets of the text."""
+    linking (no handle, no lower-case name, no company suffix alone), as character offsets of the text;
+    with ``extractor``, each text asked about its cashtags and watched names as a worker asks."""
     tagged: list[list[Span]] = []
     keyed: list[list[Span]] = []
     for start in range(0, len(texts), BATCH):
-        read = engine.probabilities([t.text for t in texts[start : start + BATCH]])
+        chunk = [t.text for t in texts[start : start + BATCH]]
+        asked = [extractor.asked(text) for text in chunk] if extractor is not None else None
+        read = engine.probabilities(chunk, asked)
         tagged.extend(read.tagged)
         keyed.extend([Span(a, b) for e in row for a, b in e.mentions] for row in read.entities)
     return tagged, keyed
@@ -68,6 +74,23 @@ def without_handles(text: MentionText) -> list[Span]:
         for s in text.spans
         if text.text[s.start : s.end] != "@" and not text.text[: s.start].rstrip().endswith("@")
     ]
+
+
+def labelled_headlines(data_dir: Path, preparer: DocumentPreparer) -> list[MentionText]:
+    """The headlines we labelled by hand (``bench/labels``), cleaned as a worker cleans them."""
+
+    def clean(title: str) -> str:
+        fields = {
+            "id": "labelled",
+            "source": "news",
+            "kind": "news",
+            "published_at": LABELLED_AT,
+            "title": title,
+        }
+        return preparer.clean(document_from_fields(fields).dumps()).text
+
+    raw = pd.read_csv(data_dir / "topic_train.csv")["text"].tolist()
+    return read_labelled_mentions(LABELLED_HEADLINES, raw, clean)
 
 
 def read_tweets(data_dir: Path) -> list[dict[str, object]]:
@@ -99,14 +122,15 @@ def run(data_dir: Path | None = None, tweets: int | None = None) -> MentionRepor
     engine = InferenceEngine.load(settings)
     corpus = read_mention_corpus(data_dir / "ner", data_dir / "news" / "finentity" / "train.csv")
     report = MentionReport(engine.backend.name, engine.version, {})
-    for name, texts in corpus.dev.items():
-        for label, shown in ((name, texts), (f"{name}_title", [t.recased(title_case) for t in texts])):
-            tagged, keyed = engine_spans(engine, shown)
-            report.f1[label] = span_f1([t.spans for t in shown], tagged)
-            report.f1[f"{label}_keyed"] = span_f1([without_handles(t) for t in shown], keyed)
     stream = StreamSettings()
     preparer = DocumentPreparer.from_settings(stream, b"bench: pseudonyms only tell authors apart")
     extractor = EntityExtractor.from_settings(stream)
+    sets = {**corpus.dev, "headlines": labelled_headlines(data_dir, preparer)}
+    for name, texts in sets.items():
+        for label, shown in ((name, texts), (f"{name}_title", [t.recased(title_case) for t in texts])):
+            tagged, keyed = engine_spans(engine, shown, extractor)
+            report.f1[label] = span_f1([t.spans for t in shown], tagged)
+            report.f1[f"{label}_keyed"] = span_f1([without_handles(t) for t in shown], keyed)
     rows = read_tweets(data_dir)[:tweets]
     documents = [preparer.clean(document_from_fields(row).dumps()) for row in rows]
     names: Counter[str] = Counter()
@@ -141,7 +165,7 @@ def markdown(report: MentionReport) -> str:
         ("", "the tagger's mentions"),
         ("_keyed", "the keyed entities' mentions, gold handles left out"),
     ):
-        for name in ("btc", "wnut17", "finentity"):
+        for name in ("headlines", "btc", "wnut17", "finentity"):
             if f"{name}{suffix}" not in report.f1:
                 continue
             shown = f"{name}: {what}"

@@ -34,6 +34,9 @@ SUFFIX_WORDS = frozenset(
 # watchlist names the companies a user follows, and an unlisted name stays a name: key, which fires
 # only while emerging. ``crypto_more.csv`` is the long list (MIT): its symbols are bare only in context.
 ALIAS_FILES = {"crypto.csv": "product", "sp500.csv": "organisation", "crypto_more.csv": "product"}
+# The name rules under which a tagged mention links by name alone: a "context" name ("Gas", "Musk")
+# needs an asset word beside it, which ``KnownNames`` checks and a tagged span does not carry.
+TAGGED_NAME_MATCHES = frozenset(["any", "capital"])
 # What topics are for, not who a text is about: a tagged concept gets no ``name:`` key.
 CONCEPTS = frozenset(
     [
@@ -43,6 +46,41 @@ CONCEPTS = frozenset(
         "futures"
     ]
 )  # fmt: skip
+
+
+# Words that carry a company's name on: a tagged "NuCera" before "Solutions" is "NuCera Solutions".
+_COMPANY_WORD = re.compile(
+    r" (?:Solutions|Technologies|Technology|Group|Holdings|Capital|Ventures|Partners|Labs|Banks?|Banking|"
+    r"Bancorp|Bancshares|Health|Healthcare|Pharma|Pharmaceuticals|Biosciences|Therapeutics|Systems|"
+    r"Networks?|Media|Interactive|Generation|Industries|Energy|Financial|Investments|Motors|Airlines|"
+    r"Foundation|Trust|Fund|Inc|Corp|Corporation|Company|Co|LLP|LLC|plc|PLC|Ltd|SE|AG|NV)\b\.?"
+)
+# Titles, which name what a person is, not who: cut out of a name ("CFO Hugh Johnston", "Rep. Cheney").
+_TITLE = re.compile(
+    r"(?:^|(?<=\s))(?:[Tt]he(?=\s)|(?i:prime minister|vice chair(?:man|woman)?|vice president|"
+    r"chief (?:executive|financial|operating|technology|investment) officer|ceo|cfo|coo|cto|cio|"
+    r"chair(?:man|woman)?|president|director|minister|secretary|governor|senator|gov|rep|sen|dr|mr|"
+    r"mrs|ms|judge|co-?founder|founder)(?:\.|(?=\s|$)))"
+)
+_POSSESSIVE = re.compile(r"['\u2019]s$")
+_ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
+ACRONYM_MAX = 3  # letters of a word in capitals that reads as an acronym ("US", "UK", "EU")
+# People of a place, not a place: "Dutch central bank", "European officials" name no one.
+DEMONYMS = frozenset(
+    [
+        "american", "african", "arab", "argentine", "argentinian", "asian", "australian", "austrian",
+        "belgian", "brazilian", "british", "canadian", "chilean", "chinese", "colombian", "czech",
+        "danish", "dutch", "egyptian", "english", "european", "filipino", "finnish", "french",
+        "german", "greek", "hungarian", "indian", "indonesian", "iranian", "iraqi", "irish",
+        "israeli", "italian", "japanese", "korean", "latin", "malaysian", "mexican", "nigerian",
+        "norwegian", "pakistani", "peruvian", "philippine", "polish", "portuguese", "russian",
+        "saudi", "scottish", "singaporean", "south african", "spanish", "swedish", "swiss",
+        "taiwanese", "thai", "turkish", "ukrainian", "venezuelan", "vietnamese", "welsh", "western",
+        "eastern", "asian-pacific", "emirati", "qatari", "kenyan", "icelandic", "estonian",
+    ]
+)  # fmt: skip
+# "$BTC-USD": the USD a price is quoted in; "$HIVE:CA": the market it trades on
+_QUOTE_CURRENCY = re.compile(r"\$[A-Za-z]{1,6}[-:]$")
 
 
 def normalized(name: str) -> str:
@@ -89,8 +127,9 @@ class AliasTable:
                 table.by_symbol.setdefault(symbol, entity)
                 if listed.symbol_match == "capitals":
                     bare.add(symbol)
-                if listed.name_match != "never":
-                    table.by_name.setdefault(normalized(entity.name), entity)
+                said = normalized(entity.name)  # "Crypto Holding" is said "crypto": a concept
+                if listed.name_match in TAGGED_NAME_MATCHES and not all(w in CONCEPTS for w in said.split()):
+                    table.by_name.setdefault(said, entity)
         table.bare_symbols = frozenset(bare)
         return table
 
@@ -158,8 +197,10 @@ def link(
     entities = [LinkedEntity(e.key, e.name, e.type, list(e.spans)) for e in asked]
     by_key = {e.key: e for e in entities}
     for span, row in listed:
-        if any(_overlaps(span, s) for e in entities for s in e.spans):
-            continue  # an entity asked about already names it
+        if any(_overlaps(span, s) for e in entities for s in e.spans) or _QUOTE_CURRENCY.search(
+            text[: span.start]
+        ):
+            continue  # an entity asked about already names it; the USD of "$BTC-USD"
         entity = by_key.get(row.key)
         if entity is None:
             entity = by_key[row.key] = LinkedEntity(row.key, row.name, row.type)
@@ -176,6 +217,8 @@ def link(
                 covering.type = span.type
             continue
         surface = text[span.start : span.end]
+        if _QUOTE_CURRENCY.search(text[: span.start]):
+            continue
         known = aliases.find(surface, capitals_text)
         if known is None and surface.startswith("$"):
             symbol = surface[1:].upper()
@@ -193,7 +236,8 @@ def link(
             or name.lower().rstrip(".") in SUFFIX_WORDS
             or sum(c.isalpha() for c in name) < 2
             or all(w in CONCEPTS for w in normalized(name).split())
-            or (name.lower() in ordinary and says_nothing(text, span, headline))
+            or normalized(name) in DEMONYMS
+            or (name.lower() in ordinary and says_nothing(text, span, headline, capitals_text))
         ):
             continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, "7B", "NFTs"
         words = normalized(name).split()
@@ -214,25 +258,31 @@ def link(
     return entities
 
 
-def says_nothing(text: str, span: Span, headline: bool) -> bool:
+def says_nothing(text: str, span: Span, headline: bool, capitals_text: bool = False) -> bool:
     """Whether a word's capital says nothing of it being a name: in a headline (Title Case, capitals),
-    at a sentence's start ("Stock futures slide"), or a word in capitals ("HIGHWAY")."""
+    at a sentence's start ("Stock futures slide"), or a word in capitals ("HIGHWAY"). A short word in
+    capitals in a text that is not all capitals is an acronym ("US", "UK"), wherever it stands."""
+    word = text[span.start : span.end]
+    if word.isupper() and len(word) <= ACRONYM_MAX:
+        return capitals_text
     before = text[: span.start].rstrip()
-    return headline or not before or before[-1] in '.!?:;"|\n' or text[span.start : span.end].isupper()
+    return headline or not before or before[-1] in '.!?:;"|\n' or word.isupper()
 
 
 def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
-    """Tagged mentions with two that only a space parts made one when either is a person or a place: the
-    tagger often reads such a name as two ("Do" a person, "Kwon" a place; "El" and "Salvador"); an
-    organisation beside a product ("Apple iPhone") stays two, and so do handles, cashtags and words that
-    do not start with a capital."""
+    """Tagged mentions as whole names. Two that only a space parts are one when both are of one type or
+    either is a person or a place: the tagger often reads a name as two ("Elon" and "Musk", "Halper",
+    "Sadeh" and "LLP"; "Do" a person, "Kwon" a place); an organisation beside a product ("Apple iPhone")
+    stays two, and so do handles, cashtags and words that do not start with a capital. A name runs on
+    over the company words after it ("NuCera Solutions"), and is cut at a title ("PepsiCo CFO Hugh
+    Johnston" is "PepsiCo" and "Hugh Johnston") and at a leading "the" and a possessive."""
     joined: list[Span] = []
     for span in found:
         last = joined[-1] if joined else None
         if (
             last is not None
             and text[last.end : span.start] == " "
-            and {last.type, span.type} & {"person", "place"}
+            and (last.type == span.type or {last.type, span.type} & {"person", "place"})
             and text[last.start].isupper()
             and text[span.start].isupper()
             and not text[: last.start].rstrip().endswith(("@", "#"))
@@ -240,7 +290,31 @@ def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
             joined[-1] = Span(last.start, span.end, last.type)
         else:
             joined.append(span)
-    return joined
+    return [part for span in joined for part in _without_titles(text, _with_company_words(text, span))]
+
+
+def _with_company_words(text: str, span: Span) -> Span:
+    end = span.end
+    if text[span.start].isupper():
+        while (after := _COMPANY_WORD.match(text, end)) is not None:
+            end = after.end()
+    return Span(span.start, end, span.type)
+
+
+def _without_titles(text: str, span: Span) -> list[Span]:
+    parts, start = [], span.start
+    for title in [*_TITLE.finditer(text, span.start, span.end), None]:
+        end = title.start() if title is not None else span.end
+        piece = text[start:end]
+        trimmed = _POSSESSIVE.sub("", piece.rstrip())
+        if trimmed.endswith(".") and not _ABBREVIATION_END.search(trimmed):
+            trimmed = trimmed[:-1]  # "Corp." is "Corp"; "U.S." keeps its full stop
+        lead = len(piece) - len(piece.lstrip())
+        if any(c.isalnum() for c in trimmed[lead:]):
+            parts.append(Span(start + lead, start + len(trimmed), span.type))
+        if title is not None:
+            start = title.end()
+    return parts
 
 
 def _overlaps(a: Span, b: Span) -> bool:

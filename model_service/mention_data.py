@@ -7,6 +7,7 @@ tokens joined by single spaces, so every mention is a character span of that tex
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,3 +118,39 @@ def read_mention_corpus(ner_dir: Path, finentity_csv: Path | None, seed: int = 1
         train += [t for t in news if t.text not in held]
         dev["finentity"] = [t for t in news if t.text in held]
     return MentionCorpus(train, dev)
+
+
+def read_labelled_mentions(
+    labels: Path, raw: Sequence[str], clean: Callable[[str], str] = lambda text: text
+) -> list[MentionText]:
+    """Hand-labelled texts (``bench/labels/headline_mentions.tsv``): each line names a row of ``raw``
+    (checked by the digest of its text), and its mentions by their words, in order. Each is found in
+    the cleaned text after the one before, as a whole word; a label that cannot be found is an error."""
+    texts = []
+    for number, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        row, digest, listed = [*line.split("\t"), ""][:3]
+        text = raw[int(row)]
+        if hashlib.sha256(text.encode()).hexdigest()[:12] != digest:
+            raise ValueError(f"{labels}:{number}: row {row} is not the text these labels were made for")
+        text = clean(text)
+        spans, after = [], 0
+        for words in (w.strip() for w in listed.split(" | ") if w.strip()):
+            found = _find_whole(text, words, after)
+            if found is None:
+                raise ValueError(f"{labels}:{number}: {words!r} is not in {text!r} after {after}")
+            spans.append(Span(found, found + len(words)))
+            after = found + len(words)
+        texts.append(MentionText(text, tuple(spans)))
+    return texts
+
+
+def _find_whole(text: str, words: str, after: int) -> int | None:
+    start = text.find(words, after)
+    while start >= 0:
+        end = start + len(words)
+        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            return start
+        start = text.find(words, start + 1)
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from model_service.entity_data import (
 )
 from model_service.entity_spans import entity_mask, mention_spans, token_positions
 from model_service.labels import SENTIMENTS
+from model_service.mention_data import read_labelled_mentions
 
 NEG, NEU, POS = range(3)
 
@@ -113,3 +115,19 @@ def test_tokens_overlapping_a_span_are_the_entitys_and_special_tokens_never_are(
     assert mask[0, 0].tolist() == [0, 1, 1, 0, 0] and mask[0, 1].tolist() == [0, 0, 0, 1, 0]
     assert not mask[1:].any()
     assert entity_mask([[], []], width=3).shape == (2, 1, 3)  # one column even when none is asked for
+
+
+def test_hand_labels_name_their_rows_by_digest_and_their_mentions_in_order(tmp_path: Path) -> None:
+    raw = ["Tesla sells bitcoin; Tesla shares fall", "Nothing here"]
+    digest = hashlib.sha256(raw[0].encode()).hexdigest()[:12]
+    labels = tmp_path / "labels.tsv"
+    labels.write_text(f"# comment\n0\t{digest}\tTesla | bitcoin | Tesla\n", encoding="utf-8")
+    (text,) = read_labelled_mentions(labels, raw)
+    assert [text.text[s.start : s.end] for s in text.spans] == ["Tesla", "bitcoin", "Tesla"]
+    assert text.spans[2].start == raw[0].rindex("Tesla")  # the second Tesla, after the first
+    labels.write_text(f"1\t{digest}\tNothing\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not the text"):
+        read_labelled_mentions(labels, raw)  # the row changed: these labels are not for it
+    labels.write_text(f"0\t{digest}\tTes\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="is not in"):
+        read_labelled_mentions(labels, raw)  # part of a word is not a mention

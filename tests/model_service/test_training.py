@@ -90,3 +90,15 @@ def test_unknown_sentiment_codes_are_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "CODE=NAME with NAME one of negative, neutral, positive" in result.stderr
+
+
+@pytest.mark.skipif(
+    not (DATA / "topic_train.csv").exists(), reason="needs ../shared/data beside the checkout"
+)
+def test_the_committed_hand_labels_resolve_in_the_texts_a_worker_cleans() -> None:
+    from bench.mention_tagger import labelled_headlines
+    from stream.prepare.preparer import DocumentPreparer
+    from stream.settings import StreamSettings
+
+    texts = labelled_headlines(DATA, DocumentPreparer.from_settings(StreamSettings(), b"test"))
+    assert len(texts) >= 200 and sum(len(t.spans) for t in texts) >= 400
