@@ -56,7 +56,10 @@ ENV = {
 @dataclass(frozen=True)
 class Answer:
     windows: dict[Window, Counts]
-    alerts: frozenset[tuple[str, str, str, str, int]]  # id, key, state, severity, count
+    # id (key, window end, state), key, state, severity. Not the count: an alert fires on the window as
+    # first emitted, and a busy machine can stall a lane's marks past ``lane_stale_s``, so that a window
+    # is emitted early and amended after (one run in several under load: 25 documents, then 27)
+    alerts: frozenset[tuple[str, str, str, str]]
     archived: frozenset[str]
     late: float
 
@@ -98,7 +101,7 @@ def run(make_settings, tmp_path: Path, workers: int, kill: bool = False) -> Answ
     events = {a.id: a for a in (decode_record(Alert, r.value) for r in alerts)}.values()
     return Answer(
         windows=windows,
-        alerts=frozenset((a.id, a.key, a.state, a.severity, a.count) for a in events),
+        alerts=frozenset((a.id, a.key, a.state, a.severity) for a in events),
         archived=frozenset(r["id"] for r in archived(settings)),
         late=late,
     )
