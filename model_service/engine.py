@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from common.watched_file import WatchedFile
 from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
 from model_service.entity_spans import EntityQuery, mention_spans, token_positions
@@ -24,6 +26,7 @@ from model_service.labels import sentiment_score
 from model_service.linking import AliasTable, LinkedEntity, link
 from model_service.mentions import Span, cashtag_spans, casing_features, decode_spans, text_casing
 from model_service.model import DocumentPass, EntityHead, Outputs, TopicSentimentModel, packaged_base_dir
+from model_service.name_registry import NameRegistry, NamesError, read_names
 from model_service.settings import ModelSettings
 from model_service.tagger import TaggerWeights
 from model_service.text import model_text, model_text_map
@@ -137,6 +140,7 @@ class InferenceEngine:
         self.aliases = aliases if aliases is not None else AliasTable.packaged()
         self.known_names = KnownNames(self.aliases.rows)  # every listed name, found in one pass
         self.ordinary = packaged_ordinary_words()
+        self.names: WatchedFile[NameRegistry] | None = None  # keys linked across the feed (``load``)
         self.tokenizer = tokenizer
         self.config = config
         self.version = version
@@ -180,7 +184,12 @@ class InferenceEngine:
         log.info("model %s on %s", version, backend.name)
         forward_batch = settings.forward_batch_size or (32 if device.type == "cuda" else CPU_FORWARD_BATCH)
         tagger = load_tagger(artifact_dir)
-        return cls(model, tokenizer, config, version, backend, settings.max_length, forward_batch, tagger)
+        engine = cls(model, tokenizer, config, version, backend, settings.max_length, forward_batch, tagger)
+        if settings.names_path is not None:
+            engine.names = WatchedFile(
+                settings.names_path, read_names, (NamesError,), "names file", settings.names_check_s
+            )
+        return engine
 
     def model_texts(self, texts: Sequence[str]) -> list[str]:
         """The texts as the model was trained to read them."""
@@ -274,6 +283,8 @@ class InferenceEngine:
         found = sorted([*tagged, *cashtags], key=lambda s: s.start)
         listed = self.known_names.find(read, capitals)
         linked = link(read, requested, found, self.aliases, capitals, listed, self.ordinary)
+        if self.names is not None:
+            linked = self.names.current(time.monotonic()).apply(linked)
         tokens = [token_positions(offsets, [(s.start, s.end) for s in e.spans]) for e in linked]
         probs = softmax(self.entity_head.logits(vectors, tokens)) if linked else np.zeros((0, 3))
         return [

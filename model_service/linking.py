@@ -65,6 +65,7 @@ _TITLE = re.compile(
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 _ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
 ACRONYM_MAX = 3  # letters of a word in capitals that reads as an acronym ("US", "UK", "EU")
+ACRONYM_LONGEST = 4  # a name in capitals longer than this is a word shouted ("CELSIUS"), not a symbol
 # People of a place, not a place: "Dutch central bank", "European officials" name no one.
 DEMONYMS = frozenset(
     [
@@ -168,12 +169,13 @@ class LinkedEntity:
     spans: list[Span] = field(default_factory=list)
 
 
-def display_name(surface: str, capitals_text: bool) -> str:
-    """How a found name is keyed: as written, but in a text written in capitals, as a name is written
-    (``CELSIUS`` is ``Celsius``; a short symbol-like word stays as it is)."""
+def display_name(surface: str) -> str:
+    """How a found name is keyed: as written, but a name written in capitals as a name is written
+    (``CELSIUS`` is ``Celsius``, in a headline in capitals or shouted in a tweet: one key for both; a
+    short symbol-like word, ``LUNA``, ``NYSE``, stays as it is)."""
     surface = _EDGES.sub("", surface.strip()) or surface.strip()
     surface = " ".join(surface.split())
-    if capitals_text and surface.isupper() and len(surface) > 4:
+    if surface.isupper() and sum(c.isalpha() for c in surface) > ACRONYM_LONGEST:
         return surface.title()
     return surface
 
@@ -230,7 +232,7 @@ def link(
                 entities.append(entity)
             entity.spans.append(span)
             continue
-        name = normalized_display(display_name(surface, capitals_text))  # "Facebook Inc" is "Facebook"
+        name = normalized_display(display_name(surface))  # "Facebook Inc" is "Facebook"
         if (
             not any(c.isupper() for c in name)
             or name.lower().rstrip(".") in SUFFIX_WORDS

@@ -84,6 +84,17 @@ class ModelSettings(ComponentSettings):
         validation_alias=AliasChoices("TAPEWATCH_TOPICS_CHECK_S", "topics_check_s"),
         description="How often the topics file is checked for changes",
     )
+    names_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("TAPEWATCH_NAMES_PATH", "names_path"),
+        description="YAML file of keys linked across the feed (`tapewatch names learn`; reread on change)",
+    )
+    names_check_s: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=AliasChoices("TAPEWATCH_NAMES_CHECK_S", "names_check_s"),
+        description="How often the names file is checked for changes",
+    )
     training_data_dir: Path = Field(
         Path("../shared/data"),
         description="Labeled CSVs that `tapewatch train` and the model benchmark read (beside a checkout)",

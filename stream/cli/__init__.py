@@ -17,6 +17,7 @@ from stream.cli.demo import demo
 from stream.cli.grafana import grafana
 from stream.cli.ingest import ingest
 from stream.cli.model import classify, serve_model, train
+from stream.cli.names import names
 from stream.cli.replay import backtest, replay
 from stream.cli.topics import topics
 from stream.cli.worker import worker
@@ -37,7 +38,7 @@ def cli() -> None:
 
 for command in (broker, worker, ingest, demo, replay, backtest, train, classify, serve_model):
     cli.add_command(command)
-for group in (rules, alerts, grafana, bench, topics):
+for group in (rules, alerts, grafana, bench, topics, names):
     cli.add_command(group)
 
 

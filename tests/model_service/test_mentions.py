@@ -158,6 +158,11 @@ def test_a_name_no_list_holds_is_keyed_by_itself_and_its_shorter_form_within_a_t
     shouting = "CELSIUS FREEZES WITHDRAWALS"
     (entity,) = link(shouting, [], [Span(0, 7)], ALIASES, capitals_text=True)
     assert entity.key == "name:Celsius"
+    tweet = "Get out of CELSIUS now, LUNA too"  # shouted in a tweet: the same key; a symbol stays
+    assert [e.key for e in link(tweet, [], [Span(11, 18), Span(24, 28)], ALIASES)] == [
+        "name:Celsius",
+        "name:LUNA",
+    ]
 
 
 def test_a_mention_an_asked_entity_covers_joins_it_and_lends_it_its_type() -> None:

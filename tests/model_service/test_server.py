@@ -389,3 +389,37 @@ def test_every_door_gives_a_text_the_same_entities(server: str, engine, tmp_path
         for text, want, got in zip(DOOR_TEXTS, worker, answer, strict=True):
             assert [e[:4] for e in got] == [e[:4] for e in want], f"{door} on {text!r}"
             assert [e[4] for e in got] == [e[4] for e in want], f"{door}'s sentiments on {text!r}"
+
+
+def test_a_names_file_links_a_key_at_every_door_that_loads_the_model(engine, tmp_path: Path) -> None:
+    """TAPEWATCH_NAMES_PATH (``tapewatch names learn``) is read where the model is loaded: the engine a
+    worker or ``serve-model`` loads, and ``tapewatch classify``: one key for the entity at each."""
+    from common.watched_file import WatchedFile
+    from model_service.name_registry import NameLink, NamesError, NamesFile, read_names, write_names
+
+    text = "Velix Capital halts withdrawals as lenders pull back"
+    (found,) = engine.classify([text])
+    assert "name:Velix Capital" in (found.entities or {}), found.entities  # a name no list holds
+    names = tmp_path / "names.yml"
+    link = NameLink(key="name:Velix Capital", into="name:Velix", name="Velix", why="prefix", seen=3)
+    write_names(names, NamesFile(links=[link]))
+    rows = tmp_path / "texts.jsonl"
+    rows.write_text(json.dumps({"text": text}) + "\n")
+    out = tmp_path / "labeled.jsonl"
+    env = {**os.environ, "TAPEWATCH_MODEL_BACKEND": "torch", "TAPEWATCH_NAMES_PATH": str(names)}
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "classify", "--input", str(rows), "--output", str(out)],
+        capture_output=True, text=True, env=env, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-1500:]
+    command = json.loads(json.loads(out.read_text().splitlines()[0])["entities"])
+    try:
+        engine.names = WatchedFile(names, read_names, (NamesError,), "names file")  # as ``load`` sets it
+        (linked,) = engine.classify([text])
+    finally:
+        engine.names = None
+    velix = (linked.entities or {})["name:Velix"]
+    assert "name:Velix Capital" not in (linked.entities or {}) and velix.name == "Velix"
+    assert [(e["key"], e["name"], e["mentions"]) for e in command if e["key"].startswith("name:")] == [
+        ("name:Velix", "Velix", [list(m) for m in velix.mentions])
+    ]
