@@ -10,6 +10,7 @@ import sys
 from bench import (
     alert_quality,
     broker_throughput,
+    distress_sentiment,
     entity_stories,
     mention_tagger,
     overload,
@@ -51,6 +52,8 @@ def main(names: list[str]) -> None:
          lambda: user_topics.markdown(user_topics.run(settings.training_data_dir))),
         ("mentions", "Who a text is about: mention spans and name keys",
          lambda: mention_tagger.markdown(mention_tagger.run(settings.training_data_dir))),
+        ("distress", "Entity sentiment on distress headlines",
+         lambda: distress_sentiment.markdown(distress_sentiment.run(settings.training_data_dir))),
         ("model", "Model throughput",
          lambda: model_markdown(run_model_benchmark(settings.training_data_dir, settings))),
     ]  # fmt: skip

@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from model_service.engine import InferenceEngine
-from model_service.mention_data import MentionText, read_labelled_mentions, read_mention_corpus
+from model_service.mention_data import LabelledText, MentionText, read_labelled, read_mention_corpus
 from model_service.mentions import Span, span_f1, title_case
 from model_service.settings import ModelSettings
 from stream.prepare.documents import document_from_fields
@@ -76,8 +76,8 @@ def without_handles(text: MentionText) -> list[Span]:
     ]
 
 
-def labelled_headlines(data_dir: Path, preparer: DocumentPreparer) -> list[MentionText]:
-    """The headlines we labelled by hand (``bench/labels``), cleaned as a worker cleans them."""
+def labelled_texts(labels: Path, data_dir: Path, preparer: DocumentPreparer) -> list[LabelledText]:
+    """Headlines we labelled by hand (``bench/labels``), cleaned as a worker cleans them."""
 
     def clean(title: str) -> str:
         fields = {
@@ -90,7 +90,12 @@ def labelled_headlines(data_dir: Path, preparer: DocumentPreparer) -> list[Menti
         return preparer.clean(document_from_fields(fields).dumps()).text
 
     raw = pd.read_csv(data_dir / "topic_train.csv")["text"].tolist()
-    return read_labelled_mentions(LABELLED_HEADLINES, raw, clean)
+    return read_labelled(labels, raw, clean)
+
+
+def labelled_headlines(data_dir: Path, preparer: DocumentPreparer) -> list[MentionText]:
+    """The headlines labelled with who they are about."""
+    return [MentionText(t.text, t.spans) for t in labelled_texts(LABELLED_HEADLINES, data_dir, preparer)]
 
 
 def read_tweets(data_dir: Path) -> list[dict[str, object]]:

@@ -63,6 +63,7 @@ _TITLE = re.compile(
     r"mrs|ms|judge|co-?founder|founder)(?:\.|(?=\s|$)))"
 )
 _POSSESSIVE = re.compile(r"['\u2019]s$")
+_LOWER_TAIL = re.compile(r"(?:\s+[a-z]+)+$")  # words after a name that a tag ran on over
 _ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
 ACRONYM_MAX = 3  # letters of a word in capitals that reads as an acronym ("US", "UK", "EU")
 ACRONYM_LONGEST = 4  # a name in capitals longer than this is a word shouted ("CELSIUS"), not a symbol
@@ -277,7 +278,8 @@ def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
     "Sadeh" and "LLP"; "Do" a person, "Kwon" a place); an organisation beside a product ("Apple iPhone")
     stays two, and so do handles, cashtags and words that do not start with a capital. A name runs on
     over the company words after it ("NuCera Solutions"), and is cut at a title ("PepsiCo CFO Hugh
-    Johnston" is "PepsiCo" and "Hugh Johnston") and at a leading "the" and a possessive."""
+    Johnston" is "PepsiCo" and "Hugh Johnston"), at a leading "the", a possessive and the lower-case
+    words a tag ran on over ("British Virgin Islands court")."""
     joined: list[Span] = []
     for span in found:
         last = joined[-1] if joined else None
@@ -309,6 +311,8 @@ def _without_titles(text: str, span: Span) -> list[Span]:
         end = title.start() if title is not None else span.end
         piece = text[start:end]
         trimmed = _POSSESSIVE.sub("", piece.rstrip())
+        if piece.lstrip()[:1].isupper():
+            trimmed = _LOWER_TAIL.sub("", trimmed)  # "British Virgin Islands court", "Crypto exchange"
         if trimmed.endswith(".") and not _ABBREVIATION_END.search(trimmed):
             trimmed = trimmed[:-1]  # "Corp." is "Corp"; "U.S." keeps its full stop
         lead = len(piece) - len(piece.lstrip())

@@ -120,12 +120,22 @@ def read_mention_corpus(ner_dir: Path, finentity_csv: Path | None, seed: int = 1
     return MentionCorpus(train, dev)
 
 
-def read_labelled_mentions(
+@dataclass(frozen=True)
+class LabelledText:
+    """A hand-labelled text: its mentions, and the sentiment each is labelled with, where one is."""
+
+    text: str
+    spans: tuple[Span, ...]
+    sentiments: tuple[str | None, ...]
+
+
+def read_labelled(
     labels: Path, raw: Sequence[str], clean: Callable[[str], str] = lambda text: text
-) -> list[MentionText]:
-    """Hand-labelled texts (``bench/labels/headline_mentions.tsv``): each line names a row of ``raw``
-    (checked by the digest of its text), and its mentions by their words, in order. Each is found in
-    the cleaned text after the one before, as a whole word; a label that cannot be found is an error."""
+) -> list[LabelledText]:
+    """Hand-labelled texts (``bench/labels``): each line names a row of ``raw`` (checked by the digest
+    of its text), and its mentions by their words, in order, each with ``=sentiment`` where labelled.
+    Each is found in the cleaned text after the one before, as a whole word; a label that cannot be
+    found is an error."""
     texts = []
     for number, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -135,14 +145,18 @@ def read_labelled_mentions(
         if hashlib.sha256(text.encode()).hexdigest()[:12] != digest:
             raise ValueError(f"{labels}:{number}: row {row} is not the text these labels were made for")
         text = clean(text)
-        spans, after = [], 0
-        for words in (w.strip() for w in listed.split(" | ") if w.strip()):
+        spans, sentiments, after = [], [], 0
+        for item in (w.strip() for w in listed.split(" | ") if w.strip()):
+            words, _, sentiment = item.partition("=")
             found = _find_whole(text, words, after)
             if found is None:
                 raise ValueError(f"{labels}:{number}: {words!r} is not in {text!r} after {after}")
+            if sentiment and sentiment not in SENTIMENTS:
+                raise ValueError(f"{labels}:{number}: {sentiment!r} is not one of {', '.join(SENTIMENTS)}")
             spans.append(Span(found, found + len(words)))
+            sentiments.append(sentiment or None)
             after = found + len(words)
-        texts.append(MentionText(text, tuple(spans)))
+        texts.append(LabelledText(text, tuple(spans), tuple(sentiments)))
     return texts
 
 

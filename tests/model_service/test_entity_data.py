@@ -20,7 +20,7 @@ from model_service.entity_data import (
 )
 from model_service.entity_spans import entity_mask, mention_spans, token_positions
 from model_service.labels import SENTIMENTS
-from model_service.mention_data import read_labelled_mentions
+from model_service.mention_data import read_labelled
 
 NEG, NEU, POS = range(3)
 
@@ -121,13 +121,17 @@ def test_hand_labels_name_their_rows_by_digest_and_their_mentions_in_order(tmp_p
     raw = ["Tesla sells bitcoin; Tesla shares fall", "Nothing here"]
     digest = hashlib.sha256(raw[0].encode()).hexdigest()[:12]
     labels = tmp_path / "labels.tsv"
-    labels.write_text(f"# comment\n0\t{digest}\tTesla | bitcoin | Tesla\n", encoding="utf-8")
-    (text,) = read_labelled_mentions(labels, raw)
+    labels.write_text(f"# comment\n0\t{digest}\tTesla | bitcoin=negative | Tesla\n", encoding="utf-8")
+    (text,) = read_labelled(labels, raw)
     assert [text.text[s.start : s.end] for s in text.spans] == ["Tesla", "bitcoin", "Tesla"]
+    assert text.sentiments == (None, "negative", None)
     assert text.spans[2].start == raw[0].rindex("Tesla")  # the second Tesla, after the first
     labels.write_text(f"1\t{digest}\tNothing\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not the text"):
-        read_labelled_mentions(labels, raw)  # the row changed: these labels are not for it
+        read_labelled(labels, raw)  # the row changed: these labels are not for it
     labels.write_text(f"0\t{digest}\tTes\n", encoding="utf-8")
     with pytest.raises(ValueError, match="is not in"):
-        read_labelled_mentions(labels, raw)  # part of a word is not a mention
+        read_labelled(labels, raw)  # part of a word is not a mention
+    labels.write_text(f"0\t{digest}\tTesla=bearish\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not one of"):
+        read_labelled(labels, raw)

@@ -288,6 +288,8 @@ def test_titles_a_leading_the_and_possessives_are_not_part_of_a_name() -> None:
         ["Fed"],
     ]
     assert keyed_words("U.S. stocks fall", [Span(0, 4)]) == [["U.S."]]  # an abbreviation keeps its stop
+    court = "Three Arrows ordered to liquidate by British Virgin Islands court"
+    assert keyed_words(court, spans_of(court, "British Virgin Islands court")) == [["British Virgin Islands"]]
 
 
 def test_people_of_a_place_and_the_currency_a_price_is_quoted_in_are_not_names() -> None:

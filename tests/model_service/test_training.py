@@ -96,9 +96,13 @@ def test_unknown_sentiment_codes_are_a_usage_error(tmp_path: Path) -> None:
     not (DATA / "topic_train.csv").exists(), reason="needs ../shared/data beside the checkout"
 )
 def test_the_committed_hand_labels_resolve_in_the_texts_a_worker_cleans() -> None:
-    from bench.mention_tagger import labelled_headlines
+    from bench.distress_sentiment import LABELS as DISTRESS_LABELS
+    from bench.mention_tagger import labelled_headlines, labelled_texts
     from stream.prepare.preparer import DocumentPreparer
     from stream.settings import StreamSettings
 
-    texts = labelled_headlines(DATA, DocumentPreparer.from_settings(StreamSettings(), b"test"))
+    preparer = DocumentPreparer.from_settings(StreamSettings(), b"test")
+    texts = labelled_headlines(DATA, preparer)
     assert len(texts) >= 200 and sum(len(t.spans) for t in texts) >= 400
+    distress = labelled_texts(DISTRESS_LABELS, DATA, preparer)
+    assert len(distress) >= 70 and all(s is not None for t in distress for s in t.sentiments)
