@@ -281,7 +281,7 @@ def republish_documents(
     "--incidents",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV of labeled incidents (key,start,end[,mentions]): adds delay per horizon, misses and false "
-    "alerts. `tapewatch ingest synthetic --incidents FILE` writes one.",
+    "alerts. `tapewatch ingest synthetic --profile sparse --incidents-out FILE` writes one.",
 )
 def backtest(
     topics: tuple[str, ...],

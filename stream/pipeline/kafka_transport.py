@@ -55,13 +55,20 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
-        """After a rebalance, a partition with nothing committed is read again from its beginning, like
-        the others from their committed offset (see the module's docstring)."""
+        """After a rebalance, a partition with nothing committed is read from where the group's reset
+        policy says (``earliest``, the pipeline's: again from its beginning, like the others from their
+        committed offset; see the module's docstring), never from where its fetcher happened to be."""
         committed = await super().seek_to_committed()
         unread = [tp for tp, offset in committed.items() if not offset]
-        if unread:
+        if unread and self.app.conf.consumer_auto_offset_reset == "latest":
+            await self.seek_to_end(*unread)
+        elif unread:
             await self.seek_to_beginning(*unread)
         return committed
+
+    async def seek_to_end(self, *partitions: TP) -> None:
+        """Seek partitions past their last record (aiokafka's ``seek_to_end``)."""
+        await self.call_thread(self._ensure_consumer().seek_to_end, *partitions)
 
 
 class AtLeastOnceCommits(faust_aiokafka.Consumer):

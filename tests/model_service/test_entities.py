@@ -64,12 +64,12 @@ def test_entity_labels_do_not_depend_on_the_batch_or_on_the_other_entities(
     texts = [HEADLINE, "Oil slumps while gold rallies", "SHIB holders cheer as Bitcoin slides"]
     asked = [COINS, [EntityQuery("entity:Gold", ("gold",))], COINS]
     together = default_engine.classify(texts, entities=asked)
-    default_engine.batch_size = 1
+    shared_batch_size, default_engine.batch_size = default_engine.batch_size, 1  # a session fixture
     try:
         alone = [default_engine.classify([t], entities=[a])[0] for t, a in zip(texts, asked, strict=True)]
         only_btc = default_engine.classify([HEADLINE], entities=[[COINS[1]]])[0]
     finally:
-        default_engine.batch_size = 32
+        default_engine.batch_size = shared_batch_size
     for got, want in zip(together, alone, strict=True):
         assert got.entities is not None and want.entities is not None
         for key, label in got.entities.items():

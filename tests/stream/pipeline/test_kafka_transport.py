@@ -109,7 +109,17 @@ def test_after_a_rebalance_partitions_with_nothing_committed_are_read_from_their
     monkeypatch.setattr(
         faust_aiokafka.AIOKafkaConsumerThread, "seek_to_committed", aiokafka_seek_to_committed
     )
+
+    async def seek_to_end(_thread: object, *partitions: TP) -> None:
+        sought.extend(("end", tp) for tp in partitions)
+
     monkeypatch.setattr(TunedConsumerThread, "seek_to_beginning", seek_to_beginning)
+    monkeypatch.setattr(TunedConsumerThread, "seek_to_end", seek_to_end)
     thread = object.__new__(TunedConsumerThread)
+    thread.app = SimpleNamespace(conf=SimpleNamespace(consumer_auto_offset_reset="earliest"))
     assert asyncio.run(thread.seek_to_committed()) == committed
     assert sought == [raw[0], raw[1]]
+    sought.clear()  # a group set to "latest" reads only what comes after it joined
+    thread.app.conf.consumer_auto_offset_reset = "latest"
+    asyncio.run(thread.seek_to_committed())
+    assert sought == [("end", raw[0]), ("end", raw[1])]

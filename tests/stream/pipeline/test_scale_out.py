@@ -184,6 +184,7 @@ def test_ten_sigkills_under_load_leave_every_window_equal_to_the_archive(make_se
             victim.process.wait()
             victim.start()
         feeder.join(180)
+        assert not feeder.is_alive(), "the feed did not finish in 180 s"
         for worker in workers:
             worker.wait_ready(180)
         wait_until_drained(settings)
