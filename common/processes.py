@@ -1,4 +1,5 @@
-"""Child processes that never outlive tapewatch, and loopback ports for them to listen on.
+"""Child processes that never outlive tapewatch, loopback ports for them to listen on, and the CPUs
+this process may use.
 
 The embedded broker, demo and test workers, Prometheus, Alertmanager and the model server in tests
 are all started with ``spawn`` and stopped with ``terminate``.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import random
 import signal
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 def _die_with_parent() -> None:
@@ -127,3 +130,16 @@ def accepts_connections(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def available_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The CPUs this process may use: those it may run on, capped by a container's CPU quota (cgroup v2
+    ``cpu.max``, "200000 100000" is two), which ``os.cpu_count`` ignores."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota here
+    return count

@@ -7,7 +7,6 @@ Backends: PyTorch (fp32 on CUDA when present, else CPU; bf16 on request) and ONN
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from common.processes import available_cpus
 from common.watched_file import WatchedFile
 from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
@@ -178,7 +178,7 @@ class InferenceEngine:
                 version,
                 settings.cache_dir,
                 backend=backend_name,
-                threads=settings.threads or os.cpu_count() or 1,
+                threads=settings.threads or available_cpus(),
                 spin=spin,
             )
         log.info("model %s on %s", version, backend.name)

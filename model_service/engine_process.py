@@ -5,12 +5,18 @@ In a thread beside a busy event loop the model ran at two thirds of its speed: t
 outputs and every return from ONNX Runtime need the GIL, which the loop's agents held most of the
 time. A process is scheduled by the operating system instead. It is spawned (CUDA does not survive a
 fork), loads the configured engine and topics file once, exits when its parent does, and is started
-again, with the call retried once, if it dies.
+again, with the call retried once, if it dies. A call is bounded (``TAPEWATCH_MODEL_CALL_TIMEOUT_S``):
+a child that hangs (stopped, swapping, deadlocked) is killed and started again. When it cannot answer
+even so (it dies again, will not load, hangs again), the call raises ``ModelUnavailable``: the fault
+is ours, not the documents', and the caller waits and tries again (``stream.pipeline.scoring``). The
+child ignores SIGINT and SIGTERM, which a terminal or a supervisor sends to the whole process group:
+the parent drains its work first, then stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import multiprocessing
@@ -23,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from common.processes import available_cpus
 from model_service.classification import Classification
 from model_service.entity_spans import EntityQuery
 from model_service.settings import ModelSettings
@@ -38,6 +45,11 @@ R = TypeVar("R")
 
 PARENT_CHECK_S = 1.0
 
+
+class ModelUnavailable(RuntimeError):
+    """The model process could not answer: it died and would not start again, or hung past the bound."""
+
+
 # The child's own state: one engine per process, made by ``load`` (module globals, as a function sent
 # to a process pool can only reach what its module holds).
 _loaded: dict[str, tuple[InferenceEngine, TopicSource | None]] = {}
@@ -45,13 +57,14 @@ _loaded: dict[str, tuple[InferenceEngine, TopicSource | None]] = {}
 
 def _watch(parent: int) -> None:
     """In the child: exit once the parent is gone, so a SIGKILLed worker leaves no orphan holding a model;
-    leave Ctrl-C (sent to the whole terminal's process group) to the parent, which stops it.
+    leave Ctrl-C and SIGTERM (sent to the whole process group) to the parent, which stops it.
 
     The process keeps the parent's priority: at a lower one (as a thread beside the event loop had) it
     lost the CPU to the broker and the loop whenever they ran, and the pipeline, which waits on the
     model, went 6% slower; the two now share the cores as the system shares them."""
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent drains first, then closes the pool
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -73,7 +86,7 @@ def load() -> int:
 
         settings = ModelSettings()
         if not settings.threads:  # all cores but the one the worker's event loop needs
-            settings = settings.model_copy(update={"threads": max(1, (os.cpu_count() or 1) - 1)})
+            settings = settings.model_copy(update={"threads": max(1, available_cpus() - 1)})
         engine = InferenceEngine.load(settings, beside_event_loop=True)
         topics = None
         if settings.topics_path is not None:
@@ -97,16 +110,22 @@ def explain(texts: list[str]) -> list[list[tuple[str, float]]]:
 
 class EngineProcess:
     """The engine in one child process. ``start`` loads it there; ``call`` runs a function of this module
-    there, starting the process again if it died."""
+    there, starting the process again if it died or hung; ``close`` is final."""
 
-    def __init__(self, on_restart: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, on_restart: Callable[[], None] | None = None, call_timeout_s: float | None = None
+    ) -> None:
         self.on_restart = on_restart
+        self.call_timeout_s = call_timeout_s
         self.pid: int | None = None
+        self.closed = False
         self._pool: ProcessPoolExecutor | None = None
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:
         async with self._starting:
+            if self.closed:
+                raise ModelUnavailable("the model process was closed")
             if self._pool is None:
                 await self._spawn()
 
@@ -126,30 +145,61 @@ class EngineProcess:
         self._pool = pool
 
     async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        await self.start()
-        pool = self._pool
-        assert pool is not None
-        loop = asyncio.get_running_loop()
-        task = functools.partial(function, *args, **kwargs)  # pickled: a function of this module
+        """``function(*args, **kwargs)`` in the child; once more in a new child if it died or hung, then
+        ``ModelUnavailable``. An exception the function raises is raised here as it is."""
         try:
-            return await loop.run_in_executor(pool, task)
-        except BrokenProcessPool:
-            await self._restart(pool)
-            assert self._pool is not None
-            return await loop.run_in_executor(self._pool, task)
+            await self.start()  # a process that could not start again before: try once more
+        except ModelUnavailable:
+            raise
+        except Exception as exc:
+            raise ModelUnavailable(f"the model process would not start: {exc}") from exc
+        task = functools.partial(function, *args, **kwargs)  # pickled: a function of this module
+        for attempt in (1, 2):
+            pool = self._pool
+            if pool is None:  # closed meanwhile
+                raise ModelUnavailable("the model process was closed")
+            try:
+                return await asyncio.wait_for(
+                    asyncio.get_running_loop().run_in_executor(pool, task), self.call_timeout_s
+                )
+            except BrokenProcessPool:
+                if self.closed:  # stopped by ``close``, at shutdown
+                    raise ModelUnavailable("the model process was closed") from None
+                why = f"the model process (pid {self.pid}) died"
+            except TimeoutError:
+                why = f"the model process (pid {self.pid}) gave no answer in {self.call_timeout_s:g} s"
+                self._kill()
+            log.error("%s: starting it again", why)
+            try:
+                await self._restart(pool)
+            except Exception as exc:
+                raise ModelUnavailable(f"{why}, and would not start again: {exc}") from exc
+            if attempt == 2:
+                break
+        raise ModelUnavailable(f"{why}, twice in a row")
 
     async def _restart(self, broken: ProcessPoolExecutor) -> None:
         """A new process, unless a concurrent call has already made one in place of ``broken``."""
         async with self._starting:
-            if self._pool is not broken:
+            if self.closed:
+                raise ModelUnavailable("the model process was closed")
+            if self._pool is not broken and self._pool is not None:
                 return
-            log.error("the model process (pid %s) died: starting it again", self.pid)
+            self._pool = None
             broken.shutdown(wait=False, cancel_futures=True)
             if self.on_restart is not None:
                 self.on_restart()
             await self._spawn()
 
+    def _kill(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
     def close(self) -> None:
+        """Final: the child is stopped (killed if it does not answer), and no call starts another."""
+        self.closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+            self._kill()

@@ -61,6 +61,13 @@ class ModelSettings(ComponentSettings):
             "0: 8 on CPU (small passes waste less on padding), 32 on CUDA"
         ),
     )
+    call_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="A worker's call to its model process that takes longer is a hung process: it is killed "
+        "and started again, and the batch retried (set it above the slowest batch; a 256-text batch takes "
+        "about 1 s on 2 CPU cores)",
+    )
     max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch")
     max_queue: int = Field(2048, ge=1, description="Texts waiting in the batcher before callers get 503")
     max_request_items: int = Field(256, ge=1, description="Documents per /v1/classify request")

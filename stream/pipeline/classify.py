@@ -33,6 +33,7 @@ from common.records import (
     decode_record,
 )
 from model_service.classification import Classification
+from model_service.engine_process import ModelUnavailable
 from model_service.entity_spans import EntityQuery
 from stream.labels import scored_document
 from stream.lanes import LaneProgress
@@ -232,6 +233,8 @@ class Classifier:
             for item, result in zip(batch, results, strict=True):
                 item.published = labeled(item, result)
             return
+        except ModelUnavailable:
+            raise  # the model closed at shutdown: the batch is not acknowledged, and read again
         except Exception:
             log.exception("scoring a batch of %d failed; retrying one by one", len(batch))
         for item in batch:
@@ -239,6 +242,8 @@ class Classifier:
             try:
                 (result,) = await self.scorer.score([item.document.text], asked([item]))
                 item.published = labeled(item, result)
+            except ModelUnavailable:
+                raise
             except Exception as exc:
                 failed = InvalidRecord(RejectReason.PROCESSING_ERROR, f"classification failed: {exc}")
                 await self.deadletters.reject(failed, item.event.message)

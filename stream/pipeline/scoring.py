@@ -1,8 +1,10 @@
 """Where the classify agent gets labels: the engine in a child process, or the model service over HTTP.
 
 Either way inference never runs on the event loop: the engine runs in a child process, the HTTP
-client awaits the network. When the service is down, ``score`` retries with backoff (and says so
-in a metric and the log) until it answers: scoring stalls, nothing is dropped.
+client awaits the network. When the model is down (the service does not answer; the child died and
+will not start again, or hung past ``TAPEWATCH_MODEL_CALL_TIMEOUT_S``), ``score`` retries with backoff
+until it answers, with ``tapewatch_model_up`` at 0 meanwhile and each retry counted: scoring stalls,
+nothing is dead-lettered for a fault of ours.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Protocol
 from model_service import engine_process
 from model_service.classification import Classification
 from model_service.client import ModelClient, ModelServiceUnavailable
-from model_service.engine_process import EngineProcess
+from model_service.engine_process import EngineProcess, ModelUnavailable
 from model_service.entity_spans import EntityQuery
+from model_service.settings import ModelSettings
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -46,26 +49,44 @@ class LocalScorer:
     user topic comes from the same pass (the file is followed in that process, so a changed file's
     examples are embedded between two batches)."""
 
-    def __init__(self, process: EngineProcess, metrics: WorkerMetrics) -> None:
+    def __init__(self, process: EngineProcess, metrics: WorkerMetrics, max_backoff_s: float = 10.0) -> None:
         self.process = process
         self.metrics = metrics
+        self.max_backoff_s = max_backoff_s
 
     @classmethod
     async def load(cls, metrics: WorkerMetrics) -> LocalScorer:
         """The configured engine and the topics file of ``TAPEWATCH_TOPICS_PATH`` (its examples
         embedded), loaded in the child; the event loop is not held up meanwhile."""
-        process = EngineProcess(on_restart=metrics.pipeline.model_restarts.inc)
+        process = EngineProcess(
+            on_restart=metrics.pipeline.model_restarts.inc, call_timeout_s=ModelSettings().call_timeout_s
+        )
         await process.start()
         metrics.watch_model_process(lambda: process.pid)
         metrics.pipeline.model_up.set(1)  # the model is this worker's own: loaded means up
         return cls(process, metrics)
 
     async def score(self, texts: Sequence[str], entities: Entities = None) -> list[Classification]:
-        started = time.perf_counter()
-        results = await self.process.call(engine_process.classify, list(texts), entities)
-        self.metrics.model.batch_size.observe(len(texts))
-        self.metrics.model.batch_latency.observe(time.perf_counter() - started)
-        return results
+        """Labels, however long the model process takes to come back (``ModelUnavailable`` only once it
+        is closed, at shutdown)."""
+        delay = 0.5
+        while True:
+            started = time.perf_counter()
+            try:
+                results = await self.process.call(engine_process.classify, list(texts), entities)
+            except ModelUnavailable as exc:
+                if self.process.closed:
+                    raise
+                self.metrics.pipeline.model_up.set(0)
+                self.metrics.pipeline.model_retries.inc()
+                log.error("the model process is unavailable, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(self.max_backoff_s, delay * 2)
+                continue
+            self.metrics.pipeline.model_up.set(1)
+            self.metrics.model.batch_size.observe(len(texts))
+            self.metrics.model.batch_latency.observe(time.perf_counter() - started)
+            return results
 
     async def explain(self, texts: Sequence[str]) -> list[Explanation]:
         return await self.process.call(engine_process.explain, list(texts))
