@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from model_service.artifact import ArtifactError, load_model, packaged_artifact_dir, read_config
+from model_service.data import read_labeled_csv, stratified_split
 from model_service.engine import BATCH_DEPENDENT, InferenceEngine, resolve_backend
 from model_service.model import packaged_base_dir
 from model_service.settings import ModelSettings
+from model_service.training import TrainConfig
 from stream.ingest.synthetic import MarketDay
 
 pytestmark = pytest.mark.integration
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.integration
 NEGATIVE = "Shares plunge 20% after the company slashes its outlook and warns of layoffs"
 POSITIVE = "Record quarter: revenue beats estimates and the company raises full-year guidance"
 OIL = "Brent crude oil prices fall as OPEC+ agrees to raise production"
+DATA = ModelSettings().training_data_dir
 
 
 def test_committed_artifact_is_small_versioned_and_loads_on_the_packaged_base() -> None:
@@ -28,12 +31,33 @@ def test_committed_artifact_is_small_versioned_and_loads_on_the_packaged_base() 
     assert size <= 10 * 1024 * 1024
     config = read_config(folder)
     assert len(config.topics) == 20 and config.sentiments == ["negative", "neutral", "positive"]
-    assert config.dev_metrics["topic_accuracy"] >= 0.85
-    # The target is 0.85; the shipped artifact reaches 0.844 (docs/model.md says what was tried).
-    # This guards against shipping a worse one.
-    assert config.dev_metrics["sentiment_accuracy"] >= 0.84
     _, _, version = load_model(folder, packaged_base_dir())
     assert version.startswith("tapewatch-minilm-lora@")
+
+
+@pytest.mark.skipif(
+    not (DATA / "topic_train.csv").exists(), reason="needs ../shared/data beside the checkout"
+)
+def test_the_shipped_model_scores_its_dev_split_as_its_card_says(engine: InferenceEngine) -> None:
+    """Measured, not read back: 400 texts of each dev split (the training recipe's own split, which
+    training never saw) through the engine, against the targets (topic 0.85, sentiment 0.84 on the whole
+    split) less what 400 texts can miss by, and against the figures ``tapewatch.json`` states."""
+    config = read_config(packaged_artifact_dir())
+    defaults = TrainConfig(Path(), Path(), [], str, Path(), Path())
+    codes = {"0": "negative", "1": "positive", "2": "neutral"}
+    measured = {}
+    for task, path, labels, code in (
+        ("topic", DATA / "topic_train.csv", config.topics, lambda c: config.topics[int(c)]),
+        ("sentiment", DATA / "sentiment_train.csv", config.sentiments, codes.__getitem__),
+    ):
+        _, dev = stratified_split(read_labeled_csv(path, labels, code), defaults.dev_fraction, defaults.seed)
+        sample = dev[:400]
+        results = engine.classify([e.text for e in sample])
+        got = [getattr(r, task) for r in results]
+        measured[task] = sum(g == labels[e.label] for g, e in zip(got, sample, strict=True)) / len(sample)
+    assert measured["topic"] >= 0.82 and measured["sentiment"] >= 0.80, measured
+    for task in measured:
+        assert abs(measured[task] - config.dev_metrics[f"{task}_accuracy"]) <= 0.05, (task, measured)
 
 
 def test_engine_labels_clear_cases(engine: InferenceEngine) -> None:
