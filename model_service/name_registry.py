@@ -19,6 +19,7 @@ Rules, each from ``min_seen`` texts or more (one headline proves little):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.watched_file import read_yaml, validated
 from model_service.linking import LinkedEntity
+
+log = logging.getLogger(__name__)
 
 NAME_PREFIX = "name:"
 WHY = ("declared", "case", "prefix")  # in the order a key's link is chosen when rules disagree
@@ -210,8 +213,14 @@ def parse_names(data: Any, origin: str) -> NamesFile:
 
 
 def read_names(path: Path | None) -> NameRegistry:
-    """The registry in ``path`` (YAML or JSON), or an empty one when None."""
+    """The registry in ``path`` (YAML or JSON), or an empty one when None or not written yet (a worker
+    may be started with TAPEWATCH_NAMES_PATH before `tapewatch names learn` writes it, and rereads it)."""
     if path is None:
+        return NameRegistry()
+    if not path.exists():
+        log.warning(
+            "names file %s does not exist yet: no keys linked (tapewatch names learn writes it)", path
+        )
         return NameRegistry()
     return NameRegistry(parse_names(read_yaml(path, NamesError), str(path)))
 

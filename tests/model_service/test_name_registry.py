@@ -117,6 +117,7 @@ def test_a_names_file_round_trips_and_a_bad_one_names_itself(tmp_path: Path) -> 
     write_names(path, names)
     assert read_names(path).file == names
     assert len(read_names(None)) == 0
+    assert len(read_names(tmp_path / "not-learned-yet.yml")) == 0  # a worker may start before learn
     path.write_text("links:\n  - key: name:LUNA\n")
     with pytest.raises(NamesError, match=r"names.yml.*links\.0\.into"):
         read_names(path)
