@@ -93,14 +93,16 @@ def test_a_hung_model_process_is_killed_after_the_call_bound_and_nothing_is_lost
     make_settings, tmp_path: Path
 ) -> None:
     worker, documents = started(make_settings, tmp_path, {"TAPEWATCH_MODEL_CALL_TIMEOUT_S": "5"})
+    hung = model_process(worker)
     try:
-        hung = model_process(worker)
         os.kill(hung, signal.SIGSTOP)
         wait_until(lambda: worker.total("tapewatch_model_process_restarts_total") >= 1, 120, "a restart")
         wait_until(lambda: process_gone(hung), 30, "the hung model process to be killed")
         nothing_lost(worker, documents)
     finally:
         worker.stop()
+        if not process_gone(hung):  # a stopped process cannot watch its parent: never leave it behind
+            os.kill(hung, signal.SIGKILL)
 
 
 def test_sigterm_to_the_process_group_drains_and_a_new_worker_finishes_the_stream(
