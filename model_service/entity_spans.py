@@ -45,7 +45,8 @@ def mention_spans(text: str, surfaces: Sequence[str]) -> list[tuple[int, int]]:
         if name:
             pattern = rf"(?<![\w$]){re.escape(name)}(?!\w)"
             flags = 0 if name.isupper() and not name.startswith("$") else re.I
-            spans.update((m.start(), m.end()) for m in re.finditer(pattern, text, flags))
+            lead = 4 if name[:4].lower() == "the " else 0  # "the Fed" names the Fed: "Fed" is its span
+            spans.update((m.start() + lead, m.end()) for m in re.finditer(pattern, text, flags))
     return sorted(spans)
 
 

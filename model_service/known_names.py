@@ -4,8 +4,8 @@ One Aho-Corasick automaton (pyahocorasick) holds every listed name and symbol, l
 counts when it is a whole word and its row's rule allows it (``model_service/aliases/build.py`` writes
 the rules into the lists, so the CSV says why "Gas" needs more than "Bitcoin"):
 
-- a name: ``any`` case ("bitcoin"), only ``capital``-ized ("Terra"), or capitalized and in ``context``
-  ("Gas token", "Status (SNT)");
+- a name: ``any`` case ("bitcoin"), only ``capital``-ized ("Terra"), capitalized and in ``context``
+  ("Gas token", "Status (SNT)"), or ``exact``-ly as listed ("US", never "us");
 - a symbol, written in capitals in a text that is not all capitals: bare when ``capitals`` ("BTC"),
   in ``context`` otherwise ("NEAR Protocol", "LUNA" beside "Terra"); a ``cashtag`` symbol only as
   ``$SYMBOL``, which ``mentions.cashtag_spans`` finds.
@@ -34,6 +34,7 @@ ASSET_WORDS = frozenset(
 # from; those before this id are ordinary words ("request" is 5227, "waves" 5975; "oxygen" 7722,
 # "maker" 9338, "ibm" 9980): a listed name made only of them needs context (``aliases/build.py``).
 ORDINARY_BELOW = 6000
+_JOINING = frozenset(["of", "and", "the", "de", "la"])  # lower-case words of a name ("Republic of the Congo")
 BARE_SYMBOL_MIN = 3  # a symbol shorter than this ("GE", "T") is a word in capitals unless a cashtag
 
 
@@ -46,10 +47,15 @@ class Listed:
     type: str
     name_match: str = "any"
     symbol_match: str = "capitals"
+    alias: str = ""  # the form a text writes, when it is not ``name`` ("U.S." of the US)
 
     @property
     def symbol(self) -> str:
         return self.key[1:]
+
+    @property
+    def written(self) -> str:
+        return self.alias or self.name
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,8 @@ class KnownNames:
         self._automaton = ahocorasick.Automaton()
         surfaces: dict[str, list[_Surface]] = {}
         for row in rows:
-            if row.name_match != "never" and len(row.name) >= 2:
-                surfaces.setdefault(row.name.lower(), []).append(_Surface(row, False))
+            if row.name_match != "never" and len(row.written) >= 2:
+                surfaces.setdefault(row.written.lower(), []).append(_Surface(row, False))
             if row.symbol_match != "cashtag":
                 surfaces.setdefault(row.symbol.lower(), []).append(_Surface(row, True))
         for surface, entries in surfaces.items():
@@ -84,8 +90,12 @@ class KnownNames:
         candidates: list[tuple[int, int, _Surface]] = []
         for last, (length, entries) in self._automaton.iter(lowered):
             start, end = last + 1 - length, last + 1
-            if not _whole_word(lowered, start, end):
+            plural = lowered[end : end + 1] == "s" and _whole_word(lowered, start, end + 1)
+            if not (_whole_word(lowered, start, end) or plural):
                 continue
+            if plural:  # "bitcoins": the plural of a coined name, never of a symbol or a word
+                entries = tuple(e for e in entries if not e.is_symbol and e.listed.name_match == "any")
+                end += 1
             for entry in entries:
                 cashtag = entry.is_symbol and start > 0 and text[start - 1] == "$"
                 written = text[start:end]
@@ -121,7 +131,11 @@ class KnownNames:
             rule = row.symbol_match
         else:
             rule = row.name_match
-            if rule != "any" and not all(w[0].isupper() or not w[0].isalpha() for w in written.split()):
+            if rule == "exact":  # "US", not "us", nor "US" in a text in capitals ("U.S." there too)
+                return written == row.written and (not capitals_text or "." in written)
+            if rule != "any" and not all(
+                w[0].isupper() or not w[0].isalpha() or w in _JOINING for w in written.split()
+            ):
                 return False
         if rule in ("any", "capital", "capitals"):
             return True

@@ -133,7 +133,22 @@ class AliasTable:
                 if listed.name_match in TAGGED_NAME_MATCHES and not all(w in CONCEPTS for w in said.split()):
                     table.by_name.setdefault(said, entity)
         table.bare_symbols = frozenset(bare)
+        table.add_places()
         return table
+
+    def add_places(self) -> None:
+        """Countries, continents, large cities (GeoNames, MIT: ``places.csv``), keyed ``name:<Place>``:
+        every form a text writes ("U.S.", "USA") under one key (``name:US``). A tagged word links to a
+        place by any form but a bare one in capitals, which the tagger may have read in a text in
+        capitals ("US" of "LET US KNOW")."""
+        text = resources.files("model_service.aliases").joinpath("places.csv").read_text(encoding="utf-8")
+        for row in csv.DictReader(text.splitlines()):
+            entity = KnownEntity(f"name:{row['name']}", row["name"], "place")
+            self.rows.append(
+                Listed(entity.key, entity.name, "place", row["name_match"], "cashtag", row["alias"])
+            )
+            if row["name_match"] != "exact" or "." in row["alias"]:
+                self.by_name.setdefault(normalized(row["alias"]), entity)
 
     def find(self, surface: str, capitals_text: bool = False) -> KnownEntity | None:
         """The known entity a tagged ``surface`` names: by name, or by symbol as a cashtag or written in
@@ -199,19 +214,22 @@ def link(
     same key, or whose names start one another, are one entity; a handle (``@name``) is none."""
     entities = [LinkedEntity(e.key, e.name, e.type, list(e.spans)) for e in asked]
     by_key = {e.key: e for e in entities}
+    headline = capitals_text or text_casing(text.split())[0] > 0.6
+    tagged = whole_names(text, found if headline else [_with_capitals(text, s) for s in found])
     for span, row in listed:
         if any(_overlaps(span, s) for e in entities for s in e.spans) or _QUOTE_CURRENCY.search(
             text[: span.start]
         ):
             continue  # an entity asked about already names it; the USD of "$BTC-USD"
+        if row.type == "place" and any(_inside(span, s) for s in tagged):
+            continue  # a place in a longer name: "Bank of England", "US Capitol", "Japan Airlines"
         entity = by_key.get(row.key)
         if entity is None:
             entity = by_key[row.key] = LinkedEntity(row.key, row.name, row.type)
             entities.append(entity)
         entity.spans.append(span)
     names: list[tuple[list[str], LinkedEntity]] = []  # words of each found name, for the prefix rule
-    headline = capitals_text or text_casing(text.split())[0] > 0.6
-    for span in whole_names(text, found):
+    for span in tagged:
         if text[: span.start].rstrip().endswith(("@", "@[")):
             continue  # a handle names a person's account (and is scrubbed to "@[user]"): never a key
         covering = next((e for e in entities if any(_overlaps(span, s) for s in e.spans)), None)
@@ -219,8 +237,9 @@ def link(
             if covering.type == "other" and span.type != "other":
                 covering.type = span.type
             continue
+        span = _after_concepts(text, span, ordinary)  # "Crypto Lender Celsius" is "Celsius"
         surface = text[span.start : span.end]
-        if _QUOTE_CURRENCY.search(text[: span.start]):
+        if not surface or _QUOTE_CURRENCY.search(text[: span.start]):
             continue
         known = aliases.find(surface, capitals_text)
         if known is None and surface.startswith("$"):
@@ -283,18 +302,54 @@ def whole_names(text: str, found: Sequence[Span]) -> list[Span]:
     joined: list[Span] = []
     for span in found:
         last = joined[-1] if joined else None
+        if last is not None and span.start < last.end:  # grown into one another
+            joined[-1] = Span(last.start, max(last.end, span.end), last.type)
+            continue
         if (
             last is not None
             and text[last.end : span.start] == " "
             and (last.type == span.type or {last.type, span.type} & {"person", "place"})
             and text[last.start].isupper()
             and text[span.start].isupper()
+            and not _LOWER_TAIL.search(text[last.start : last.end])  # "Crypto exchange" + "Binance"
             and not text[: last.start].rstrip().endswith(("@", "#"))
         ):
             joined[-1] = Span(last.start, span.end, last.type)
         else:
             joined.append(span)
     return [part for span in joined for part in _without_titles(text, _with_company_words(text, span))]
+
+
+_CAPITALIZED_BEFORE = re.compile(r"(?:^|(?<=\s))([A-Z][\w&+'\u2019-]*) $")
+_CAPITALIZED_AFTER = re.compile(r" ([A-Z][\w&+'\u2019-]*)")
+
+
+def _with_capitals(text: str, span: Span) -> Span:
+    """In running text, a tagged name with the capitalized words either side of it: a capital in
+    mid-sentence says "name", and the tagger often tags one word of several ("Three Arrows Capital",
+    "Bob Martin", "Schall Law Firm"). Not over a sentence's first word, a title or a concept."""
+    start, end = span.start, span.end
+    if not text[start].isupper() or text[:start].rstrip().endswith(("@", "#")):
+        return span  # a handle, a hashtag or a word in lower case grows into nothing
+    while (before := _CAPITALIZED_BEFORE.search(text, 0, start)) is not None:
+        ahead = text[: before.start(1)].rstrip()
+        if not ahead or ahead[-1] in '.!?:;"|@#\u201c\n' or _not_a_name_word(before.group(1)):
+            break
+        start = before.start(1)
+    if _LOWER_TAIL.search(text[span.start : span.end]):
+        return Span(start, end, span.type)  # "Crypto exchange" ends where the name has not begun
+    while (after := _CAPITALIZED_AFTER.match(text, end)) is not None and not _not_a_name_word(after.group(1)):
+        end = after.end(1)
+    return Span(start, end, span.type)
+
+
+def _not_a_name_word(word: str) -> bool:
+    return (
+        word.lower() in CONCEPTS
+        or _TITLE.fullmatch(word) is not None
+        or (word.isupper() and len(word) > 1)
+        or word == "I"
+    )
 
 
 def _with_company_words(text: str, span: Span) -> Span:
@@ -325,6 +380,25 @@ def _without_titles(text: str, span: Span) -> list[Span]:
 
 def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
+
+
+def _after_concepts(text: str, span: Span, ordinary: frozenset[str]) -> Span:
+    """A name without the concept it starts with and the ordinary words after that: "Crypto Lender
+    Celsius", "DeFi Protocol Aave" (all of it, "NFT Marketplace": nothing left)."""
+    words = list(re.finditer(r"\S+", text[span.start : span.end]))
+    cut = 0
+    while cut < len(words) and words[cut].group().lower() in CONCEPTS:
+        cut += 1
+    while cut and cut < len(words) and words[cut].group().lower() in ordinary:
+        cut += 1
+    if not cut or cut == len(words):
+        return span if not cut else Span(span.end, span.end, span.type)
+    return Span(span.start + words[cut].start(), span.end, span.type)
+
+
+def _inside(a: Span, b: Span) -> bool:
+    """Whether ``a`` lies within ``b`` and is shorter."""
+    return b.start <= a.start and a.end <= b.end and (a.end - a.start) < (b.end - b.start)
 
 
 def _starts(words: list[str], other: list[str]) -> bool:

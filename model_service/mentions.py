@@ -257,13 +257,17 @@ def _recase(text: str, change: object) -> str:
     return "".join(out)
 
 
+_LINK = re.compile(r"https?://\S+")
+
+
 def title_case(text: str) -> str:
-    """As a headline writes it: every word capitalized but short function words after the first; same
-    length and offsets as ``text``."""
+    """As a headline writes it: every word capitalized but short function words after the first, and
+    links as they are (no one capitalizes "t.co/x1Ab"); same length and offsets as ``text``."""
     chars = list(text)
+    links = [m.span() for m in _LINK.finditer(text)]
     for i, match in enumerate(_WORD.finditer(text)):
         word = match.group()
-        if i > 0 and word.lower() in _SMALL_WORDS:
+        if (i > 0 and word.lower() in _SMALL_WORDS) or any(a <= match.start() < b for a, b in links):
             continue
         upper = word[0].upper()
         if len(upper) == 1:

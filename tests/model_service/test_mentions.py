@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from model_service.entity_spans import mention_spans
 from model_service.linking import AliasTable, KnownEntity, LinkedEntity, link, normalized
 from model_service.mention_data import read_conll
 from model_service.mentions import (
@@ -306,3 +307,34 @@ def test_a_short_word_in_capitals_is_an_acronym_unless_the_whole_text_is_in_capi
     assert keyed_words(text, [Span(0, 2, "place")], ordinary=ordinary) == [["US"]]
     shouting = "LET US KNOW WHAT YOU THINK"
     assert keyed_words(shouting, [Span(4, 6, "place")], ordinary=ordinary, capitals_text=True) == []
+
+
+def test_a_concept_and_the_words_after_it_are_not_part_of_a_name() -> None:
+    text = "Crypto exchange Binance fined"  # the tagger reads "Crypto exchange" and "Binance"
+    assert keyed_words(text, spans_of(text, "Crypto exchange", "Binance")) == [["Binance"]]
+    title = "Crypto Lender Celsius Files for Bankruptcy"  # in a headline, read as one name
+    ordinary = frozenset({"lender", "files"})
+    assert keyed_words(title, spans_of(title, "Crypto Lender Celsius"), ordinary=ordinary) == [["Celsius"]]
+    assert keyed_words("NFT Marketplace volume", [Span(0, 15)], ordinary=frozenset({"marketplace"})) == []
+
+
+def test_in_running_text_a_tagged_word_grows_over_the_capitalized_words_beside_it() -> None:
+    """Hand-labelled headlines: the tagger tags one word of "Digital Currency Group", "Three Arrows
+    Capital" or "Bob Martin"; mid-sentence, the capitals beside it say they are one name."""
+    text = "Digital Currency Group filed a claim against Three Arrows Capital, replaced by Bob Martin"
+    found = spans_of(text, "Digital", "Group", "Arrows", "Martin")
+    assert keyed_words(text, found) == [["Digital Currency Group"], ["Three Arrows Capital"], ["Bob Martin"]]
+    title = "Claim Against Three Arrows Capital Grows"  # in a headline a capital says nothing
+    assert keyed_words(title, spans_of(title, "Arrows")) == [["Arrows Capital"]]  # but a company word
+    said = "as the chief of @ Dana said, CEO Tim Cook I hear spoke"  # not into a handle, a title or "I"
+    assert keyed_words(said, spans_of(said, "Cook")) == [["Tim Cook"]]
+    assert keyed_words(said, spans_of(said, "Dana")) == []
+
+
+def test_a_headline_in_title_case_keeps_its_links_as_written() -> None:
+    assert title_case("fed hikes https://t.co/abXy now") == "Fed Hikes https://t.co/abXy Now"
+
+
+def test_a_watched_phrase_with_the_names_what_follows_the() -> None:
+    text = "Powell of the Fed speaks; The Fed waits"
+    assert [text[a:b] for a, b in mention_spans(text, ["the Fed"])] == ["Fed", "Fed"]
