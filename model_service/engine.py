@@ -35,6 +35,19 @@ from model_service.user_topics import TopicMatcher, TopicSource, unit
 log = logging.getLogger(__name__)
 
 
+def toward_entity(entity: dict[str, float], document: dict[str, float]) -> dict[str, float]:
+    """The sentiment toward an entity: the entity head's, but the document's where the head reads the
+    entity neutral in a text that reads negative. The entity head learned from Reuters paragraphs and
+    price tweets and reads distress headlines ("halts withdrawals", "files for bankruptcy") neutral for
+    the company they name; the document head learned from headlines (``docs/model.md``, distress)."""
+    if (
+        max(entity, key=entity.__getitem__) == "neutral"
+        and max(document, key=document.__getitem__) == "negative"
+    ):
+        return document
+    return entity
+
+
 class FoundEntity(NamedTuple):
     """One entity of a text as the engine read it: linked, with its sentiment probabilities."""
 
@@ -347,7 +360,7 @@ class InferenceEngine:
             notes = entity_explanations.get(i)
             read_entities = {}
             for j, item in enumerate(found[i]):
-                entity_probs = self._probs(item.probs) if item.mentioned else probs
+                entity_probs = toward_entity(self._probs(item.probs), probs) if item.mentioned else probs
                 read_entities[item.entity.key] = EntitySentiment(
                     sentiment=max(entity_probs, key=entity_probs.__getitem__),
                     sentiment_score=sentiment_score(entity_probs),

@@ -81,6 +81,17 @@ def test_entity_labels_do_not_depend_on_the_batch_or_on_the_other_entities(
     )
 
 
+def test_a_company_in_a_distress_headline_reads_negative(default_engine: InferenceEngine) -> None:
+    """A real headline (``bench/labels/distress_entities.tsv``) the entity head alone reads neutral for
+    Celsius Network: the document's negative reading stands for it."""
+    (result,) = default_engine.classify(
+        ["Celsius Network reveals $1.2bn shortfall in bankruptcy filing"],
+        entities=[[EntityQuery("name:Celsius Network", ("Celsius Network",))]],
+    )
+    assert result.sentiment == "negative" and result.entities is not None
+    assert result.entities["name:Celsius Network"].sentiment == "negative"
+
+
 def test_an_entitys_explanation_names_the_words_behind_its_own_label(engine: InferenceEngine) -> None:
     (result,) = engine.classify([HEADLINE], explain=True, entities=[COINS])
     assert result.entities is not None
