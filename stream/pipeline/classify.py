@@ -40,7 +40,7 @@ from stream.lanes import LaneProgress
 from stream.pipeline.deadletter import DeadLetterSink
 from stream.pipeline.kafka_transport import in_flight, is_current
 from stream.pipeline.metrics import PipelineMetrics
-from stream.pipeline.recovery import read_published
+from stream.pipeline.recovery import Published, read_published
 from stream.pipeline.scoring import Scorer
 from stream.pipeline.topics import PipelineTopics
 from stream.prepare.preparer import DocumentPreparer
@@ -83,10 +83,11 @@ class LaneMemory:
     def known(self, lane: int) -> bool:
         return lane in self.lanes
 
-    def load(self, lane: int, published: Sequence[ScoredDocument]) -> None:
-        self.lanes[lane] = OrderedDict()
-        for scored in published:
-            self.add(scored)
+    def load(self, lane: int, published: Sequence[Published]) -> None:
+        """What a lane taken over published before, as read back: its bytes are kept, never encoded again."""
+        self.lanes[lane] = OrderedDict(
+            (p.scored.offset, p.encoded) for p in published[-self.limit :] if p.scored.offset is not None
+        )
 
     def add(self, scored: ScoredDocument, encoded: bytes | None = None) -> None:
         """Remember a record published now (``encoded``: as it was sent, if at hand). Not for a lane
@@ -167,14 +168,20 @@ class Classifier:
             published = await asyncio.to_thread(
                 read_published, self.settings, self.topics.names.scored, missing
             )
+            tables = await asyncio.to_thread(  # up to 20,000 documents a lane: not on the event loop
+                lambda: {
+                    lane: self.preparer.duplicates.rebuilt(p.scored.document for p in records)
+                    for lane, records in published.items()
+                }
+            )
             if not self.current(generation):  # a rebalance began meanwhile: leave the batch alone
                 for item in taken:
                     self.in_hand[item.lane] -= 1
                 return []
-            for lane, scored in published.items():
-                self.memory.load(lane, scored)
-                self.preparer.duplicates.restart(lane, [s.document for s in scored])
-                log.info("lane %d taken over: %d published records read back", lane, len(scored))
+            for lane, records in published.items():
+                self.memory.load(lane, records)
+                self.preparer.duplicates.restart(lane, tables[lane])
+                log.info("lane %d taken over: %d published records read back", lane, len(records))
         for item in taken:
             item.published = self.memory.get(item.lane, item.offset)
             if item.published is None:

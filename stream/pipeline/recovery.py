@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from common.records import Alert, InvalidRecord, ScoredDocument, TrendPoint, decode_record
 from common.topic_reader import TopicReader
@@ -51,13 +52,20 @@ def read_partition_tail(settings: StreamSettings, topic: str, partition: int) ->
     return tail
 
 
-def read_published(settings: StreamSettings, topic: str, lanes: set[int]) -> dict[int, list[ScoredDocument]]:
+class Published(NamedTuple):
+    """A record a lane published: decoded, and its bytes as they were sent (kept as they are)."""
+
+    scored: ScoredDocument
+    encoded: bytes
+
+
+def read_published(settings: StreamSettings, topic: str, lanes: set[int]) -> dict[int, list[Published]]:
     """What ``lanes`` published before, from the tail of the scored topic, in raw-offset order per lane.
 
     A worker taking a lane over gives a record it reads again the labels it was published with (so it
     counts under the same keys), and rebuilds the lane's duplicate table from it.
     """
-    published: dict[int, dict[int, ScoredDocument]] = {lane: {} for lane in lanes}
+    published: dict[int, dict[int, Published]] = {lane: {} for lane in lanes}
     with TopicReader(settings.bootstrap_servers, topic, "tapewatch-lanes") as reader:
         for record in reader.from_tail(settings.lane_memory_records).records():
             try:
@@ -65,7 +73,7 @@ def read_published(settings: StreamSettings, topic: str, lanes: set[int]) -> dic
             except InvalidRecord:
                 continue  # the archive agent dead-letters it
             if scored.lane in published and scored.offset is not None:
-                published[scored.lane][scored.offset] = scored
+                published[scored.lane][scored.offset] = Published(scored, record.value)
     return {lane: [by_offset[o] for o in sorted(by_offset)] for lane, by_offset in published.items()}
 
 

@@ -41,13 +41,23 @@ class LaneDuplicates:
         return self.tables[lane]
 
     def check(self, lane: int | None, document: Document) -> Verdict:
-        return self.table(lane).check(document.id, document.text, document.published_at.timestamp())
+        return _checked(self.table(lane), document)
 
-    def restart(self, lane: int, published: Iterable[Document]) -> None:
-        """A fresh table for ``lane``, holding the documents it published before (in their order)."""
-        self.tables[lane] = DuplicateDetector(self.ttl_s, self.max_entries, self.max_distance)
+    def rebuilt(self, published: Iterable[Document]) -> DuplicateDetector:
+        """A fresh table holding the documents a lane published before (in their order). Touches no
+        table in use, so a worker taking a lane over builds it off the event loop."""
+        table = DuplicateDetector(self.ttl_s, self.max_entries, self.max_distance)
         for document in published:
-            self.check(lane, document)
+            _checked(table, document)
+        return table
+
+    def restart(self, lane: int, table: DuplicateDetector) -> None:
+        """``lane``'s table from now on (``rebuilt``)."""
+        self.tables[lane] = table
+
+
+def _checked(table: DuplicateDetector, document: Document) -> Verdict:
+    return table.check(document.id, document.text, document.published_at.timestamp())
 
 
 class DocumentPreparer:

@@ -19,6 +19,7 @@ from faust.types import TP
 from common.records import LaneMark, decode_keyed
 from stream.lanes import LaneProgress
 from stream.pipeline.classify import Classifier, LaneMemory
+from stream.pipeline.recovery import Published
 from stream.settings import StreamSettings
 from stream.topics import TopicNames
 from tests.helpers import T0, scored
@@ -83,7 +84,19 @@ def test_a_caught_up_lane_with_nothing_waiting_is_vouched_for_as_idle_at_its_end
 
 def test_a_lane_forgotten_while_a_batch_was_in_flight_is_read_back_when_it_returns() -> None:
     memory = LaneMemory(limit=100)
-    memory.load(2, [scored("a", T0).derive(lane=2, offset=0)])
+    first = scored("a", T0).derive(lane=2, offset=0)
+    memory.load(2, [Published(first, first.dumps())])
     memory.forget(2)  # revoked: another worker publishes the lane from now on
     memory.add(scored("b", T0).derive(lane=2, offset=1))  # the batch in flight finishes
     assert not memory.known(2) and memory.get(2, 1) is None
+
+
+def test_a_lane_taken_over_keeps_its_records_as_read_never_encoded_again() -> None:
+    """A lane's 20,000 records read back are kept as the bytes the topic holds (the issue: each was
+    decoded and encoded again on the event loop); the labels read from them are the published ones."""
+    memory = LaneMemory(limit=2)
+    records = [scored(doc, T0).derive(lane=2, offset=n) for n, doc in enumerate("abc")]
+    as_read = [Published(r, b" " + r.dumps()) for r in records]  # bytes no encoder would write
+    memory.load(2, as_read)
+    assert list(memory.lanes[2].values()) == [p.encoded for p in as_read[1:]]  # the newest, as read
+    assert memory.get(2, 2) == records[2] and memory.get(2, 0) is None

@@ -9,6 +9,7 @@ import pytest
 from common.records import InvalidRecord, RejectReason
 from stream.ingest.synthetic import Incident, MarketDay
 from stream.prepare.dedupe import DuplicateDetector, story_key
+from stream.prepare.documents import document_from_fields
 from stream.prepare.entities import EntityExtractor, EntitySource
 from stream.prepare.normalize import clean_text, pseudonymize, scrub_personal_data
 from stream.prepare.preparer import DocumentPreparer, LaneDuplicates
@@ -47,6 +48,18 @@ def test_wire_decorations_make_copies_one_story() -> None:
     assert detector.check("b", "BREAKING: Oil slumps as OPEC+ acts (Reuters)", 2).of == "a"
     assert not detector.check("c", "Gold hits a record high", 3).duplicate
     assert not detector.check("d", "Oil slumps as OPEC+ acts", 100).duplicate  # "a" expired
+
+
+def test_a_lane_taken_over_gets_a_table_of_what_it_published_without_touching_the_one_in_use() -> None:
+    lanes = LaneDuplicates(3600, 1000, 3)
+    fields = {"id": "a", "source": "news", "kind": "news", "published_at": "2026-11-20T14:00:00Z"}
+    oil = document_from_fields({**fields, "title": "Oil slumps as OPEC+ acts"})
+    in_use = lanes.table(2)
+    table = lanes.rebuilt([oil])
+    assert len(in_use) == 0 and lanes.table(2) is in_use  # built aside (off the event loop)
+    lanes.restart(2, table)
+    copy = document_from_fields({**fields, "id": "b", "title": "BREAKING: Oil slumps as OPEC+ acts"})
+    assert lanes.check(2, copy).of == "a" and not lanes.check(3, copy).duplicate
 
 
 def test_preparer_cleans_scrubs_and_pseudonymizes(tmp_path) -> None:
