@@ -22,16 +22,21 @@ log = logging.getLogger(__name__)
 FETCH_BYTES = 16 * 1024 * 1024  # a partition fetch holds at least one record of the largest size we send
 
 
+class ReadStalled(TimeoutError):
+    """The broker gave no fetch response or record for a partition still being read."""
+
+
 class TopicReader:
     """Every partition of ``topic`` (or those in ``partitions``), assigned at open; seek with a ``from_*``
     method, then ``records``.
 
     Without ``follow``, reading stops when each partition has reached its end (or has been finished by
-    the caller). The end is the high watermark of the fetch responses: the broker's listed end offset
-    is not exact on every broker (the embedded Tansu answers low), so it is trusted only for an empty
-    partition, or for one that brought nothing in two polls. A poll may come back empty while records
-    remain (a fetch slower than the poll, on a busy machine): only ``stall_s`` seconds without a record
-    end the reading early.
+    the caller). The end is the high watermark a fetch response gives (every response carries it, with
+    records or without): the broker's listed end offset is not exact on every broker (the embedded
+    Tansu answers low), and an empty poll says nothing (a fetch slower than the poll, on a busy
+    machine). So a partition is read until a fetch has said where its end is, and no guess ends it:
+    ``stall_s`` seconds without a fetch response or a record is an error (``ReadStalled``), never a
+    short read.
     """
 
     def __init__(
@@ -62,7 +67,6 @@ class TopicReader:
             self.consumer.assign(self.partitions)
             self.ends = self.consumer.end_offsets(self.partitions)
         self._reading = set(self.partitions)
-        self._quiet_polls: dict[TopicPartition, int] = dict.fromkeys(self.partitions, 0)
         self._not_before_ms = 0  # records stamped earlier are skipped (set by from_time)
 
     @property
@@ -98,22 +102,26 @@ class TopicReader:
                 self.consumer.seek(tp, offset.offset)
         return self
 
-    def fetched_ends(self, timeout_s: float = 5.0) -> dict[int, int]:
-        """Each partition's end now. The listed end is not exact on every broker (the embedded Tansu's
-        can be a batch short), so each partition is read from there to the high watermark of a fetch.
-        Leaves the reader at those ends."""
+    def fetched_ends(self, timeout_s: float = 30.0) -> dict[int, int]:
+        """Each partition's end now: read from the listed end (not exact on every broker: the embedded
+        Tansu's can be a batch short) to the high watermark of a fetch. Leaves the reader at those
+        ends; ``ReadStalled`` if a partition gets no fetch response in ``timeout_s``."""
         if self.partitions:
             self.ends = self.consumer.end_offsets(self.partitions)
         for tp in self.partitions:
             self.consumer.seek(tp, self.ends[tp])
         pending, deadline = set(self.partitions), time.monotonic() + timeout_s
-        while pending and time.monotonic() < deadline:
+        while pending:
+            if time.monotonic() > deadline:
+                raise ReadStalled(
+                    f"{self.topic}: no fetch response in {timeout_s:.0f} s for {self._where(pending)}"
+                )
             self.consumer.poll(timeout_ms=200)
             for tp in list(pending):
                 highwater = self.consumer.highwater(tp)
-                if highwater is not None and self.consumer.position(tp) >= highwater >= self.ends[tp]:
+                if highwater is not None and self.consumer.position(tp) >= highwater:
                     pending.discard(tp)
-        return {tp.partition: max(self.ends[tp], self.consumer.position(tp)) for tp in self.partitions}
+        return {tp.partition: self.consumer.position(tp) for tp in self.partitions}
 
     def finish(self, tp: TopicPartition) -> None:
         """Read nothing more from this partition (a caller that has read past what it wants)."""
@@ -123,8 +131,6 @@ class TopicReader:
     def poll(self) -> list[ConsumerRecord]:
         """What one poll brings, oldest first per partition, from the partitions still being read."""
         batches = self.consumer.poll(timeout_ms=self.poll_ms)
-        for tp in self._quiet_polls:
-            self._quiet_polls[tp] = 0 if batches.get(tp) else self._quiet_polls[tp] + 1
         return [
             record
             for tp, records in batches.items()
@@ -138,8 +144,9 @@ class TopicReader:
         stop = stop or threading.Event()
         if not follow:
             self._finish_read()
-        last_record = time.monotonic()
+        progress = time.monotonic()
         while (follow or self._reading) and not stop.is_set():
+            before = self._known()
             batch = self.poll()
             for record in batch:
                 tp = TopicPartition(record.topic, record.partition)
@@ -147,23 +154,29 @@ class TopicReader:
                     yield record
             if follow:
                 continue
-            if batch:
-                last_record = time.monotonic()
-            elif time.monotonic() - last_record > self.stall_s:
-                log.warning(
-                    "%s: no record for %.0f s before the end; stopping early", self.topic, self.stall_s
+            if batch or self._known() != before:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > self.stall_s:
+                raise ReadStalled(
+                    f"{self.topic}: nothing fetched in {self.stall_s:.0f} s; {self._where(self._reading)}"
                 )
-                return
             self._finish_read()
 
+    def _known(self) -> dict[TopicPartition, tuple[int | None, int]]:
+        """Where each partition being read is, and its end as far as a fetch has said."""
+        return {tp: (self.consumer.highwater(tp), self.consumer.position(tp)) for tp in self._reading}
+
+    def _where(self, partitions: Iterable[TopicPartition]) -> str:
+        return ", ".join(
+            f"partition {tp.partition} at {self.consumer.position(tp)}, end {self.consumer.highwater(tp)}"
+            for tp in sorted(partitions)
+        )
+
     def _finish_read(self) -> None:
+        """Finish each partition a fetch has shown to be read to its end."""
         for tp in list(self._reading):
-            position, highwater = self.consumer.position(tp), self.consumer.highwater(tp)
-            if highwater is not None:
-                done = position >= highwater
-            else:
-                done = position >= self.ends[tp] and (self.ends[tp] == 0 or self._quiet_polls[tp] >= 2)
-            if done:
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and self.consumer.position(tp) >= highwater:
                 self.finish(tp)
 
     def close(self) -> None:

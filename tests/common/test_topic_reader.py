@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import pytest
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from common.topic_reader import TopicReader
+from common.topic_reader import ReadStalled, TopicReader
 
 T0_MS = int(datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp() * 1000)
 
@@ -96,3 +98,62 @@ def test_fetched_ends_are_exact_when_the_listed_end_is_a_batch_short(broker) -> 
         producer.close()
         assert reader.consumer.end_offsets([TopicPartition(topic, 0)])[TopicPartition(topic, 0)] < 9
         assert reader.fetched_ends() == {0: 9, 1: 5}  # the same reader, asked again
+
+
+class SlowFetchConsumer:
+    """A stand-in for KafkaConsumer on a busy machine: the broker lists partition 0's end a batch short
+    (1, as the embedded Tansu does for a batch of 4), and the first fetch response comes after two
+    empty polls. A real broker cannot be made that slow on demand."""
+
+    def __init__(self, **_config: object) -> None:
+        self.tp = TopicPartition("slow", 0)
+        self.at, self.polls, self.fetched = 0, 0, False
+
+    def partitions_for_topic(self, _topic: str) -> set[int]:
+        return {0}
+
+    def assign(self, _partitions: object) -> None: ...
+
+    def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(partitions, 1)
+
+    def seek(self, _tp: TopicPartition, offset: int) -> None:
+        self.at = offset
+
+    def position(self, _tp: TopicPartition) -> int:
+        return self.at
+
+    def highwater(self, _tp: TopicPartition) -> int | None:
+        return 4 if self.fetched else None
+
+    def poll(self, timeout_ms: int = 0) -> dict:
+        self.polls += 1
+        if self.polls <= 2:
+            return {}
+        self.fetched = True
+        records = [
+            SimpleNamespace(topic="slow", partition=0, offset=n, timestamp=T0_MS) for n in range(self.at, 4)
+        ]
+        self.at = 4
+        return {self.tp: records} if records else {}
+
+    def pause(self, _tp: TopicPartition) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def test_empty_polls_before_the_first_fetch_response_do_not_end_a_read(monkeypatch) -> None:
+    """Issue 37: the reader ended a partition at the broker's listed end after two empty polls, which a
+    slow fetch gives while records remain; now only a fetch's high watermark ends it."""
+    monkeypatch.setattr("common.topic_reader.KafkaConsumer", SlowFetchConsumer)
+    with TopicReader(["stand-in:9092"], "slow", "test", poll_ms=1) as reader:
+        reader.consumer.seek(TopicPartition("slow", 0), 1)  # where the listed end says the topic ends
+        assert [r.offset for r in reader.records()] == [1, 2, 3]
+
+
+def test_a_read_the_broker_never_answers_is_an_error_not_a_short_read(monkeypatch) -> None:
+    monkeypatch.setattr(SlowFetchConsumer, "poll", lambda self, timeout_ms=0: {})
+    monkeypatch.setattr("common.topic_reader.KafkaConsumer", SlowFetchConsumer)
+    reader = TopicReader(["stand-in:9092"], "slow", "test", poll_ms=1, stall_s=0.05)
+    with reader, pytest.raises(ReadStalled, match="partition 0 at 0, end None"):
+        list(reader.records())
