@@ -47,6 +47,16 @@ CONCEPTS = frozenset(
     ]
 )  # fmt: skip
 
+# What a thing is, not which: a name that starts with them names the thing after them ("Crypto Lender
+# Celsius", "Exchange OKX"), and one made of them alone names nothing ("Bank", "Court").
+ROLE_WORDS = frozenset(
+    [
+        "exchange", "exchanges", "lender", "lenders", "brokerage", "broker", "platform", "firm", "fund",
+        "funds", "hedge", "company", "giant", "startup", "bank", "miner", "miners", "court", "committee",
+        "city", "agency", "regulator", "watchdog", "marketplace", "issuer", "custodian", "operator",
+        "provider", "developer", "unit", "subsidiary", "rival",
+    ]
+)  # fmt: skip
 
 # Words that carry a company's name on: a tagged "NuCera" before "Solutions" is "NuCera Solutions".
 _COMPANY_WORD = re.compile(
@@ -221,8 +231,12 @@ def link(
             text[: span.start]
         ):
             continue  # an entity asked about already names it; the USD of "$BTC-USD"
-        if row.type == "place" and any(_inside(span, s) for s in tagged):
-            continue  # a place in a longer name: "Bank of England", "US Capitol", "Japan Airlines"
+        outer = next((s for s in tagged if _inside(span, s)), None) if row.type == "place" else None
+        if outer is not None:
+            rest = text[span.end : outer.end].split()
+            if outer.start != span.start or not all(w.lower() in ordinary for w in rest):
+                continue  # a place in a longer name: "Bank of England", "US Capitol", "Japan Airlines"
+            tagged.remove(outer)  # the place and what is said of it: "US Lawmakers" is the US
         entity = by_key.get(row.key)
         if entity is None:
             entity = by_key[row.key] = LinkedEntity(row.key, row.name, row.type)
@@ -383,16 +397,23 @@ def _overlaps(a: Span, b: Span) -> bool:
 
 
 def _after_concepts(text: str, span: Span, ordinary: frozenset[str]) -> Span:
-    """A name without the concept it starts with and the ordinary words after that: "Crypto Lender
-    Celsius", "DeFi Protocol Aave" (all of it, "NFT Marketplace": nothing left)."""
+    """A name without the concepts and the words for what a thing is that it starts with ("Crypto Lender
+    Celsius", "Exchange OKX", "Hedge Fund Three Arrows"), and after a concept without the ordinary words
+    either ("DeFi Protocol Aave"); nothing left of a name made of them alone ("NFT Marketplace", "Bank",
+    "Court"). Not where a lower-case word follows ("Bank of America")."""
     words = list(re.finditer(r"\S+", text[span.start : span.end]))
-    cut = 0
-    while cut < len(words) and words[cut].group().lower() in CONCEPTS:
-        cut += 1
-    while cut and cut < len(words) and words[cut].group().lower() in ordinary:
-        cut += 1
-    if not cut or cut == len(words):
-        return span if not cut else Span(span.end, span.end, span.type)
+    cut, concept = 0, False
+    while cut < len(words):
+        word = words[cut].group().lower()
+        if word in CONCEPTS or word in ROLE_WORDS or (concept and word in ordinary):
+            concept = concept or word in CONCEPTS
+            cut += 1
+        else:
+            break
+    if cut == len(words):
+        return Span(span.end, span.end, span.type)
+    if not cut or not words[cut].group()[0].isupper():
+        return span
     return Span(span.start + words[cut].start(), span.end, span.type)
 
 

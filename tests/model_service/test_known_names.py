@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_service.known_names import KnownNames, Listed
+from model_service.known_names import KnownNames, Listed, packaged_ordinary_words
 from model_service.linking import AliasTable, link
 from model_service.mentions import Span
 
@@ -88,3 +88,11 @@ def test_a_place_inside_a_longer_name_is_that_name_not_the_place() -> None:
     bank = [Span(0, 15, "organisation")]  # the tagger's whole name
     linked = link(text, [], bank, aliases, listed=names.find(text))
     assert [e.key for e in linked] == ["name:Japan", "name:Bank of England"]
+    title = "US Lawmakers Target Stablecoins as US Capitol Waits"  # a Title Case headline
+    capitol = title.index("US Capitol")
+    tagged = [Span(0, 12, "organisation"), Span(capitol, capitol + 10, "place")]  # as the tagger reads it
+    linked = link(title, [], tagged, aliases, listed=names.find(title), ordinary=packaged_ordinary_words())
+    assert [(e.key, [title[s.start : s.end] for s in e.spans]) for e in linked] == [
+        ("name:US", ["US"]),  # the place and an ordinary word said of it
+        ("name:US Capitol", ["US Capitol"]),
+    ]

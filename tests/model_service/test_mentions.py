@@ -318,6 +318,15 @@ def test_a_concept_and_the_words_after_it_are_not_part_of_a_name() -> None:
     assert keyed_words("NFT Marketplace volume", [Span(0, 15)], ordinary=frozenset({"marketplace"})) == []
 
 
+def test_words_for_what_a_thing_is_do_not_name_it() -> None:
+    """Title Case headlines: "Exchange OKX" (the tagger's span) is OKX, the "Nation's Central Bank"'s
+    "Bank" names nothing; "Bank of America" is a name."""
+    text = "Crypto Exchange OKX Gets a License as the Nation's Central Bank Says So"
+    assert keyed_words(text, spans_of(text, "Exchange OKX", "Bank")) == [["OKX"]]
+    bank = "Bank of America Falls"
+    assert keyed_words(bank, spans_of(bank, "Bank of America")) == [["Bank of America"]]
+
+
 def test_in_running_text_a_tagged_word_grows_over_the_capitalized_words_beside_it() -> None:
     """Hand-labelled headlines: the tagger tags one word of "Digital Currency Group", "Three Arrows
     Capital" or "Bob Martin"; mid-sentence, the capitals beside it say they are one name."""
