@@ -65,6 +65,11 @@ _COMPANY_WORD = re.compile(
     r"Networks?|Media|Interactive|Generation|Industries|Energy|Financial|Investments|Motors|Airlines|"
     r"Foundation|Trust|Fund|Inc|Corp|Corporation|Company|Co|LLP|LLC|plc|PLC|Ltd|SE|AG|NV)\b\.?"
 )
+# Company words a text leaves out of a name ("Celsius Network" is Celsius): not in a key (``key_name``).
+_KEY_SUFFIX = re.compile(
+    r"(?:\s+(?:Networks?|Capital|Labs|Technologies|Technology|Solutions|Ventures|Partners|Foundation|"
+    r"Systems|Industries|Interactive|Digital|Finance))+$"
+)
 # Titles, which name what a person is, not who: cut out of a name ("CFO Hugh Johnston", "Rep. Cheney").
 _TITLE = re.compile(
     r"(?:^|(?<=\s))(?:[Tt]he(?=\s)|(?i:prime minister|vice chair(?:man|woman)?|vice president|"
@@ -276,22 +281,42 @@ def link(
             or (name.lower() in ordinary and says_nothing(text, span, headline, capitals_text))
         ):
             continue  # "price target" in lower case, "Inc" of "Facebook Inc" alone, "7B", "NFTs"
-        words = normalized(name).split()
+        keyed = key_name(name, aliases, ordinary)
+        words = normalized(keyed).split()
         entity = next((e for other, e in names if _starts(words, other) or _starts(other, words)), None)
         if entity is None:
-            entity = LinkedEntity(f"name:{name}", name, span.type)
+            entity = LinkedEntity(f"name:{keyed}", name, span.type)
             by_key[entity.key] = entity
             entities.append(entity)
             names.append((words, entity))
-        elif len(words) < len(normalized(entity.name).split()):
+        elif len(words) < len(normalized(entity.key.removeprefix("name:")).split()):
             del by_key[entity.key]
-            entity.key, entity.name = f"name:{name}", name
+            entity.key, entity.name = f"name:{keyed}", name
             by_key[entity.key] = entity
             names.append((words, entity))
         entity.spans.append(span)
     for entity in entities:
         entity.spans.sort(key=lambda s: s.start)
     return entities
+
+
+def key_name(name: str, aliases: AliasTable, ordinary: frozenset[str] = frozenset()) -> str:
+    """The name a ``name:`` key is made of: the name without the company words a text may leave out, so
+    that every text's "Celsius Network" and "Celsius" count under one key, as "Apple Inc." and "Apple"
+    do; not where what is left names something else (a listed name or place, an ordinary word, a
+    concept: "Galaxy Digital" stays whole if "galaxy" is ordinary)."""
+    shorter = _KEY_SUFFIX.sub("", name)
+    said = normalized(shorter)
+    if (
+        shorter == name
+        or sum(c.isalpha() for c in shorter) < 2
+        or said in aliases.by_name
+        or said in ordinary
+        or said in DEMONYMS
+        or all(w in CONCEPTS or w in ROLE_WORDS for w in said.split())
+    ):
+        return name
+    return shorter
 
 
 def says_nothing(text: str, span: Span, headline: bool, capitals_text: bool = False) -> bool:

@@ -347,3 +347,18 @@ def test_a_headline_in_title_case_keeps_its_links_as_written() -> None:
 def test_a_watched_phrase_with_the_names_what_follows_the() -> None:
     text = "Powell of the Fed speaks; The Fed waits"
     assert [text[a:b] for a, b in mention_spans(text, ["the Fed"])] == ["Fed", "Fed"]
+
+
+def test_a_name_is_keyed_without_the_company_words_a_text_may_leave_out() -> None:
+    """One key per entity across the feed without a names file: every headline's "Celsius Network" and
+    "Celsius" count under ``name:Celsius``, as "Apple Inc." is Apple."""
+    first = "Celsius Network hires restructuring lawyers"
+    (network,) = link(first, [], spans_of(first, "Celsius Network"), ALIASES)
+    (alone,) = link("Celsius halts withdrawals", [], [Span(0, 7)], ALIASES)
+    assert network.key == alone.key == "name:Celsius" and network.name == "Celsius Network"
+    galaxy = "Galaxy Digital posts a loss"  # what is left is an ordinary word: the name stays whole
+    assert [e.key for e in link(galaxy, [], [Span(0, 14)], ALIASES, ordinary=frozenset({"galaxy"}))] == [
+        "name:Galaxy Digital"
+    ]
+    listed = "Bitcoin Capital raises a fund"  # what is left names a listed asset: whole too
+    assert [e.key for e in link(listed, [], [Span(0, 15)], ALIASES)] == ["name:Bitcoin Capital"]

@@ -397,11 +397,11 @@ def test_a_names_file_links_a_key_at_every_door_that_loads_the_model(engine, tmp
     from common.watched_file import WatchedFile
     from model_service.name_registry import NameLink, NamesError, NamesFile, read_names, write_names
 
-    text = "Velix Capital halts withdrawals as lenders pull back"
+    text = "Velix Lending halts withdrawals as lenders pull back"
     (found,) = engine.classify([text])
-    assert "name:Velix Capital" in (found.entities or {}), found.entities  # a name no list holds
+    assert "name:Velix Lending" in (found.entities or {}), found.entities  # a name no list holds
     names = tmp_path / "names.yml"
-    link = NameLink(key="name:Velix Capital", into="name:Velix", name="Velix", why="prefix", seen=3)
+    link = NameLink(key="name:Velix Lending", into="name:Velix", name="Velix", why="prefix", seen=3)
     write_names(names, NamesFile(links=[link]))
     rows = tmp_path / "texts.jsonl"
     rows.write_text(json.dumps({"text": text}) + "\n")
@@ -419,7 +419,7 @@ def test_a_names_file_links_a_key_at_every_door_that_loads_the_model(engine, tmp
     finally:
         engine.names = None
     velix = (linked.entities or {})["name:Velix"]
-    assert "name:Velix Capital" not in (linked.entities or {}) and velix.name == "Velix"
+    assert "name:Velix Lending" not in (linked.entities or {}) and velix.name == "Velix"
     assert [(e["key"], e["name"], e["mentions"]) for e in command if e["key"].startswith("name:")] == [
         ("name:Velix", "Velix", [list(m) for m in velix.mentions])
     ]
