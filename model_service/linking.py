@@ -275,6 +275,7 @@ def link(
         if (
             not any(c.isupper() for c in name)
             or name.lower().rstrip(".") in SUFFIX_WORDS
+            or not _KEY_SUFFIX.sub("", f" {name}").strip()  # "Capital" of "Capital Spending", "Labs"
             or sum(c.isalpha() for c in name) < 2
             or all(w in CONCEPTS for w in normalized(name).split())
             or normalized(name) in DEMONYMS

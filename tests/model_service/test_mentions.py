@@ -156,6 +156,7 @@ def test_a_name_no_list_holds_is_keyed_by_itself_and_its_shorter_form_within_a_t
     assert link("RT @ Dana : hi", [], [Span(5, 9)], ALIASES) == []
     assert link("Facebook Inc", [], [Span(9, 12)], ALIASES) == []  # a company suffix alone names nothing
     assert link("Plan B for Q3", [], [Span(5, 6)], ALIASES) == []  # nor does one letter
+    assert link("Total To Reduce Capital Spending", [], [Span(16, 23)], ALIASES) == []  # nor a company word
     shouting = "CELSIUS FREEZES WITHDRAWALS"
     (entity,) = link(shouting, [], [Span(0, 7)], ALIASES, capitals_text=True)
     assert entity.key == "name:Celsius"
