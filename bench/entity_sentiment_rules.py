@@ -1,6 +1,7 @@
 """Which rule decides the sentiment toward an entity: the entity head alone, or the document head's
-reading where the two disagree in some way? One-off comparison behind the table in ``docs/model.md``
-(distress headlines), on the engine as a worker runs it (``python -m bench.entity_sentiment_rules``).
+reading where the two disagree, and the distress words (``model_service.distress``)? The comparison
+behind the table in ``docs/model.md`` (distress headlines), on the engine as a worker runs it
+(``python -m bench.entity_sentiment_rules``).
 
 Sets: the hand-labelled distress headlines (``bench/labels/distress_entities.tsv``), FinEntity's dev
 paragraphs and the single-cashtag tweets of the sentiment dev split, as training holds them out.
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from bench.distress_sentiment import LABELS
 from bench.mention_tagger import labelled_texts
 from model_service.benchmark import load_dev, load_news_dev
-from model_service.engine import InferenceEngine
+from model_service.distress import distressed
+from model_service.engine import InferenceEngine, toward_entity
 from model_service.entity_data import single_cashtag_texts
 from model_service.entity_spans import EntityQuery
 from model_service.settings import ModelSettings
@@ -23,7 +25,7 @@ from stream.prepare.preparer import DocumentPreparer
 from stream.settings import StreamSettings
 
 Probs = dict[str, float]
-Case = tuple[str, Probs, Probs, int]  # gold, entity head's probabilities, document's, entities in the text
+Case = tuple[str, Probs, Probs, int, bool]  # gold, entity head's probs, document's, entities, distress
 
 
 def _best(probs: Probs) -> str:
@@ -34,16 +36,19 @@ def _product(entity: Probs, document: Probs) -> str:
     return _best({s: entity[s] * document[s] for s in entity})
 
 
-RULES: dict[str, Callable[[Probs, Probs, int], str]] = {
-    "entity head alone": lambda e, d, n: _best(e),
-    "neutral in a negative text: the text's": lambda e, d, n: (
+RULES: dict[str, Callable[[Probs, Probs, int, bool], str]] = {
+    "entity head alone": lambda e, d, n, x: _best(e),
+    "neutral in a negative text: the text's": lambda e, d, n, x: (
         "negative" if _best(e) == "neutral" and _best(d) == "negative" else _best(e)
     ),
-    "neutral: the text's": lambda e, d, n: _best(d) if _best(e) == "neutral" else _best(e),
-    "the same, one entity only": lambda e, d, n: (
+    "neutral: the text's": lambda e, d, n, x: _best(d) if _best(e) == "neutral" else _best(e),
+    "the same, one entity only": lambda e, d, n, x: (
         "negative" if _best(e) == "neutral" and _best(d) == "negative" and n == 1 else _best(e)
     ),
-    "product of the two": lambda e, d, n: _product(e, d),
+    "product of the two": lambda e, d, n, x: _product(e, d),
+    "neutral in a negative text: the text's; still neutral with distress words: negative": (
+        lambda e, d, n, x: _best(toward_entity(e, d, x))
+    ),
 }
 
 
@@ -68,9 +73,13 @@ def _asked_cases(
     engine: InferenceEngine, texts: list[str], asked: list[list[EntityQuery]], gold: list[list[str]]
 ) -> list[Case]:
     cases = []
-    for (document, found), queries, labels in zip(_read(engine, texts, asked), asked, gold, strict=True):
-        by_key = {key: probs for key, probs, _, _ in found}
-        cases += [(g, by_key[q.key], document, len(labels)) for q, g in zip(queries, labels, strict=True)]
+    read = _read(engine, texts, asked)
+    for text, (document, found), queries, labels in zip(texts, read, asked, gold, strict=True):
+        distress = distressed(text, [spans for _, _, spans, _ in found])
+        by_key = {key: (probs, hit) for (key, probs, _, _), hit in zip(found, distress, strict=True)}
+        for query, g in zip(queries, labels, strict=True):
+            probs, hit = by_key[query.key]
+            cases.append((g, probs, document, len(labels), hit))
     return cases
 
 
@@ -99,21 +108,24 @@ def run() -> dict[str, dict[str, tuple[float, float]]]:
         labelled, _read(engine, texts, [extractor.asked(t) for t in texts]), strict=True
     ):
         companies = sum(kind != "place" for _, _, _, kind in found)
+        hits = distressed(text.text, [spans for _, _, spans, _ in found])
         for span, gold in zip(text.spans, text.sentiments, strict=True):
             covering = (
-                e for _, e, spans, _ in found if any(a < span.end and span.start < b for a, b in spans)
+                (e, hit)
+                for (_, e, spans, _), hit in zip(found, hits, strict=True)
+                if any(a < span.end and span.start < b for a, b in spans)
             )
             read = next(covering, None)
             if gold is not None and read is not None:
-                distress.append((gold, read, document, companies))
+                distress.append((gold, read[0], document, companies, read[1]))
     sets = {"distress headlines": distress, **sets}
     table: dict[str, dict[str, tuple[float, float]]] = {}
     for rule, decide in RULES.items():
         for name, cases in sets.items():
             right: Counter[bool] = Counter()
             negatives: Counter[bool] = Counter()
-            for gold, entity, document, count in cases:
-                decided = decide(entity, document, count)
+            for gold, entity, document, count, told in cases:
+                decided = decide(entity, document, count, told)
                 right[decided == gold] += 1
                 if gold == "negative":
                     negatives[decided == "negative"] += 1

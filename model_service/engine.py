@@ -20,6 +20,7 @@ from common.processes import available_cpus
 from common.watched_file import WatchedFile
 from model_service.artifact import ArtifactConfig, load_model, load_tagger, packaged_artifact_dir
 from model_service.classification import Classification, EntitySentiment
+from model_service.distress import distressed
 from model_service.entity_spans import EntityQuery, mention_spans, token_positions
 from model_service.known_names import KnownNames, packaged_ordinary_words
 from model_service.labels import sentiment_score
@@ -35,17 +36,27 @@ from model_service.user_topics import TopicMatcher, TopicSource, unit
 log = logging.getLogger(__name__)
 
 
-def toward_entity(entity: dict[str, float], document: dict[str, float]) -> dict[str, float]:
+def toward_entity(
+    entity: dict[str, float], document: dict[str, float], distress: bool = False
+) -> dict[str, float]:
     """The sentiment toward an entity: the entity head's, but the document's where the head reads the
     entity neutral in a text that reads negative. The entity head learned from Reuters paragraphs and
     price tweets and reads distress headlines ("halts withdrawals", "files for bankruptcy") neutral for
-    the company they name; the document head learned from headlines (``docs/model.md``, distress)."""
-    if (
-        max(entity, key=entity.__getitem__) == "neutral"
-        and max(document, key=document.__getitem__) == "negative"
-    ):
-        return document
-    return entity
+    the company they name; the document head learned from headlines (``docs/model.md``, distress).
+
+    Where the text tells of distress for the entity (``model_service.distress``) and both heads still
+    read it neutral, it reads negative: the confidence in neutral becomes confidence in negative.
+    """
+    read = entity
+    if _best(entity) == "neutral" and _best(document) == "negative":
+        read = document
+    if distress and _best(read) == "neutral":
+        return {**read, "negative": read["neutral"], "neutral": read["negative"]}
+    return read
+
+
+def _best(probs: dict[str, float]) -> str:
+    return max(probs, key=probs.__getitem__)
 
 
 class FoundEntity(NamedTuple):
@@ -359,8 +370,11 @@ class InferenceEngine:
             best_topic = int(topic[i].argmax())
             notes = entity_explanations.get(i)
             read_entities = {}
+            distress = distressed(texts[i], [item.mentions for item in found[i]])
             for j, item in enumerate(found[i]):
-                entity_probs = toward_entity(self._probs(item.probs), probs) if item.mentioned else probs
+                entity_probs = (
+                    toward_entity(self._probs(item.probs), probs, distress[j]) if item.mentioned else probs
+                )
                 read_entities[item.entity.key] = EntitySentiment(
                     sentiment=max(entity_probs, key=entity_probs.__getitem__),
                     sentiment_score=sentiment_score(entity_probs),

@@ -92,6 +92,22 @@ def test_a_company_in_a_distress_headline_reads_negative(default_engine: Inferen
     assert result.entities["name:Celsius Network"].sentiment == "negative"
 
 
+def test_the_lender_that_froze_withdrawals_reads_negative_where_both_heads_say_neutral(
+    default_engine: InferenceEngine,
+) -> None:
+    """The entities issue's headlines: the document head reads them neutral (its training set labels
+    such news neutral), so only the distress words (``model_service.distress``) make them bad news for
+    Celsius; the rescuer of the third headline is not the one in trouble but is read so too (weak)."""
+    texts = [
+        "Celsius Network Hires Restructuring Lawyers After Account Freeze",
+        "Shortly Before Halting Withdrawals: Celsius Transferred $320M Worth of Crypto to FTX",
+    ]
+    asked = [[EntityQuery("name:Celsius", ("Celsius",))]] * 2
+    for result in default_engine.classify(texts, entities=asked):
+        assert result.entities is not None
+        assert result.entities["name:Celsius"].sentiment == "negative"
+
+
 def test_an_entitys_explanation_names_the_words_behind_its_own_label(engine: InferenceEngine) -> None:
     (result,) = engine.classify([HEADLINE], explain=True, entities=[COINS])
     assert result.entities is not None
