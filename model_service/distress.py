@@ -28,7 +28,7 @@ DISTRESS = re.compile(
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
-ACTING = re.compile(r"sues?|suing|probes|fines|charges|accuses|investigates", re.IGNORECASE)
+ACTING = re.compile(r"sues?|suing|probes?|fines|charges|accuses|investigates", re.IGNORECASE)
 
 Spans = Sequence[tuple[int, int]]
 
@@ -40,7 +40,8 @@ def distressed(text: str, entities: Sequence[Spans]) -> list[bool]:
     Each distress word is bad news for the entity named nearest to it: in "Nexo offers to buy out
     Celsius' loans amid withdrawal suspension" for Celsius, not Nexo. A word that names an act done to
     someone ("sues", "probes") is bad news for the nearest entity named after it: in "Twitter sues Elon
-    Musk" for Musk, not Twitter.
+    Musk" for Musk, not Twitter; in "EU tax probe into Apple" for Apple (the noun too: the one named
+    before a probe is the one probing).
     """
     hit = [False] * len(entities)
     for cue in DISTRESS.finditer(text):

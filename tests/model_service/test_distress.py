@@ -55,6 +55,7 @@ def test_the_word_is_bad_news_for_the_entity_nearest_it() -> None:
     [
         ("Twitter sues Elon Musk over deal termination", "Twitter", "Elon Musk"),
         ("FBI probes possible hacking incident at JPMorgan", "FBI", "JPMorgan"),  # stocknet, 2014
+        ("Starbucks embroiled in EU tax probe into Apple", "EU", "Apple"),
     ],
 )
 def test_the_one_who_sues_or_probes_is_not_the_one_in_trouble(text: str, actor: str, target: str) -> None:
