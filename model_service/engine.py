@@ -31,7 +31,13 @@ from model_service.name_registry import NameRegistry, NamesError, read_names
 from model_service.settings import ModelSettings
 from model_service.tagger import TaggerWeights
 from model_service.text import model_text, model_text_map
-from model_service.user_topics import TopicMatcher, TopicSource, unit
+from model_service.user_topics import (
+    TopicMatcher,
+    TopicSource,
+    read_topics,
+    reference_headlines,
+    unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -411,8 +417,9 @@ class InferenceEngine:
         return TopicSource(path, self.embed, check_s)
 
     def topic_matcher(self, path: Path) -> TopicMatcher:
-        """The user topics of ``path`` as the file is now (for one-off runs: classify, replay, checks)."""
-        return self.topic_source(path).current(0.0)
+        """The user topics of ``path`` as the file is now (for one-off runs: classify, replay, checks;
+        a missing or empty file is the caller's error there)."""
+        return TopicMatcher.build(read_topics(path), self.embed, self.embed(reference_headlines()))
 
     def _probs(self, row: np.ndarray) -> dict[str, float]:
         return {name: float(p) for name, p in zip(self.config.sentiments, row, strict=True)}

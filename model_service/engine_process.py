@@ -55,9 +55,10 @@ class ModelUnavailable(RuntimeError):
 _loaded: dict[str, tuple[InferenceEngine, TopicSource | None]] = {}
 
 
-def _watch(parent: int) -> None:
+def _watch(parent: int, log_level: int) -> None:
     """In the child: exit once the parent is gone, so a SIGKILLed worker leaves no orphan holding a model;
-    leave Ctrl-C and SIGTERM (sent to the whole process group) to the parent, which stops it.
+    leave Ctrl-C and SIGTERM (sent to the whole process group) to the parent, which stops it; log at the
+    parent's level to the same stderr (a spawned process starts with logging unset: warnings only).
 
     The process keeps the parent's priority: at a lower one (as a thread beside the event loop had) it
     lost the CPU to the broker and the loop whenever they ran, and the pipeline, which waits on the
@@ -65,6 +66,7 @@ def _watch(parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent drains first, then closes the pool
+    logging.basicConfig(level=log_level, format="[%(asctime)s] [model process] [%(levelname)s] %(message)s")
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -135,7 +137,7 @@ class EngineProcess:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_watch,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), logging.getLogger().getEffectiveLevel()),
         )
         try:
             self.pid = await asyncio.get_running_loop().run_in_executor(pool, load)

@@ -23,6 +23,7 @@ feed falls, to tune examples and thresholds before deploying.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from common.watched_file import WatchedFile, read_yaml, validated
 KEYWORD_BONUS = 0.1  # added to a topic's score when one of its keywords is in the text
 REFERENCE_QUANTILE = 0.99  # the reference score a calibrated threshold sits above
 MIN_EXAMPLES = 3  # fewer gives no leave-one-out spread to calibrate from
+
+log = logging.getLogger(__name__)
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -100,6 +103,17 @@ def parse_topics(data: Any, origin: str) -> TopicsFile:
 def read_topics(path: Path) -> TopicsFile:
     """The topics in ``path`` (YAML or JSON)."""
     return parse_topics(read_yaml(path, TopicsError), str(path))
+
+
+def read_topics_if_any(path: Path) -> TopicsFile | None:
+    """The topics in ``path``; None where no file is there or it defines none (empty, or ``topics: []``):
+    how a running worker's topics are turned off."""
+    if not path.exists():
+        return None
+    data = read_yaml(path, TopicsError)
+    if data is None or (isinstance(data, dict) and data.get("topics") == [] and len(data) == 1):
+        return None
+    return parse_topics(data, str(path))
 
 
 def reference_headlines() -> list[str]:
@@ -239,23 +253,28 @@ def held_out_matches(matcher: TopicMatcher, topics: TopicsFile) -> list[tuple[st
 
 
 class TopicSource:
-    """The matcher of a topics file as it is now: rebuilt (examples embedded again) when it changes."""
+    """The matcher of a topics file as it is now, None while it defines no topics.
+
+    A changed file is read and its examples embedded in a thread of its own: scoring goes on with the
+    previous matcher meanwhile, and a file that does not read keeps it. An empty file, or none at the
+    path, turns topics off; a file put there later turns them on.
+    """
 
     def __init__(self, path: Path, embed: Embed, check_s: float = 5.0) -> None:
         self.embed = embed
-        self.file = WatchedFile(path, self._read, (TopicsError,), "topics file", check_s)
         self._reference = embed(reference_headlines())
-        self._version = self.file.version
-        self._matcher = TopicMatcher.build(self.file.contents, embed, self._reference)
+        self.file = WatchedFile(path, self._build, (TopicsError,), "topics file", check_s, in_background=True)
 
-    @staticmethod
-    def _read(path: Path | None) -> TopicsFile:
+    def _build(self, path: Path | None) -> TopicMatcher | None:
         assert path is not None
-        return read_topics(path)
+        topics = read_topics_if_any(path)
+        if topics is None:
+            log.warning("no topics in %s (no file there, or it is empty): user topics are off", path)
+            return None
+        try:
+            return TopicMatcher.build(topics, self.embed, self._reference)
+        except Exception as exc:  # the model failing on the examples: the topics in use stay
+            raise TopicsError(f"{path}: its examples could not be embedded: {exc!r}") from exc
 
-    def current(self, now: float) -> TopicMatcher:
-        topics = self.file.current(now)
-        if self.file.version != self._version:
-            self._version = self.file.version
-            self._matcher = TopicMatcher.build(topics, self.embed, self._reference)
-        return self._matcher
+    def current(self, now: float) -> TopicMatcher | None:
+        return self.file.current(now)

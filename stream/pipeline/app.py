@@ -14,7 +14,6 @@ from faust.web import Request, Response, View
 from common.http_guard import HttpLimits
 from common.metrics import exposition
 from model_service.settings import ModelSettings
-from model_service.user_topics import read_topics
 from stream.pipeline.aggregate import add_aggregate_agent
 from stream.pipeline.archiver import add_archive_agent
 from stream.pipeline.classify import add_classify_agent
@@ -22,7 +21,7 @@ from stream.pipeline.ingest_page import add_ingest_page
 from stream.pipeline.kafka_transport import tuned_transport
 from stream.pipeline.lag import GroupLag
 from stream.pipeline.metrics import PipelineMetrics, WorkerMetrics
-from stream.pipeline.scoring import HttpScorer, LocalScorer, Scorer
+from stream.pipeline.scoring import HttpScorer, LocalScorer, Scorer, check_topics_file
 from stream.pipeline.topics import declare_topics
 from stream.pipeline.web_limits import limit_web_server
 from stream.prepare.preparer import DocumentPreparer
@@ -145,9 +144,7 @@ def create_app(settings: StreamSettings | None = None, metrics: WorkerMetrics | 
     limit_web_server(app, limits)
     add_ingest_page(app, topics, settings, metrics.pipeline, limits)
     preparer = DocumentPreparer.from_settings(settings, pseudonym_key(settings))
-    topics_path = ModelSettings().topics_path
-    if settings.model_url is None and topics_path is not None:
-        read_topics(topics_path)  # a bad file is an error at start, not once the model has loaded
+    check_topics_file(settings.model_url, ModelSettings().topics_path)
     scorer = scorer_factory(settings, metrics)
     add_classify_agent(app, topics, settings, preparer, scorer, metrics.pipeline)
     add_aggregate_agent(app, topics, settings, metrics, scorer)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from model_service import engine_process
@@ -21,6 +22,7 @@ from model_service.client import ModelClient, ModelServiceUnavailable
 from model_service.engine_process import EngineProcess, ModelUnavailable
 from model_service.entity_spans import EntityQuery
 from model_service.settings import ModelSettings
+from model_service.user_topics import read_topics_if_any
 from stream.pipeline.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,23 @@ Explanation = list[tuple[str, float]]
 
 
 Entities = Sequence[Sequence[EntityQuery]] | None  # per text, the entities to read its sentiment toward
+
+
+def check_topics_file(model_url: str | None, topics_path: Path | None) -> None:
+    """A worker's topics file, at start. A bad file stops it (here, not once the model has loaded); no
+    file, or an empty one, is a warning: topics are off until the file defines some. With the model
+    service the service's own topics file counts, so this worker's is not read, and the log says so."""
+    if topics_path is None:
+        return
+    if model_url is not None:
+        log.warning(
+            "TAPEWATCH_TOPICS_PATH (%s) is not read by this worker: the model service at %s scores its "
+            "documents, so user topics come from the service's own TAPEWATCH_TOPICS_PATH",
+            topics_path,
+            model_url,
+        )
+    elif read_topics_if_any(topics_path) is None:
+        log.warning("no topics in %s (no file there, or it is empty): user topics are off", topics_path)
 
 
 class Scorer(Protocol):

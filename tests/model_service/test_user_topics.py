@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.watched_file import WatchedFile
 from model_service.user_topics import (
     KEYWORD_BONUS,
     TopicMatcher,
@@ -141,13 +144,104 @@ def test_held_out_examples_are_matched_without_themselves() -> None:
     assert all(match.best == name for name, _, match in found)
 
 
+WITH_Z = {"topics": [*FILE["topics"], topic("Z", "z 1", "z 1 2", "z 1 2 3")]}
+
+
+def names(source: TopicSource, now: float) -> list[str] | None:
+    """The topics in use once the file's change seen at ``now`` has been read (in the background)."""
+    source.current(now)
+    source.file.settle()
+    matcher = source.current(now)
+    return matcher.names if matcher is not None else None
+
+
 def test_a_changed_file_is_followed_and_a_bad_edit_keeps_the_last_good(tmp_path: Path) -> None:
     path = tmp_path / "topics.yml"
     path.write_text(yaml.safe_dump(FILE))
     source = TopicSource(path, axis_embed, check_s=0)
-    assert source.current(1.0).names == ["X", "Y"]
-    path.write_text(yaml.safe_dump({"topics": [*FILE["topics"], topic("Z", "z 1", "z 1 2", "z 1 2 3")]}))
-    assert source.current(2.0).names == ["X", "Y", "Z"]
-    assert source.current(3.0).topics(axis_embed(["z a"]), ["z a"]) == ["Z"]
+    assert names(source, 1.0) == ["X", "Y"]
+    path.write_text(yaml.safe_dump(WITH_Z))
+    assert names(source, 2.0) == ["X", "Y", "Z"]
+    matcher = source.current(3.0)
+    assert matcher is not None and matcher.topics(axis_embed(["z a"]), ["z a"]) == ["Z"]
     path.write_text("topics: [unclosed")
-    assert source.current(4.0).names == ["X", "Y", "Z"]
+    assert names(source, 4.0) == ["X", "Y", "Z"]
+
+
+def test_an_edit_made_while_the_file_is_read_is_loaded_at_the_next_check(tmp_path: Path) -> None:
+    """The file's state is taken before it is read: an edit landing during the read is a change."""
+    path = tmp_path / "watched.txt"
+    path.write_text("first")
+
+    def read_then_edited(at: Path | None) -> str:
+        assert at is not None
+        text = at.read_text()
+        if text == "first":
+            at.write_text("second, written while the first was read")
+        return text
+
+    watched = WatchedFile(path, read_then_edited, (OSError,), "test file", check_s=0)
+    assert watched.contents == "first"
+    assert watched.current(1.0) == "second, written while the first was read"
+
+
+def test_a_changed_file_is_read_while_scoring_goes_on_with_the_topics_before(tmp_path: Path) -> None:
+    """Embedding a large file's examples takes the model a while: a scoring call must not wait on it."""
+    path = tmp_path / "topics.yml"
+    path.write_text(yaml.safe_dump(FILE))
+    release = threading.Event()
+
+    def slow_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        if "z 1" in texts:
+            assert release.wait(30), "the test never let the reload finish"
+        return axis_embed(texts)
+
+    source = TopicSource(path, slow_embed, check_s=0)
+    path.write_text(yaml.safe_dump(WITH_Z))
+    during = source.current(1.0)  # starts the reload and answers at once
+    assert during is not None and during.names == ["X", "Y"] and source.file.reading
+    release.set()
+    assert names(source, 2.0) == ["X", "Y", "Z"]
+
+
+def test_topics_that_fail_to_build_keep_the_ones_before_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "topics.yml"
+    path.write_text(yaml.safe_dump(FILE))
+
+    def failing_on_z(texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        if "z 1" in texts:
+            raise RuntimeError("out of memory")
+        return axis_embed(texts)
+
+    source = TopicSource(path, failing_on_z, check_s=0)
+    path.write_text(yaml.safe_dump(WITH_Z))
+    with caplog.at_level(logging.INFO):
+        assert names(source, 1.0) == ["X", "Y"]
+    assert source.file.version == 0
+    assert "not reloaded" in caplog.text and "out of memory" in caplog.text
+    assert "reloaded" not in caplog.text.replace("not reloaded", "")
+
+
+@pytest.mark.parametrize("off", ["deleted", "", "topics: []\n"])
+def test_topics_are_turned_off_by_an_empty_or_deleted_file_and_on_again(tmp_path: Path, off: str) -> None:
+    path = tmp_path / "topics.yml"
+    path.write_text(yaml.safe_dump(FILE))
+    source = TopicSource(path, axis_embed, check_s=0)
+    if off == "deleted":
+        path.unlink()
+    else:
+        path.write_text(off)
+    assert names(source, 1.0) is None
+    path.write_text(yaml.safe_dump(WITH_Z))
+    assert names(source, 2.0) == ["X", "Y", "Z"]
+
+
+def test_a_source_starts_without_its_file_and_takes_it_when_it_comes(tmp_path: Path) -> None:
+    """A worker restarted while its topics file is away runs without topics instead of stopping."""
+    path = tmp_path / "topics.yml"
+    source = TopicSource(path, axis_embed, check_s=0)
+    assert source.current(1.0) is None
+    path.write_text(yaml.safe_dump(FILE))
+    assert names(source, 2.0) == ["X", "Y"]

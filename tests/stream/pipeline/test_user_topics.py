@@ -1,5 +1,5 @@
 """Topics by example in a running worker: counted under topic:<name>, archived, and a changed topics
-file picked up without a restart (a bad edit keeps the last good file)."""
+file picked up without a restart, read beside the scoring (a bad edit keeps the last good file)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ def test_a_running_worker_follows_its_topics_file(make_settings, tmp_path: Path,
         assert user_topics_of(settings) == {"first": None}, "no topic of the file is close"
 
         path.write_text(both.read_text())
+        # the next scoring call sees the change and starts the reload beside it (that call keeps the
+        # topics before): a document to make one, then the log line that the reload is done
+        send_documents(settings, [document("nudge", "Stocks open flat ahead of the jobs report")])
+        wait_until(lambda: f"topics file {path} reloaded" in worker.log_tail(20_000), 120, "the reload")
         send_documents(settings, [document("second", SECOND)])
         wait_until(lambda: "second" in user_topics_of(settings), 120, "the second document archived")
         assert user_topics_of(settings)["second"] == "Hacks and exploits", worker.log_tail()
