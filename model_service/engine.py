@@ -419,7 +419,8 @@ class InferenceEngine:
     def topic_matcher(self, path: Path) -> TopicMatcher:
         """The user topics of ``path`` as the file is now (for one-off runs: classify, replay, checks;
         a missing or empty file is the caller's error there)."""
-        return TopicMatcher.build(read_topics(path), self.embed, self.embed(reference_headlines()))
+        reference = reference_headlines()
+        return TopicMatcher.build(read_topics(path), self.embed, self.embed(reference), reference)
 
     def _probs(self, row: np.ndarray) -> dict[str, float]:
         return {name: float(p) for name, p in zip(self.config.sentiments, row, strict=True)}

@@ -145,13 +145,33 @@ def leave_one_out(examples: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", unit(examples), others)
 
 
-def calibrated_threshold(examples: np.ndarray, reference: np.ndarray) -> float:
-    """The lowest leave-one-out score, raised above the reference's ``REFERENCE_QUANTILE`` score."""
+def calibrated_threshold(
+    examples: np.ndarray,
+    reference: np.ndarray,
+    examples_bonus: np.ndarray | float = 0.0,
+    reference_bonus: np.ndarray | float = 0.0,
+) -> float:
+    """The lowest leave-one-out score, raised above the reference's ``REFERENCE_QUANTILE`` score; each
+    score with the keyword bonus its text gets at match time (the bonus arrays, one per row)."""
     centroid = unit(examples.mean(axis=0))
-    own = float(leave_one_out(examples).min())
+    own = float((leave_one_out(examples) + examples_bonus).min())
     if not len(reference):
         return own
-    return max(own, float(np.quantile(reference @ centroid, REFERENCE_QUANTILE)))
+    return max(own, float(np.quantile(reference @ centroid + reference_bonus, REFERENCE_QUANTILE)))
+
+
+def keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+    """Any of a topic's keywords as a whole word, any case; None without keywords."""
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
+
+
+def keyword_bonus(pattern: re.Pattern[str] | None, texts: Sequence[str]) -> np.ndarray:
+    """``KEYWORD_BONUS`` for each text the pattern is found in, else 0."""
+    if pattern is None:
+        return np.zeros(len(texts))
+    return KEYWORD_BONUS * np.array([pattern.search(text) is not None for text in texts], dtype=float)
 
 
 class TopicMatcher:
@@ -168,17 +188,20 @@ class TopicMatcher:
         self.examples = examples  # per topic, its examples' unit vectors
         self.centroids = unit(np.stack([v.mean(axis=0) for v in examples]))
         self.thresholds = thresholds
-        self.patterns = [
-            re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
-            if words
-            else None
-            for words in keywords
-        ]
+        self.patterns = [keyword_pattern(words) for words in keywords]
 
     @classmethod
-    def build(cls, topics: TopicsFile, embed: Embed, reference: np.ndarray) -> TopicMatcher:
+    def build(
+        cls,
+        topics: TopicsFile,
+        embed: Embed,
+        reference: np.ndarray,
+        reference_texts: Sequence[str] | None = None,
+    ) -> TopicMatcher:
         """Centroids from the examples' embeddings; each threshold as the file says, else calibrated
-        against ``reference`` (unit vectors of ordinary headlines) and the other topics' examples."""
+        against ``reference`` (unit vectors of ordinary headlines, ``reference_texts`` theirs: with
+        them, a reference headline holding a keyword counts with its bonus) and the other topics'
+        examples."""
         vectors = embed([text for topic in topics.topics for text in topic.examples])
         sizes = np.cumsum([0, *(len(t.examples) for t in topics.topics)])
         by_topic = [vectors[sizes[i] : sizes[i + 1]] for i in range(len(topics.topics))]
@@ -186,8 +209,15 @@ class TopicMatcher:
         for i, topic in enumerate(topics.topics):
             given = topic.threshold if topic.threshold is not None else topics.threshold
             if given is None:
-                others = [v for j, v in enumerate(by_topic) if j != i]
-                given = calibrated_threshold(by_topic[i], np.concatenate([reference, *others]))
+                pattern = keyword_pattern(topic.keywords)
+                others = [t for j, t in enumerate(topics.topics) if j != i]
+                against = np.concatenate([reference, *(v for j, v in enumerate(by_topic) if j != i)])
+                against_bonus = np.concatenate([
+                    keyword_bonus(pattern, reference_texts) if reference_texts else np.zeros(len(reference)),
+                    *(keyword_bonus(pattern, t.examples) for t in others),
+                ])  # fmt: skip
+                examples_bonus = keyword_bonus(pattern, topic.examples)
+                given = calibrated_threshold(by_topic[i], against, examples_bonus, against_bonus)
             thresholds.append(given)
         return cls(
             [t.name for t in topics.topics],
@@ -201,8 +231,7 @@ class TopicMatcher:
         scores = vectors @ self.centroids.T
         for j, pattern in enumerate(self.patterns):
             if pattern is not None:
-                found = [pattern.search(text) is not None for text in texts]
-                scores[:, j] += KEYWORD_BONUS * np.array(found, dtype=scores.dtype)
+                scores[:, j] += keyword_bonus(pattern, texts)
         return scores
 
     def match(self, vectors: np.ndarray, texts: Sequence[str]) -> list[TopicMatch]:
@@ -262,7 +291,8 @@ class TopicSource:
 
     def __init__(self, path: Path, embed: Embed, check_s: float = 5.0) -> None:
         self.embed = embed
-        self._reference = embed(reference_headlines())
+        self._reference_texts = reference_headlines()
+        self._reference = embed(self._reference_texts)
         self.file = WatchedFile(path, self._build, (TopicsError,), "topics file", check_s, in_background=True)
 
     def _build(self, path: Path | None) -> TopicMatcher | None:
@@ -272,7 +302,7 @@ class TopicSource:
             log.warning("no topics in %s (no file there, or it is empty): user topics are off", path)
             return None
         try:
-            return TopicMatcher.build(topics, self.embed, self._reference)
+            return TopicMatcher.build(topics, self.embed, self._reference, self._reference_texts)
         except Exception as exc:  # the model failing on the examples: the topics in use stay
             raise TopicsError(f"{path}: its examples could not be embedded: {exc!r}") from exc
 

@@ -126,6 +126,19 @@ def test_a_keyword_adds_its_bonus_to_its_topic_only() -> None:
     assert scores[0, 1] == pytest.approx(scores[1, 1])
 
 
+def test_a_keyword_counts_in_calibration_as_it_counts_in_matching() -> None:
+    """A headline near a topic that holds its keyword gets the bonus at match time: calibration must
+    count it too, or ordinary news with the keyword gets the topic (issue 36)."""
+    # cosines 0.93 to 0.96 to X's centroid, under its examples' 0.99; the last is the farthest
+    near = unit(np.array([[1.0, 0.25 + 0.015 * i, 0.0, 0.15] for i in range(10)]))
+    texts = ["ordinary market news that says ex-word"] * 10
+    definition = parse_topics(FILE, "f")
+    matcher = TopicMatcher.build(definition, axis_embed, near, texts)
+    assert matcher.topics(near[-1:], texts[-1:]) == [None]
+    blind = TopicMatcher.build(definition, axis_embed, near)  # the texts unknown: no bonus counted
+    assert blind.topics(near[-1:], texts[-1:]) == ["X"]
+
+
 def test_a_threshold_in_the_file_wins_over_calibration() -> None:
     data = {"threshold": 1.0, "topics": [*FILE["topics"][:1], topic("Y", "y 1", "y 2", "y 3", threshold=-1)]}
     matcher = TopicMatcher.build(parse_topics(data, "f"), axis_embed, np.zeros((0, 4)))
