@@ -18,7 +18,8 @@ An entity key (a symbol, a watched entity, a name) also fires as an **emerging s
 documents' authors outnumber its own rate at the threshold any key's share needs (the emergence test
 above, after the warm-up) and outnumber all it had before (``Observation.history``: what has left
 its longest horizon, fading over ``baseline_horizons`` of them), at least ``story_min_negative`` of them
-wrote negative documents, and its negative share is at least ``story_share``. A thin feed names a
+wrote negative documents, in as many different texts (``negative_texts``: one headline retweeted or
+syndicated is one voice), and its negative share is at least ``story_share``. A thin feed names a
 lender in trouble 8 times in 7 hours, 4 of them negative: far too few documents for the share test,
 but against four mentions in four months, unmistakable. It resolves when the count falls back to
 ``resolve_z`` of its rate (the story calmed), as the share test resolves on the share.
@@ -27,6 +28,7 @@ but against four mentions in four months, unmistakable. It resolves when the cou
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +56,26 @@ def alert_id(key: str, window_end: datetime, state: str) -> str:
 
 def is_entity(key: str) -> bool:
     return key.startswith(ENTITY_PREFIXES)
+
+
+_LINK_OR_TAG = re.compile(r"https?://\S+|[$@#]\S*|\brt\b")
+_WORD = re.compile(r"[a-z][a-z0-9']*")
+
+
+def gist(title: str) -> str:
+    """What copies of one text share: its words, without links, cashtags, handles and "RT"."""
+    return " ".join(_WORD.findall(_LINK_OR_TAG.sub(" ", title.lower())))
+
+
+def negative_texts(window: HorizonWindow[ClosedWindow]) -> set[str]:
+    """The different texts among the horizon's negative evidence (a window keeps its most negative
+    documents): a story is told in several, not one text retweeted or syndicated."""
+    return {
+        gist(evidence.title)
+        for part in window.parts
+        for evidence in getattr(part, "most_negative", None) or ()  # TrendPoints keep them
+        if evidence.score < 0
+    }
 
 
 class Observation(NamedTuple):
@@ -235,6 +257,7 @@ class SpikeDetector:
             and window.authors > (observation.history or 0.0)
             and window.negative_authors >= s.story_min_negative
             and window.negative_ratio >= s.story_share
+            and len(negative_texts(window)) >= s.story_min_negative
         )
 
     @staticmethod

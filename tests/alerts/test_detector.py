@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from alerts.monitor import SpikeMonitor
 from alerts.settings import AlertSettings, parse_horizons
 from alerts.significance import upper_tail
-from common.records import Alert
+from common.records import Alert, Evidence
 from tests.helpers import Closed
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -23,12 +23,15 @@ SHARE_ONLY = AlertSettings(story_min_negative=10_000)  # the emerging-story test
 def window(
     minute: int, count: int, negative: int, key: str = KEY, authors: list[str] | None = None
 ) -> Closed:
-    """``authors``: one per document, the negative documents first; default: each document its own."""
+    """``authors``: one per document, the negative documents first; default: each document its own.
+    Each negative document has a text of its own (up to three kept as evidence, as a window keeps)."""
     start = T0 + timedelta(minutes=minute)
+    evidence = [Evidence(id=f"{key}-{minute}-{i}", title=f"{key} news m{minute}x{i}", score=-0.5)
+                for i in range(min(negative, 3))]  # fmt: skip
     if authors is None:
-        return Closed(key, start, start + timedelta(minutes=1), count, negative)
+        return Closed(key, start, start + timedelta(minutes=1), count, negative, most_negative=evidence)
     return Closed(key, start, start + timedelta(minutes=1), count, negative, sorted(set(authors)),
-                  sorted(set(authors[:negative])))  # fmt: skip
+                  sorted(set(authors[:negative])), most_negative=evidence)  # fmt: skip
 
 
 def steady(minutes: Iterable[int], count: int = 10, negative: int = 1, key: str = KEY) -> list[Closed]:
@@ -237,6 +240,21 @@ def test_a_name_suddenly_named_in_negative_news_fires_an_emerging_story_then_res
     took = first.window_end - story[0].window_start
     assert took <= timedelta(hours=7), took  # within the story's hours
     assert fired[1].window_end > story[-1].window_end  # and it calms once the story stops
+
+
+def test_one_text_copied_by_many_accounts_tells_no_story() -> None:
+    """The incident above, but its negative documents are one text retweeted or syndicated ("$CSCO News:
+    Ruckus Wireless Disappoints", "$QCOM News: Ruckus Wireless Disappoints": stocknet's stories were
+    mostly such copies): one text, one voice."""
+    start = 3 * 1440 + 4 * 60
+
+    def copy(i: int) -> Closed:
+        text = f"RT @[user]: ${'ABCDEFGH'[i]} Lender halts withdrawals http://t.co/{i}"
+        evidence = [Evidence(id=f"c{i}", title=text, score=-0.6)] if i % 2 == 0 else []
+        return replace(lender(start + 55 * i, i % 2 == 0, f"s{i}"), most_negative=evidence)
+
+    monitor = SpikeMonitor(AlertSettings(), 60)
+    assert events(monitor, merged(feed_days(6), [copy(i) for i in range(8)])) == []
 
 
 def test_the_same_name_at_a_steady_rate_never_fires() -> None:

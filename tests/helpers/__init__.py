@@ -23,6 +23,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from common.processes import free_port
 from common.records import (
     Document,
+    Evidence,
     InvalidRecord,
     LaneMark,
     ScoredDocument,
@@ -127,6 +128,7 @@ class Closed:
     authors: list[str] | None = None  # None: each document is its own author
     negative_authors: list[str] | None = None
     name: str = ""
+    most_negative: list[Evidence] | None = None
 
 
 class ManualClock:
