@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from alerts.detector import STORY_KIND
 from alerts.settings import AlertSettings
 from bench.real_feed import FEED, documents
 from common.records import Alert, Document, ScoredDocument
@@ -138,7 +139,18 @@ def markdown(report: StoriesReport) -> str:
         f"| {_delay(report.incident_delay[True])} |\n"
         f"| the same name at a steady rate: alerts on its key | {report.steady_alerts[False]} "
         f"| {report.steady_alerts[True]} |\n\n"
-        f"Alerts on the real feed with the story test on, by kind: {kinds}.\n"
+        f"Alerts on the real feed with the story test on, by kind: {kinds}. Its stories (the day, the key, "
+        "the horizon, negative of all authors, the first evidence):\n\n"
+        + "\n".join(_story_line(a) for a in after.alerts if a.kind == STORY_KIND)
+        + "\n"
+    )
+
+
+def _story_line(alert: Alert) -> str:
+    first = alert.evidence[0].title[:90] if alert.evidence else ""
+    return (
+        f"- {alert.window_end:%Y-%m-%d} `{alert.key}` {alert.horizon}, "
+        f"{alert.negative_authors}/{alert.authors}: {first}"
     )
 
 
