@@ -154,10 +154,10 @@ class SpikeDetector:
                     state.rates[index].learn(0.0, len(authors), part.window_end, tau, self.started)
         if self.started is None:
             self.started = step.window_end
-        entity, name = is_entity(step.key), step.key.startswith(NAME_PREFIX)
+        entity = is_entity(step.key)
         history = state.rates[-1].total if entity else None  # what left the longest horizon, fading
         scores = [
-            self._score(w, b, r, entity, name)._replace(history=history)
+            self._score(w, b, r, entity, history)
             for w, b, r in zip(step.horizons, state.baselines, state.rates, strict=True)
         ]
         state.last_z = [o.zscore for o in scores]
@@ -217,9 +217,10 @@ class SpikeDetector:
         baseline: DecayedCounts,
         rate: DecayedCounts,
         entity: bool,
-        name: bool,
+        history: float | None,
     ) -> Observation:
-        """``entity``, ``name``: whether the key is one (``is_entity``, ``NAME_PREFIX``)."""
+        """``entity``: whether the key is one (``is_entity``); ``history``: its authors before the
+        longest horizon (entities only)."""
         a, b = baseline.share(*self.prior)
         z = share_zscore(window.negative_authors, window.authors, a, b)
         emergence = None
@@ -228,7 +229,7 @@ class SpikeDetector:
             emergence = count_zscore(window.authors, expected)
             if not self._watched_long_enough(window):
                 emergence = 0.0  # every key is new to a stream watched for an hour: not judged yet
-        return Observation(window, z, a / (a + b), emergence)
+        return Observation(window, z, a / (a + b), emergence, history)
 
     def _watched_long_enough(self, window: HorizonWindow[ClosedWindow]) -> bool:
         """An entity may rise once the monitor has watched a day of the stream and then a horizon: the
