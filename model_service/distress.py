@@ -24,11 +24,12 @@ DISTRESS = re.compile(
     |exploit(?:ed|s)?|hack(?:ed|s|ers?)?|stolen|theft
     |charged|indicted|indictment|fraud\w*|ponzi|scam\w*
     |sues|sue|suing|sued|lawsuits?|class[\s-]action
-    |default(?:ed|s)?\s+on|default\s+of|(?:debt|sovereign|bond)\s+default|in\s+default|fined|penalt(?:y|ies)|probe[sd]?|subpoena\w*
+    |default(?:ed|s)?\s+on|default\s+of|(?:debt|sovereign|bond)\s+default|in\s+default
+    |fined|penalt(?:y|ies)|probe[sd]?|subpoena\w*
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
-ACTING = re.compile(r"sues?|suing|probes?|fines|charges|accuses|investigates", re.IGNORECASE)
+ACTING = re.compile(r"sues?|suing|probes?", re.IGNORECASE)  # the distress words that name an act
 
 Spans = Sequence[tuple[int, int]]
 
