@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from alerts.horizons import ClosedWindow, HorizonWindow, KeyStep, voices
+from alerts.horizons import ClosedWindow, HorizonWindow, KeyStep, evidence_of, voices
 from alerts.settings import AlertSettings
 from alerts.significance import DecayedCounts, count_zscore, share_zscore
 from common.records import Alert
@@ -70,12 +70,7 @@ def gist(title: str) -> str:
 def negative_texts(window: HorizonWindow[ClosedWindow]) -> set[str]:
     """The different texts among the horizon's negative evidence (a window keeps its most negative
     documents): a story is told in several, not one text retweeted or syndicated."""
-    return {
-        gist(evidence.title)
-        for part in window.parts
-        for evidence in getattr(part, "most_negative", None) or ()  # TrendPoints keep them
-        if evidence.score < 0
-    }
+    return {gist(evidence.title) for evidence in evidence_of(window) if evidence.score < 0}
 
 
 class Observation(NamedTuple):

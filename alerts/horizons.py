@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
+from common.records import Evidence
+
 
 class ClosedWindow(Protocol):
     """What is summed of a closed window (a TrendPoint has these fields)."""
@@ -41,6 +43,13 @@ def horizon_name(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def evidence_of(window: HorizonWindow[W]) -> Iterator[Evidence]:
+    """The evidence the horizon's windows kept (a TrendPoint keeps its most negative documents; a
+    window read back from before evidence was kept has none)."""
+    for part in window.parts:
+        yield from getattr(part, "most_negative", None) or ()
 
 
 def voices(window: ClosedWindow) -> tuple[Sequence[str], Sequence[str]]:

@@ -11,17 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from alerts.detector import Observation, SpikeDetector
-from alerts.horizons import ClosedWindow, HorizonRoller, HorizonWindow
+from alerts.horizons import ClosedWindow, HorizonRoller, HorizonWindow, evidence_of
 from alerts.settings import AlertSettings
 from common.records import Evidence
 
 
 def most_negative(window: HorizonWindow[ClosedWindow], limit: int) -> list[Evidence]:
     """The most negative documents of the horizon's windows, lowest score first."""
-    found: dict[str, Evidence] = {}
-    for part in window.parts:
-        for evidence in getattr(part, "most_negative", None) or ():  # TrendPoints keep them
-            found[evidence.id] = evidence
+    found = {evidence.id: evidence for evidence in evidence_of(window)}
     return sorted(found.values(), key=lambda e: (e.score, e.id))[:limit]
 
 

@@ -376,13 +376,13 @@ class InferenceEngine:
             best_topic = int(topic[i].argmax())
             notes = entity_explanations.get(i)
             read_entities = {}
-            distress = distressed(texts[i], [item.mentions for item in found[i]])
+            distress = distressed(texts[i], [item.mentions for item in found[i]]) if found[i] else []
             for j, item in enumerate(found[i]):
                 entity_probs = (
                     toward_entity(self._probs(item.probs), probs, distress[j]) if item.mentioned else probs
                 )
                 read_entities[item.entity.key] = EntitySentiment(
-                    sentiment=max(entity_probs, key=entity_probs.__getitem__),
+                    sentiment=_best(entity_probs),
                     sentiment_score=sentiment_score(entity_probs),
                     probs=entity_probs,
                     mentioned=item.mentioned,
@@ -395,7 +395,7 @@ class InferenceEngine:
                 Classification(
                     topic=self.config.topics[best_topic],
                     topic_confidence=float(topic[i, best_topic]),
-                    sentiment=max(probs, key=probs.__getitem__),
+                    sentiment=_best(probs),
                     sentiment_score=sentiment_score(probs),
                     probs=probs,
                     model_version=self.version,
